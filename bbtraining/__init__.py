@@ -1,0 +1,222 @@
+"""bbtraining: the booking platform for trainings on citizens' assemblies."""
+
+import importlib
+import os
+from decimal import Decimal
+
+from flask import Flask, render_template, request
+from flask_babel import format_currency, format_date, format_datetime, format_time
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from config import CONFIGS, DEV_SECRET_KEY
+
+from .celery_app import celery_init_app
+from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+
+BLUEPRINT_MODULES = (
+    "bbtraining.core",
+    "bbtraining.auth",
+    "bbtraining.notifications",
+    "bbtraining.courses",
+    "bbtraining.bookings",
+    "bbtraining.alumni",
+)
+# Modules whose Celery tasks the worker must know, each with an optional BEAT_SCHEDULE.
+TASK_MODULES = ("bbtraining.notifications.tasks",)
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    config_name = config_name or os.environ.get("BBTRAINING_CONFIG", "development")
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=_instance_dir(),
+    )
+    app.config.from_object(CONFIGS[config_name])
+    app.config.update(overrides)
+    _refuse_unsafe_production(app, config_name)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=os.path.join(app.root_path, "translations"),
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _lazy("Log in om deze pagina te bekijken.")
+    login_manager.login_message_category = "info"
+
+    if app.config.get("TRUST_PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUST_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    schedule: dict = {}
+    for module_name in TASK_MODULES:
+        schedule.update(getattr(importlib.import_module(module_name), "BEAT_SCHEDULE", {}))
+    app.config["CELERY_BEAT_SCHEDULE"] = schedule
+    celery_init_app(app)
+
+    from . import audit  # noqa: F401  (model registration)
+    from .auth import models as _auth_models  # noqa: F401
+    from .notifications import models as _notification_models  # noqa: F401
+
+    for module_name in BLUEPRINT_MODULES:
+        module = importlib.import_module(module_name)
+        for attr in ("bp", "account_bp", "admin_bp", "public_bp"):
+            blueprint = getattr(module, attr, None)
+            if blueprint is not None:
+                app.register_blueprint(blueprint)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+
+    _register_template_helpers(app)
+    _register_error_handlers(app)
+    _register_security_headers(app)
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _lazy(text: str):
+    from flask_babel import lazy_gettext
+
+    return lazy_gettext(text)
+
+
+def _instance_dir() -> str:
+    from config import INSTANCE_DIR
+
+    return str(INSTANCE_DIR)
+
+
+def _refuse_unsafe_production(app: Flask, config_name: str) -> None:
+    if config_name != "production":
+        return
+    key = app.config.get("SECRET_KEY") or ""
+    if key == DEV_SECRET_KEY or len(key) < 32:
+        raise RuntimeError(
+            "Refusing to start: set SECRET_KEY to a random value of at least 32 characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from .core.panels import nav_links
+
+    @app.template_filter("money")
+    def money(amount) -> str:
+        if amount is None:
+            return ""
+        return format_currency(Decimal(amount), "EUR")
+
+    @app.template_filter("date")
+    def date_filter(value, fmt: str = "medium") -> str:
+        return format_date(value, fmt) if value else ""
+
+    @app.template_filter("datetime")
+    def datetime_filter(value, fmt: str = "medium") -> str:
+        return format_datetime(value, fmt) if value else ""
+
+    @app.template_filter("time")
+    def time_filter(value, fmt: str = "short") -> str:
+        return format_time(value, fmt) if value else ""
+
+    @app.context_processor
+    def inject_globals():
+        from flask_babel import get_locale
+
+        extra = []
+        if current_user.is_authenticated:
+            for _order, fn in nav_links.panels:
+                extra.extend(fn(current_user) or [])
+        return {
+            "current_locale": str(get_locale() or "nl"),
+            "languages": app.config["LANGUAGES"],
+            "extra_nav": extra,
+            "site_name": app.config["SITE_NAME"],
+            "organisation_name": app.config["ORGANISATION_NAME"],
+        }
+
+
+def _register_error_handlers(app: Flask) -> None:
+    def render_error(status: int, title: str, message: str):
+        if request.accept_mimetypes.best == "application/json" or request.path.startswith(
+            ("/healthz", "/stripe/")
+        ):
+            return {"error": message}, status
+        return render_template("errors/error.html", status=status, title=title,
+                               message=message), status
+
+    @app.errorhandler(400)
+    def bad_request(_exc):
+        return render_error(400, _("Ongeldig verzoek"),
+                            _("Uw verzoek kon niet worden verwerkt. Controleer wat u invulde."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_exc):
+        return render_error(400, _("Formulier verlopen"),
+                            _("Het formulier is verlopen of kwam niet van deze site. Laad de "
+                              "pagina opnieuw en probeer het nog eens."))
+
+    @app.errorhandler(403)
+    def forbidden(_exc):
+        return render_error(403, _("Geen toegang"),
+                            _("U heeft geen toegang tot deze pagina. Log in met een account "
+                              "dat wel toegang heeft."))
+
+    @app.errorhandler(404)
+    def not_found(_exc):
+        return render_error(404, _("Pagina niet gevonden"),
+                            _("Deze pagina bestaat niet (meer). Controleer het adres of ga naar "
+                              "het overzicht van trainingen."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(_exc):
+        return render_error(405, _("Niet toegestaan"),
+                            _("Deze actie is op deze pagina niet mogelijk."))
+
+    @app.errorhandler(429)
+    def too_many(_exc):
+        return render_error(429, _("Te veel pogingen"),
+                            _("U heeft het te vaak geprobeerd. Wacht een paar minuten en probeer "
+                              "het dan opnieuw."))
+
+    @app.errorhandler(500)
+    def server_error(_exc):
+        db.session.rollback()
+        return render_error(500, _("Er ging iets mis"),
+                            _("Er ging aan onze kant iets mis. Er is niets opgeslagen van deze "
+                              "actie. Probeer het later opnieuw."))
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self' https://checkout.stripe.com; "
+    "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response

@@ -1,0 +1,193 @@
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..db_types import UTCDateTime, utcnow
+from ..extensions import db
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    TRAINER = "trainer"
+    FACILITATOR = "facilitator"
+    CLIENT = "client"
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Medewerker"),
+    Role.TRAINER: _l("Trainer"),
+    Role.FACILITATOR: _l("Gespreksbegeleider"),
+    Role.CLIENT: _l("Opdrachtgever"),
+}
+
+
+class OrganisationKind(StrEnum):
+    GEMEENTE = "gemeente"
+    PROVINCIE = "provincie"
+    WATERSCHAP = "waterschap"
+    OTHER = "other"
+
+
+ORGANISATION_KIND_LABELS = {
+    OrganisationKind.GEMEENTE: _l("Gemeente"),
+    OrganisationKind.PROVINCIE: _l("Provincie"),
+    OrganisationKind.WATERSCHAP: _l("Waterschap"),
+    OrganisationKind.OTHER: _l("Andere organisatie"),
+}
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisation"
+    __table_args__ = (
+        UniqueConstraint("kind", "name", name="uq_organisation_kind_name"),
+        CheckConstraint(
+            "kind IN ('gemeente', 'provincie', 'waterschap', 'other')", name="kind_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default=OrganisationKind.GEMEENTE)
+    # CBS municipality code (e.g. GM0363 for Amsterdam), when the organisation is a council.
+    cbs_code: Mapped[str | None] = mapped_column(String(10))
+    address: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    members: Mapped[list["User"]] = relationship(back_populates="organisation")
+
+    @property
+    def kind_label(self) -> str:
+        return str(ORGANISATION_KIND_LABELS.get(self.kind, self.kind))
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_role"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'trainer', 'facilitator', 'client')", name="role_known"
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    locale: Mapped[str] = mapped_column(String(5), default="nl")
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the login cookie: rotating it logs out every other session (password change).
+    session_token: Mapped[str] = mapped_column(
+        String(64), default=lambda: secrets.token_urlsafe(24)
+    )
+    # Secret part of /calendar/<token>.ics; regenerable by the user.
+    calendar_token: Mapped[str] = mapped_column(
+        String(64), unique=True, default=lambda: secrets.token_urlsafe(24)
+    )
+    bio: Mapped[str | None] = mapped_column(String(2000))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL"), index=True
+    )
+    is_active_account: Mapped[bool] = mapped_column(default=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="members")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    # -- Flask-Login -------------------------------------------------------------------------
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_account and self.deleted_at is None
+
+    # -- roles -------------------------------------------------------------------------------
+    @property
+    def roles(self) -> set[str]:
+        return {row.role for row in self.role_rows}
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def add_role(self, role: Role | str) -> None:
+        role = Role(role)
+        if role not in self.roles:
+            self.role_rows.append(UserRole(role=role.value))
+
+    def remove_role(self, role: Role | str) -> None:
+        self.role_rows = [row for row in self.role_rows if row.role != Role(role).value]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.ADMIN)
+
+    @property
+    def is_trainer(self) -> bool:
+        return self.has_role(Role.TRAINER)
+
+    @property
+    def is_client(self) -> bool:
+        return self.has_role(Role.CLIENT)
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.has_role(Role.FACILITATOR)
+
+    # -- passwords ---------------------------------------------------------------------------
+    def set_password(self, password: str, method: str | None = None) -> None:
+        from flask import current_app
+
+        method = method or current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.password_hash = generate_password_hash(password, method=method)
+        self.session_token = secrets.token_urlsafe(24)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def mark_email_verified(self) -> None:
+        if self.email_verified_at is None:
+            self.email_verified_at = utcnow()
+
+    def regenerate_calendar_token(self) -> None:
+        self.calendar_token = secrets.token_urlsafe(24)
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split(" ")[0] if self.name else ""
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    @classmethod
+    def by_email(cls, email: str) -> "User | None":
+        return db.session.scalar(select(cls).where(cls.email == normalise_email(email)))
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()

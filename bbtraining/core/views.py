@@ -1,0 +1,87 @@
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from ..auth.views import safe_next
+from ..extensions import csrf, db
+from ..notifications import services as outbox
+from ..permissions import admin_required
+from . import account_bp, admin_bp, bp
+from .panels import account_panels, admin_panels
+
+
+@bp.route("/healthz")
+@csrf.exempt
+def healthz():
+    checks = {"database": _check_database(), "broker": _check_broker(), "worker": False}
+    if checks["database"]:
+        try:
+            checks["worker"] = outbox.worker_alive()
+        except Exception:
+            checks["worker"] = False
+    healthy = all(checks.values())
+    body = {"status": "ok" if healthy else "degraded",
+            **{k: "up" if v else "down" for k, v in checks.items()}}
+    return jsonify(body), 200 if healthy else 503
+
+
+def _check_database() -> bool:
+    try:
+        db.session.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        db.session.rollback()
+        return False
+
+
+def _check_broker() -> bool:
+    celery = current_app.extensions["celery"]
+    try:
+        with celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        return False
+
+
+@bp.route("/language/<code>", methods=["POST"])
+def set_language(code: str):
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = code
+    if current_user.is_authenticated and current_user.locale != code:
+        current_user.locale = code
+        db.session.commit()
+    return redirect(safe_next(request.form.get("next") or request.referrer, "courses.home"))
+
+
+@account_bp.route("/")
+@login_required
+def dashboard():
+    return render_template("core/account.html", panels=account_panels.render(current_user))
+
+
+@account_bp.route("/calendar-token", methods=["POST"])
+@login_required
+def regenerate_calendar_token():
+    current_user.regenerate_calendar_token()
+    db.session.commit()
+    flash(_("Uw agenda-link is vernieuwd. De oude link werkt niet meer."), "success")
+    return redirect(url_for("account.dashboard"))
+
+
+@admin_bp.route("/")
+@admin_required
+def dashboard():
+    return render_template("core/admin.html", panels=admin_panels.render(current_user))

@@ -1,0 +1,103 @@
+from email import policy
+from email.parser import BytesParser
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from io import BytesIO
+
+from ..extensions import db
+from ..permissions import admin_required, get_or_404
+from . import bp, services
+from .mail import mailbox_dir
+from .models import OutboxMessage, OutboxStatus
+
+
+def _dev_pages_only() -> None:
+    if not current_app.config.get("DEV_PAGES"):
+        abort(404)
+
+
+def _read_mail(name: str):
+    if not name.endswith(".eml") or "/" in name or name.startswith("."):
+        abort(404)
+    path = mailbox_dir() / name
+    if not path.is_file():
+        abort(404)
+    with path.open("rb") as fh:
+        return BytesParser(policy=policy.default).parse(fh)
+
+
+@bp.route("/dev/mailbox/")
+@admin_required
+def mailbox():
+    _dev_pages_only()
+    files = sorted(mailbox_dir().glob("*.eml"), reverse=True)[:200]
+    mails = []
+    for path in files:
+        msg = _read_mail(path.name)
+        mails.append({"name": path.name, "to": msg["To"], "subject": msg["Subject"],
+                      "date": msg["Date"]})
+    return render_template("notifications/mailbox.html", mails=mails)
+
+
+@bp.route("/dev/mailbox/<name>")
+@admin_required
+def mailbox_message(name: str):
+    _dev_pages_only()
+    msg = _read_mail(name)
+    body = msg.get_body(preferencelist=("plain",))
+    attachments = [
+        {"index": i, "filename": part.get_filename() or f"part-{i}",
+         "content_type": part.get_content_type()}
+        for i, part in enumerate(msg.iter_attachments())
+    ]
+    calendar = msg.get_body(preferencelist=("calendar",))
+    return render_template(
+        "notifications/mailbox_message.html",
+        name=name, msg=msg, text=body.get_content() if body else "",
+        calendar=calendar.get_content() if calendar is not None and
+        calendar.get_content_type() == "text/calendar" else None,
+        attachments=attachments,
+    )
+
+
+@bp.route("/dev/mailbox/<name>/attachments/<int:index>")
+@admin_required
+def mailbox_attachment(name: str, index: int):
+    _dev_pages_only()
+    parts = list(_read_mail(name).iter_attachments())
+    if index >= len(parts):
+        abort(404)
+    part = parts[index]
+    return send_file(
+        BytesIO(part.get_payload(decode=True)),
+        mimetype=part.get_content_type(),
+        as_attachment=True,
+        download_name=part.get_filename() or f"attachment-{index}",
+    )
+
+
+@bp.route("/admin/outbox/")
+@admin_required
+def outbox():
+    status = request.args.get("status")
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
+    if status in {s.value for s in OutboxStatus}:
+        query = query.where(OutboxMessage.status == status)
+    rows = db.session.scalars(query).all()
+    return render_template("notifications/outbox.html", rows=rows, status=status,
+                           statuses=list(OutboxStatus))
+
+
+@bp.route("/admin/outbox/<int:row_id>/retry", methods=["POST"])
+@admin_required
+def outbox_retry(row_id: int):
+    row = get_or_404(OutboxMessage, row_id)
+    if row.status == OutboxStatus.SENT:
+        flash(_("Dit bericht is al verzonden."), "warning")
+    else:
+        services.retry(row)
+        db.session.commit()
+        flash(_("Het bericht staat weer in de wachtrij."), "success")
+    return redirect(url_for("notifications.outbox", status=request.args.get("status")))

@@ -1,0 +1,7 @@
+// Small progressive enhancements; every page works without JavaScript.
+document.addEventListener("click", (event) => {
+  const target = event.target.closest("[data-confirm]");
+  if (target && !window.confirm(target.dataset.confirm)) {
+    event.preventDefault();
+  }
+});

@@ -1,0 +1,437 @@
+"""Tests for bbtraining.pdf: every document is rendered, then read back with pypdf."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from flask import Flask
+from flask_babel import Babel, force_locale
+from pypdf import PdfReader
+
+from bbtraining import pdf
+from bbtraining.pdf import (
+    CertificateDoc,
+    InvoiceDoc,
+    MoneyLine,
+    Party,
+    ProposalDoc,
+    SessionLine,
+    SignInSheetDoc,
+    line_amount,
+    line_totals,
+    render_certificate,
+    render_invoice,
+    render_proposal,
+    render_sign_in_sheet,
+)
+
+D = Decimal
+SUMMER_START = datetime(2026, 6, 15, 7, 0, tzinfo=UTC)  # 09:00 CEST in Amsterdam
+WINTER_START = datetime(2027, 1, 12, 8, 0, tzinfo=UTC)  # 09:00 CET in Amsterdam
+
+SELLER = Party(
+    name="Expertisecentrum Burgerberaden",
+    lines=("Domplein 1", "3512 JC Utrecht", "KvK 12345678"),
+    vat_number="NL001234567B01",
+    email="facturen@burgerberaden.example",
+)
+BUYER = Party(
+    name="Gemeente Zoëterwoude",
+    lines=("T.a.v. team Participatie", "Postbus 12", "2380 AA Zoeterwoude"),
+)
+MASTERCLASS = MoneyLine("Masterclass burgerberaden", D("10"), D("100.00"), D("21"))
+
+
+@pytest.fixture
+def babel_app() -> Iterator[Flask]:
+    app = Flask(__name__)
+    app.config.update(BABEL_DEFAULT_LOCALE="nl", BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam")
+    Babel(app)
+    with app.app_context():
+        yield app
+
+
+def read(data: bytes) -> PdfReader:
+    assert data.startswith(b"%PDF-")
+    return PdfReader(io.BytesIO(data))
+
+
+def page_texts(data: bytes) -> list[str]:
+    return [page.extract_text() for page in read(data).pages]
+
+
+def flat(text: str) -> str:
+    """Collapse all whitespace, so wrapped lines and babel's no-break spaces compare plainly."""
+    return " ".join(text.split())
+
+
+def text_of(data: bytes) -> str:
+    return flat(" ".join(page_texts(data)))
+
+
+def invoice(**overrides: object) -> InvoiceDoc:
+    values: dict[str, object] = {
+        "number": "2026-0042",
+        "issue_date": date(2026, 3, 3),
+        "due_date": date(2026, 4, 2),
+        "seller": SELLER,
+        "buyer": BUYER,
+        "lines": (MASTERCLASS,),
+        "reference": "PO-88231",
+        "payment_note": "Graag overmaken op NL91 ABNA 0417 1643 00 onder vermelding van "
+        "het factuurnummer.",
+    }
+    values.update(overrides)
+    return InvoiceDoc(**values)  # type: ignore[arg-type]
+
+
+def proposal(**overrides: object) -> ProposalDoc:
+    values: dict[str, object] = {
+        "reference": "OFF-2026-007",
+        "version": 2,
+        "issue_date": date(2026, 3, 1),
+        "valid_until": date(2026, 4, 1),
+        "seller": SELLER,
+        "client": BUYER,
+        "course_title": "Incompany training: een burgerberaad organiseren",
+        "sessions": (
+            SessionLine(
+                SUMMER_START, SUMMER_START + timedelta(hours=7), "Stadhuis, Raadzaal", "Łukasz"
+            ),
+            SessionLine(
+                WINTER_START, WINTER_START + timedelta(hours=3), "Online via Teams", "Marieke"
+            ),
+        ),
+        "lines": (MASTERCLASS,),
+        "terms": "Annuleren kan kosteloos tot 30 dagen voor de eerste sessie.\n"
+        "Op deze offerte zijn onze algemene voorwaarden van toepassing.",
+    }
+    values.update(overrides)
+    return ProposalDoc(**values)  # type: ignore[arg-type]
+
+
+def certificate(**overrides: object) -> CertificateDoc:
+    values: dict[str, object] = {
+        "participant_name": "Anne-Sophie van den Bergh-Şahin",
+        "course_title": "Masterclass burgerberaden: ontwerp en facilitatie",
+        "dates": (date(2026, 6, 22), date(2026, 6, 15)),
+        "trainer_names": ("Łukasz Nowak", "Marieke de Vries"),
+        "code": "BB-7K3Q-9XPA",
+        "verify_url": "https://training.burgerberaden.example/verify/BB-7K3Q-9XPA",
+        "issuer": "Expertisecentrum Burgerberaden",
+    }
+    values.update(overrides)
+    return CertificateDoc(**values)  # type: ignore[arg-type]
+
+
+# --- line_totals ------------------------------------------------------------------------------
+
+
+def test_line_totals_rounds_vat_to_cents() -> None:
+    subtotal, vat, total = line_totals([MoneyLine("Dag", D("3"), D("33.33"), D("21"))])
+
+    assert subtotal == D("99.99")
+    assert vat == [(D("21"), D("21.00"))]  # 20.9979
+    assert total == D("120.99")
+
+
+def test_line_totals_groups_rates_lowest_first() -> None:
+    lines = [
+        MoneyLine("Training", D("2"), D("450.00"), D("21")),
+        MoneyLine("Boek", D("3"), D("24.95"), D("9")),
+        MoneyLine("Examen (vrijgesteld)", D("1"), D("50.00"), D("0")),
+        MoneyLine("Reiskosten", D("1"), D("84.50"), D("21.0")),
+    ]
+
+    subtotal, vat, total = line_totals(lines)
+
+    assert subtotal == D("1109.35")
+    # 9 % of 74.85 = 6.7365; 21 % of 984.50 = 206.745, rounded half up.
+    assert vat == [(D("0"), D("0.00")), (D("9"), D("6.74")), (D("21"), D("206.75"))]
+    assert total == D("1322.84")
+
+
+def test_vat_is_computed_on_the_summed_base_per_rate() -> None:
+    # Per line 0.07 * 21 % = 0.0147 would round to 0.01 three times; on the base 0.21 it is 0.04.
+    _subtotal, vat, total = line_totals([MoneyLine("Kopie", D("1"), D("0.07"), D("21"))] * 3)
+
+    assert vat == [(D("21"), D("0.04"))]
+    assert total == D("0.25")
+
+
+def test_rounding_is_half_up_and_symmetric_for_credits() -> None:
+    # 0.50 * 21 % = 0.105 exactly: banker's rounding would give 0.10.
+    assert line_totals([MoneyLine("x", D("1"), D("0.50"), D("21"))])[1] == [(D("21"), D("0.11"))]
+    assert line_totals([MoneyLine("x", D("-1"), D("0.50"), D("21"))])[1] == [(D("21"), D("-0.11"))]
+    assert line_amount(MoneyLine("x", D("3"), D("0.335"), D("21"))) == D("1.01")
+    assert line_amount(MoneyLine("x", D("1.5"), D("33.335"), D("21"))) == D("50.00")
+
+
+def test_line_totals_of_nothing_is_zero() -> None:
+    assert line_totals([]) == (D("0.00"), [], D("0.00"))
+
+
+# --- Invoice ----------------------------------------------------------------------------------
+
+
+def test_invoice_shows_number_reference_lines_and_dutch_money(babel_app: Flask) -> None:
+    second = MoneyLine("Boek 'Het burgerberaad'", D("2"), D("24.95"), D("9"))
+    text = text_of(render_invoice(invoice(lines=(MASTERCLASS, second))))
+
+    for expected in (
+        "Invoice",
+        "2026-0042",
+        "PO-88231",
+        "Expertisecentrum Burgerberaden",
+        "VAT number: NL001234567B01",
+        "Gemeente Zoëterwoude",
+        "3 maart 2026",
+        "2 april 2026",
+        "Masterclass burgerberaden 10 € 100,00 21% € 1.000,00",
+        "Boek 'Het burgerberaad' 2 € 24,95 9% € 49,90",
+        "Subtotal € 1.049,90",
+        "VAT 9% on € 49,90 € 4,49",
+        "VAT 21% on € 1.000,00 € 210,00",
+        "Total € 1.264,39",
+        "Please pay € 1.264,39 before 2 april 2026.",
+        "NL91 ABNA 0417 1643 00",
+    ):
+        assert expected in text
+
+
+def test_money_uses_babels_dutch_format(babel_app: Flask) -> None:
+    page = page_texts(render_invoice(invoice()))[0]
+
+    # Babel writes "€\xa01.210,00"; the embedded font maps the no-break space to a space glyph.
+    assert "€ 1.210,00" in page.replace("\xa0", " ")
+    assert "1,210.00" not in page
+
+
+def test_invoice_metadata(babel_app: Flask) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    reader = read(render_invoice(invoice()))
+
+    meta = reader.metadata
+    assert meta is not None
+    assert meta.title == "Invoice 2026-0042"
+    assert meta.author == "Expertisecentrum Burgerberaden"
+    assert meta.creation_date is not None
+    assert before - timedelta(seconds=1) <= meta.creation_date <= datetime.now(UTC)
+    assert reader.trailer["/Root"]["/Lang"] == "nl"
+
+
+def test_credit_invoice_shows_negative_amounts_and_credited_invoice(babel_app: Flask) -> None:
+    credit = replace(MASTERCLASS, quantity=-MASTERCLASS.quantity)
+    data = render_invoice(invoice(number="2026-0050", lines=(credit,), credit_for="2026-0042"))
+    text = text_of(data)
+
+    assert "Credit invoice" in text
+    assert "Credit for invoice 2026-0042" in text
+    assert "Subtotal € -1.000,00" in text
+    assert "VAT 21% on € -1.000,00 € -210,00" in text
+    assert "Total € -1.210,00" in text
+    assert "Please pay" not in text
+    assert read(data).metadata.title == "Credit invoice 2026-0050"
+
+
+def test_paid_invoice_asks_for_no_payment(babel_app: Flask) -> None:
+    text = text_of(render_invoice(invoice(paid=True)))
+
+    assert "PAID" in text
+    assert "has been paid" in text
+    assert "Please pay" not in text
+    assert "NL91 ABNA" not in text
+
+
+def test_long_description_wraps_inside_its_column(babel_app: Flask) -> None:
+    description = " ".join(["Uitgebreide maatwerkbegeleiding bij de voorbereiding"] * 8)
+    line = MoneyLine(description, D("1"), D("1500"), D("21"))
+    data = render_invoice(invoice(lines=(line,)))
+
+    raw_lines = page_texts(data)[0].splitlines()
+    assert description in text_of(data)
+    assert not any(description in raw for raw in raw_lines)
+    description_rows = [raw for raw in raw_lines if "maatwerkbegeleiding" in raw]
+    assert len(description_rows) >= 4
+    assert "Total € 1.815,00" in text_of(data)
+
+
+def test_many_lines_break_over_pages_and_repeat_the_table_header(babel_app: Flask) -> None:
+    lines = tuple(
+        MoneyLine(f"Deelname medewerker nummer {n:02d}", D("1"), D("395"), D("21"))
+        for n in range(1, 61)
+    )
+    data = render_invoice(invoice(lines=lines))
+    pages = page_texts(data)
+
+    assert len(pages) > 1
+    for page in pages:
+        assert "Description Quantity Unit price VAT Amount" in flat(page)
+    everything = text_of(data)
+    for n in range(1, 61):
+        assert f"Deelname medewerker nummer {n:02d}" in everything
+    assert "Total € 28.677,00" in flat(pages[-1])
+    assert f"Page 1 of {len(pages)}" in flat(pages[0])
+
+
+def test_names_outside_latin_1_render(babel_app: Flask) -> None:
+    buyer = Party("Łukasz Wiśniewski", ("Ağaoğlu Danışmanlık", "İstanbul Caddesi 1"))
+    text = text_of(render_invoice(invoice(buyer=buyer)))
+
+    assert "Łukasz Wiśniewski" in text
+    assert "Ağaoğlu Danışmanlık" in text
+
+
+def test_labels_go_through_gettext(babel_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    def marked(msgid: str, **variables: object) -> str:
+        return "«" + (msgid % variables if variables else msgid) + "»"
+
+    monkeypatch.setattr(pdf, "_", marked)
+    text = text_of(render_invoice(invoice()))
+
+    assert "«Invoice»" in text
+    assert "«Subtotal»" in text
+    assert "«Invoice number»" in text
+
+
+def test_money_and_dates_follow_the_current_locale(babel_app: Flask) -> None:
+    with force_locale("en"):
+        text = text_of(render_invoice(invoice()))
+
+    assert "Total €1,210.00" in text
+    assert "March 3, 2026" in text
+
+
+def test_rendering_without_a_locale_fails_clearly(
+    babel_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Outside any app context Flask-Babel has no locale; the conftest always pushes one.
+    monkeypatch.setattr(pdf, "get_locale", lambda: None)
+
+    with pytest.raises(RuntimeError, match="app context"):
+        render_invoice(invoice())
+
+
+# --- Proposal ---------------------------------------------------------------------------------
+
+
+def test_proposal_shows_sessions_in_amsterdam_time_costs_and_terms(babel_app: Flask) -> None:
+    data = render_proposal(proposal())
+    text = text_of(data)
+
+    for expected in (
+        "Proposal",
+        "OFF-2026-007",
+        "Version 2",
+        "Valid until 1 april 2026",
+        "Incompany training: een burgerberaad organiseren",
+        "maandag 15 juni 2026 09:00–16:00 Stadhuis, Raadzaal Łukasz",
+        "dinsdag 12 januari 2027 09:00–12:00 Online via Teams Marieke",
+        "Total € 1.210,00",
+        "Annuleren kan kosteloos tot 30 dagen voor de eerste sessie.",
+        "Signature",
+    ):
+        assert expected in text
+    assert "Superseded" not in text
+    meta = read(data).metadata
+    assert meta.title == "Proposal OFF-2026-007 (version 2)"
+    assert meta.author == SELLER.name
+
+
+def test_superseded_proposal_is_marked_and_cannot_be_signed(babel_app: Flask) -> None:
+    data = render_proposal(proposal(superseded=True))
+    text = text_of(data)
+
+    assert "superseded and is no longer valid" in text
+    assert all("SUPERSEDED" in page for page in page_texts(data))
+    assert "Signature" not in text
+
+
+def test_session_past_midnight_in_amsterdam_shows_both_days(babel_app: Flask) -> None:
+    # 18:00-22:30 UTC is one UTC day, but 20:00-00:30 in Amsterdam (CEST) spans two.
+    evening = SessionLine(
+        datetime(2026, 6, 15, 18, 0, tzinfo=UTC),
+        datetime(2026, 6, 15, 22, 30, tzinfo=UTC),
+        "Stadhuis, Raadzaal",
+        "Marieke",
+    )
+    text = text_of(render_proposal(proposal(sessions=(evening,))))
+
+    assert "maandag 15 juni 2026 – dinsdag 16 juni 2026 20:00–00:30" in text
+
+
+def test_proposal_without_sessions_says_dates_follow(babel_app: Flask) -> None:
+    assert "Dates to be agreed." in text_of(render_proposal(proposal(sessions=())))
+
+
+# --- Certificate ------------------------------------------------------------------------------
+
+
+def test_certificate_is_one_landscape_page_with_code_and_verify_link(babel_app: Flask) -> None:
+    doc = certificate()
+    data = render_certificate(doc)
+    reader = read(data)
+    text = text_of(data)
+
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert float(box.width) > float(box.height)
+    for expected in (
+        "Certificate of participation",
+        "Anne-Sophie van den Bergh-Şahin",
+        "Masterclass burgerberaden: ontwerp en facilitatie",
+        "on 15 juni 2026 en 22 juni 2026",
+        "Trainers: Łukasz Nowak en Marieke de Vries",
+        "Verification code: BB-7K3Q-9XPA",
+        doc.verify_url,
+    ):
+        assert expected in text
+    links = [annot.get_object()["/A"]["/URI"] for annot in reader.pages[0]["/Annots"]]
+    assert links == [doc.verify_url]
+    assert reader.metadata.author == doc.issuer
+    assert "Anne-Sophie van den Bergh-Şahin" in reader.metadata.title
+
+
+def test_certificate_with_one_trainer_and_long_name(babel_app: Flask) -> None:
+    name = "Maria Magdalena Johanna Wilhelmina van Oldenbarnevelt-Tjarda van Starkenborgh"
+    data = render_certificate(certificate(participant_name=name, trainer_names=("Marieke",)))
+
+    assert len(read(data).pages) == 1
+    text = text_of(data)
+    assert name in text
+    assert "Trainer: Marieke" in text
+
+
+# --- Sign-in sheet ----------------------------------------------------------------------------
+
+
+def test_sign_in_sheet_lists_everyone_over_several_pages(babel_app: Flask) -> None:
+    participants = tuple(
+        (f"Deelnemer {n:02d} Jansen", f"Gemeente Noord {n:02d}") for n in range(80)
+    )
+    doc = SignInSheetDoc(
+        title="Masterclass burgerberaden – dag 1",
+        start=SUMMER_START,
+        end=SUMMER_START + timedelta(hours=7),
+        location="Stadhuis, Raadzaal",
+        trainers=("Łukasz Nowak", "Marieke de Vries"),
+        participants=participants,
+    )
+    data = render_sign_in_sheet(doc)
+    pages = page_texts(data)
+    text = text_of(data)
+
+    assert len(pages) > 1
+    for page in pages:
+        assert "# Name Organisation Signature" in flat(page)
+    for number, (name, organisation) in enumerate(participants, start=1):
+        assert f"{number} {name} {organisation}" in text
+    assert "maandag 15 juni 2026, 09:00–16:00" in text
+    assert "Trainers Łukasz Nowak en Marieke de Vries" in text
+    assert "Stadhuis, Raadzaal" in text
+    assert read(data).metadata.title == "Sign-in sheet – Masterclass burgerberaden – dag 1"

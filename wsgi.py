@@ -1,0 +1,3 @@
+from bbtraining import create_app
+
+app = create_app()
