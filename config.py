@@ -91,6 +91,7 @@ class Config:
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY") or None
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None
+    STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com")
 
     DEV_PAGES = False
 
@@ -120,7 +121,7 @@ class TestingConfig(Config):
     TESTING = True
     DEV_PAGES = True
     SERVER_NAME = None
-    PASSWORD_HASH_METHOD = "scrypt:2048:8:1"  # cheap work factor: tests hash hundreds of times
+    PASSWORD_HASH_METHOD = "scrypt:2048:8:1"  # noqa: S105 - a hash method, not a secret  # cheap work factor: tests hash hundreds of times
 
 
 class ProductionConfig(Config):

@@ -155,66 +155,99 @@ def _register_error_handlers(app: Flask) -> None:
             ("/healthz", "/stripe/")
         ):
             return {"error": message}, status
-        return render_template("errors/error.html", status=status, title=title,
-                               message=message), status
+        return render_template(
+            "errors/error.html", status=status, title=title, message=message
+        ), status
 
     @app.errorhandler(400)
     def bad_request(_exc):
-        return render_error(400, _("Ongeldig verzoek"),
-                            _("Uw verzoek kon niet worden verwerkt. Controleer wat u invulde."))
+        return render_error(
+            400,
+            _("Ongeldig verzoek"),
+            _("Uw verzoek kon niet worden verwerkt. Controleer wat u invulde."),
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_error(_exc):
-        return render_error(400, _("Formulier verlopen"),
-                            _("Het formulier is verlopen of kwam niet van deze site. Laad de "
-                              "pagina opnieuw en probeer het nog eens."))
+        return render_error(
+            400,
+            _("Formulier verlopen"),
+            _(
+                "Het formulier is verlopen of kwam niet van deze site. Laad de "
+                "pagina opnieuw en probeer het nog eens."
+            ),
+        )
 
     @app.errorhandler(403)
     def forbidden(_exc):
-        return render_error(403, _("Geen toegang"),
-                            _("U heeft geen toegang tot deze pagina. Log in met een account "
-                              "dat wel toegang heeft."))
+        return render_error(
+            403,
+            _("Geen toegang"),
+            _(
+                "U heeft geen toegang tot deze pagina. Log in met een account "
+                "dat wel toegang heeft."
+            ),
+        )
 
     @app.errorhandler(404)
     def not_found(_exc):
-        return render_error(404, _("Pagina niet gevonden"),
-                            _("Deze pagina bestaat niet (meer). Controleer het adres of ga naar "
-                              "het overzicht van trainingen."))
+        return render_error(
+            404,
+            _("Pagina niet gevonden"),
+            _(
+                "Deze pagina bestaat niet (meer). Controleer het adres of ga naar "
+                "het overzicht van trainingen."
+            ),
+        )
 
     @app.errorhandler(405)
     def method_not_allowed(_exc):
-        return render_error(405, _("Niet toegestaan"),
-                            _("Deze actie is op deze pagina niet mogelijk."))
+        return render_error(
+            405, _("Niet toegestaan"), _("Deze actie is op deze pagina niet mogelijk.")
+        )
 
     @app.errorhandler(429)
     def too_many(_exc):
-        return render_error(429, _("Te veel pogingen"),
-                            _("U heeft het te vaak geprobeerd. Wacht een paar minuten en probeer "
-                              "het dan opnieuw."))
+        return render_error(
+            429,
+            _("Te veel pogingen"),
+            _("U heeft het te vaak geprobeerd. Wacht een paar minuten en probeer het dan opnieuw."),
+        )
 
     @app.errorhandler(500)
     def server_error(_exc):
         db.session.rollback()
-        return render_error(500, _("Er ging iets mis"),
-                            _("Er ging aan onze kant iets mis. Er is niets opgeslagen van deze "
-                              "actie. Probeer het later opnieuw."))
+        return render_error(
+            500,
+            _("Er ging iets mis"),
+            _(
+                "Er ging aan onze kant iets mis. Er is niets opgeslagen van deze "
+                "actie. Probeer het later opnieuw."
+            ),
+        )
 
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self' https://checkout.stripe.com; "
-    "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
-)
+def content_security_policy(checkout_origin: str) -> str:
+    # form-action also governs the redirect after a POST, so the payment page's origin is listed.
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"font-src 'self'; connect-src 'self'; form-action 'self' {checkout_origin}; "
+        "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+    )
 
 
 def _register_security_headers(app: Flask) -> None:
+    csp = content_security_policy(app.config["STRIPE_CHECKOUT_ORIGIN"])
+
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"

@@ -34,7 +34,7 @@ def register_cli(app: Flask) -> None:
             db.session.commit()
         from .auth.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
-        click.echo("Demo accounts (password for all: %s):" % DEMO_PASSWORD)
+        click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
         for email, name, roles, _org in DEMO_ACCOUNTS:
             click.echo(f"  {email:<32} {', '.join(roles):<22} {name}")
 

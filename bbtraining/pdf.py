@@ -3,7 +3,8 @@
 Pure functions on plain dataclasses: no database, no other bbtraining modules. Every string a
 reader sees goes through Flask-Babel at render time, so call the render functions inside a Flask
 app context (or request context) with Flask-Babel initialised; money, numbers and dates follow
-the current Flask-Babel locale and timezone.
+the current Flask-Babel locale and timezone. Outside a request (a Celery task) the app's
+default locale applies; wrap the call in ``flask_babel.force_locale(lang)`` for another one.
 
 Datetimes should be timezone-aware; naive ones are taken as UTC (Flask-Babel's convention).
 """

@@ -23,11 +23,23 @@ def main() -> int:
     port = os.environ.get("PORT", "5000")
     commands = {
         "web": [str(BIN / "flask"), "run", "--host", host, "--port", port, "--no-reload"],
-        "worker": [str(BIN / "celery"), "-A", "bbtraining.worker", "worker", "--pool=threads",
-                   "--concurrency=4", "--loglevel=INFO", "--without-gossip", "--without-mingle"],
+        "worker": [
+            str(BIN / "celery"),
+            "-A",
+            "bbtraining.worker",
+            "worker",
+            "--pool=threads",
+            "--concurrency=4",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         "beat": [str(BIN / "celery"), "-A", "bbtraining.worker", "beat", "--loglevel=INFO"],
     }
-    procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in commands.items()}
+    procs = {
+        name: subprocess.Popen(cmd, cwd=ROOT, env=env)  # noqa: S603 - our own fixed commands
+        for name, cmd in commands.items()
+    }
     print(f"\n  bbtraining draait op http://{host}:{port}/  (Ctrl-C stopt alles)\n", flush=True)
     signal.signal(signal.SIGINT, lambda *_: None)  # children got it from the terminal already
     signal.signal(signal.SIGTERM, lambda *_: _stop(procs, signal.SIGTERM))

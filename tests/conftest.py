@@ -5,6 +5,7 @@ on a SQLite file and kombu's SQLAlchemy transport, so `make test` passes on a ba
 With REQUIRE_SERVICES=1 (set by .ci/run) a test that needs an unreachable service fails.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -100,7 +101,7 @@ def _clean_database() -> None:
         db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
     else:
         for name in tables:
-            db.session.execute(text(f'DELETE FROM "{name}"'))
+            db.session.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - our table names
     db.session.commit()
 
 
@@ -110,10 +111,8 @@ def _app_context(app):
         yield
         _clean_database()
         db.session.remove()
-    try:
+    with contextlib.suppress(Exception):  # a storage that cannot reset only hurts limit tests
         limiter.reset()
-    except Exception:  # noqa: S110 - a storage that cannot reset only matters to limit tests
-        pass
     app.config["OUTBOX_AUTO_ENQUEUE"] = False
 
 
@@ -165,11 +164,20 @@ def make_user():
 
     counter = {"n": 0}
 
-    def factory(*roles: str, email: str | None = None, name: str | None = None,
-                organisation=None, verified: bool = True, password: str = PASSWORD):
+    def factory(
+        *roles: str,
+        email: str | None = None,
+        name: str | None = None,
+        organisation=None,
+        verified: bool = True,
+        password: str = PASSWORD,
+    ):
         counter["n"] += 1
-        user = User(email=email or f"user{counter['n']}@example.nl",
-                    name=name or f"Gebruiker {counter['n']}", organisation=organisation)
+        user = User(
+            email=email or f"user{counter['n']}@example.nl",
+            name=name or f"Gebruiker {counter['n']}",
+            organisation=organisation,
+        )
         user.set_password(password)
         for role in roles or ("facilitator",):
             user.add_role(Role(role))
@@ -213,9 +221,11 @@ def outbox_to(email: str):
 
     from bbtraining.notifications.models import OutboxMessage
 
-    return list(db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.to_email == email).order_by(OutboxMessage.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.to_email == email).order_by(OutboxMessage.id)
+        )
+    )
 
 
 # -- real services -------------------------------------------------------------------------------
@@ -285,10 +295,25 @@ class Worker:
     def start(self) -> "Worker":
         self.log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "bbtraining.worker", "worker",
-             "--pool=threads", "--concurrency=4", "--loglevel=INFO", "--without-gossip",
-             "--without-mingle", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "bbtraining.worker",
+                "worker",
+                "--pool=threads",
+                "--concurrency=4",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -323,8 +348,11 @@ def celery_worker(app, smtp_server, tmp_path):
     purge_broker(app)
     app.config["OUTBOX_AUTO_ENQUEUE"] = True
     worker = Worker(
-        service_env(SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_server.port),
-                    PUBLIC_URL="http://bbtraining.test"),
+        service_env(
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(smtp_server.port),
+            PUBLIC_URL="http://bbtraining.test",
+        ),
         tmp_path / "worker.log",
     ).start()
     yield worker

@@ -602,7 +602,7 @@ class StripeStub:
             raise RuntimeError("StripeStub is not started; call start() or use it as a context")
         return self._url
 
-    def client(self, api_key: str = "sk_test_stub", **kwargs: Any) -> Any:
+    def client(self, api_key: str = "sk_test_stub", **kwargs: Any) -> stripe.StripeClient:
         """A real stripe.StripeClient pointed at this stub."""
         return stripe.StripeClient(api_key, base_addresses={"api": self.url}, **kwargs)
 

@@ -11,8 +11,12 @@ DEMO_ACCOUNTS = (
     ("trainer2@example.nl", "Amira El Idrissi", ("trainer", "facilitator"), None),
     ("begeleider@example.nl", "Lotte Jansen", ("facilitator",), None),
     ("griffie@example.nl", "Pieter van Dijk", ("client",), ("Gemeente Utrecht", "gemeente")),
-    ("projectleider@example.nl", "Fatima Ouali", ("client",), ("Provincie Gelderland",
-                                                                "provincie")),
+    (
+        "projectleider@example.nl",
+        "Fatima Ouali",
+        ("client",),
+        ("Provincie Gelderland", "provincie"),
+    ),
 )
 
 

@@ -15,8 +15,10 @@ def _strip(value):
 
 
 def _email():
-    return Email(message=_l("Vul een geldig e-mailadres in, bijvoorbeeld naam@gemeente.nl."),
-                 check_deliverability=False)
+    return Email(
+        message=_l("Vul een geldig e-mailadres in, bijvoorbeeld naam@gemeente.nl."),
+        check_deliverability=False,
+    )
 
 
 class LoginForm(FlaskForm):
@@ -27,7 +29,9 @@ class LoginForm(FlaskForm):
 
 class RegisterForm(FlaskForm):
     name = StringField(_l("Naam"), filters=[_strip], validators=[_required(), Length(max=200)])
-    email = EmailField(_l("E-mailadres"), filters=[_strip], validators=[_required(), _email(), Length(max=254)])
+    email = EmailField(
+        _l("E-mailadres"), filters=[_strip], validators=[_required(), _email(), Length(max=254)]
+    )
     password = PasswordField(
         _l("Wachtwoord"),
         validators=[_required(), Length(max=200)],
@@ -35,7 +39,10 @@ class RegisterForm(FlaskForm):
     )
     password_confirm = PasswordField(
         _l("Herhaal wachtwoord"),
-        validators=[_required(), EqualTo("password", message=_l("De wachtwoorden zijn niet gelijk."))],
+        validators=[
+            _required(),
+            EqualTo("password", message=_l("De wachtwoorden zijn niet gelijk.")),
+        ],
     )
     account_type = RadioField(
         _l("Ik ben"),
@@ -66,7 +73,10 @@ class NewPasswordForm(FlaskForm):
     password = PasswordField(_l("Nieuw wachtwoord"), validators=[_required(), Length(max=200)])
     password_confirm = PasswordField(
         _l("Herhaal nieuw wachtwoord"),
-        validators=[_required(), EqualTo("password", message=_l("De wachtwoorden zijn niet gelijk."))],
+        validators=[
+            _required(),
+            EqualTo("password", message=_l("De wachtwoorden zijn niet gelijk.")),
+        ],
     )
 
 

@@ -72,9 +72,7 @@ class Organisation(db.Model):
 class UserRole(db.Model):
     __tablename__ = "user_role"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin', 'trainer', 'facilitator', 'client')", name="role_known"
-        ),
+        CheckConstraint("role IN ('admin', 'trainer', 'facilitator', 'client')", name="role_known"),
     )
 
     user_id: Mapped[int] = mapped_column(
@@ -111,9 +109,7 @@ class User(UserMixin, db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
-    role_rows: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     # -- Flask-Login -------------------------------------------------------------------------
     def get_id(self) -> str:

@@ -14,9 +14,22 @@ from .models import Organisation, Role, User, normalise_email
 
 # Short list of passwords people really pick; a dictionary check keeps the worst out.
 COMMON_PASSWORDS = {
-    "wachtwoord", "wachtwoord1", "wachtwoord123", "password", "password1", "password123",
-    "welkom01", "welkom123", "1234567890", "12345678910", "qwertyuiop", "0123456789",
-    "burgerberaad", "gemeente123", "zomer2026!", "welkom2026",
+    "wachtwoord",
+    "wachtwoord1",
+    "wachtwoord123",
+    "password",
+    "password1",
+    "password123",
+    "welkom01",
+    "welkom123",
+    "1234567890",
+    "12345678910",
+    "qwertyuiop",
+    "0123456789",
+    "burgerberaad",
+    "gemeente123",
+    "zomer2026!",
+    "welkom2026",
 }
 MIN_PASSWORD_LENGTH = 10
 
@@ -51,8 +64,10 @@ def register_user(
     email = normalise_email(email)
     if User.by_email(email) is not None:
         raise DomainError(
-            _l("Er bestaat al een account met dit e-mailadres. Log in of vraag een nieuw "
-               "wachtwoord aan."),
+            _l(
+                "Er bestaat al een account met dit e-mailadres. Log in of vraag een nieuw "
+                "wachtwoord aan."
+            ),
             field="email",
         )
     problem = password_problem(password, email)
@@ -115,9 +130,7 @@ def _load(salt: str, token: str, max_age: int):
     try:
         return _serializer(salt).loads(token, max_age=max_age)
     except SignatureExpired as exc:
-        raise TokenInvalid(
-            _l("Deze link is verlopen. Vraag hieronder een nieuwe aan.")
-        ) from exc
+        raise TokenInvalid(_l("Deze link is verlopen. Vraag hieronder een nieuwe aan.")) from exc
     except BadSignature as exc:
         raise TokenInvalid(
             _l("Deze link is ongeldig of al gebruikt. Vraag hieronder een nieuwe aan.")
@@ -130,7 +143,9 @@ def user_for_reset_token(token: str) -> User:
     )
     user = db.session.get(User, user_id)
     if user is None or not user.is_active or _password_fingerprint(user) != fingerprint:
-        raise TokenInvalid(_l("Deze link is ongeldig of al gebruikt. Vraag hieronder een nieuwe aan."))
+        raise TokenInvalid(
+            _l("Deze link is ongeldig of al gebruikt. Vraag hieronder een nieuwe aan.")
+        )
     return user
 
 
@@ -146,8 +161,11 @@ def request_password_reset(email: str) -> None:
         to=user,
         subject=_l("Nieuw wachtwoord instellen"),
         template="auth/reset",
-        context={"user": user, "link": link,
-                 "minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60},
+        context={
+            "user": user,
+            "link": link,
+            "minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+        },
     )
     audit.record("user.password_reset_requested", user, actor=user)
 
@@ -183,7 +201,9 @@ def verify_email(token: str) -> User:
     user_id, email = _load("email-verify", token, current_app.config["EMAIL_VERIFY_MAX_AGE"])
     user = db.session.get(User, user_id)
     if user is None or user.email != email:
-        raise TokenInvalid(_l("Deze link is ongeldig of al gebruikt. Vraag hieronder een nieuwe aan."))
+        raise TokenInvalid(
+            _l("Deze link is ongeldig of al gebruikt. Vraag hieronder een nieuwe aan.")
+        )
     if not user.email_verified:
         user.mark_email_verified()
         audit.record("user.email_verified", user, actor=user)

@@ -98,8 +98,11 @@ def register():
                 if not created:
                     # Joining an existing organisation would show its bookings: staff confirm it.
                     raise DomainError(
-                        _("%(org)s heeft al een account bij ons. Vraag een collega u toe te "
-                          "voegen, of neem contact met ons op.", org=organisation.name),
+                        _(
+                            "%(org)s heeft al een account bij ons. Vraag een collega u toe te "
+                            "voegen, of neem contact met ons op.",
+                            org=organisation.name,
+                        ),
                         field="organisation_name",
                     )
             user = services.register_user(
@@ -116,8 +119,13 @@ def register():
         else:
             db.session.commit()
             login_user(user)
-            flash(_("Uw account is aangemaakt. We hebben u een e-mail gestuurd om uw "
-                    "e-mailadres te bevestigen."), "success")
+            flash(
+                _(
+                    "Uw account is aangemaakt. We hebben u een e-mail gestuurd om uw "
+                    "e-mailadres te bevestigen."
+                ),
+                "success",
+            )
             return redirect(safe_next(request.args.get("next")))
     status = 400 if form.errors else 200
     return render_template("auth/register.html", form=form), status
@@ -143,12 +151,14 @@ def verify_email(token: str):
         services.verify_email(token)
     except services.TokenInvalid as exc:
         flash(str(exc), "error")
-        return redirect(url_for("account.dashboard") if current_user.is_authenticated
-                        else url_for("auth.login"))
+        return redirect(
+            url_for("account.dashboard") if current_user.is_authenticated else url_for("auth.login")
+        )
     db.session.commit()
     flash(_("Uw e-mailadres is bevestigd."), "success")
-    return redirect(url_for("account.dashboard") if current_user.is_authenticated
-                    else url_for("auth.login"))
+    return redirect(
+        url_for("account.dashboard") if current_user.is_authenticated else url_for("auth.login")
+    )
 
 
 @bp.route("/verify/resend", methods=["POST"])
@@ -170,8 +180,13 @@ def reset():
         services.request_password_reset(form.email.data)
         db.session.commit()
         # The same answer whether or not the address has an account.
-        flash(_("Als er een account bij dit e-mailadres hoort, hebben we een link gestuurd "
-                "om een nieuw wachtwoord in te stellen. De link is een uur geldig."), "info")
+        flash(
+            _(
+                "Als er een account bij dit e-mailadres hoort, hebben we een link gestuurd "
+                "om een nieuw wachtwoord in te stellen. De link is een uur geldig."
+            ),
+            "info",
+        )
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_request.html", form=form), 400 if form.errors else 200
 
@@ -215,7 +230,6 @@ def change_password():
             else:
                 db.session.commit()
                 login_user(current_user._get_current_object())  # this session stays, new token
-                flash(_("Uw wachtwoord is gewijzigd. Andere apparaten zijn uitgelogd."),
-                      "success")
+                flash(_("Uw wachtwoord is gewijzigd. Andere apparaten zijn uitgelogd."), "success")
                 return redirect(url_for("account.dashboard"))
     return render_template("auth/change_password.html", form=form), 400 if form.errors else 200

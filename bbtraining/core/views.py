@@ -31,8 +31,10 @@ def healthz():
         except Exception:
             checks["worker"] = False
     healthy = all(checks.values())
-    body = {"status": "ok" if healthy else "degraded",
-            **{k: "up" if v else "down" for k, v in checks.items()}}
+    body = {
+        "status": "ok" if healthy else "degraded",
+        **{k: "up" if v else "down" for k, v in checks.items()},
+    }
     return jsonify(body), 200 if healthy else 503
 
 
@@ -66,9 +68,9 @@ def set_language(code: str):
     return redirect(safe_next(request.form.get("next") or request.referrer, "courses.home"))
 
 
-@account_bp.route("/")
+@account_bp.route("/", endpoint="dashboard")
 @login_required
-def dashboard():
+def account_dashboard():
     return render_template("core/account.html", panels=account_panels.render(current_user))
 
 
@@ -81,7 +83,7 @@ def regenerate_calendar_token():
     return redirect(url_for("account.dashboard"))
 
 
-@admin_bp.route("/")
+@admin_bp.route("/", endpoint="dashboard")
 @admin_required
-def dashboard():
+def admin_dashboard():
     return render_template("core/admin.html", panels=admin_panels.render(current_user))

@@ -97,8 +97,9 @@ class SessionStatus(StrEnum):
 class CoursePhase(db.Model):
     __tablename__ = "course_phase"
     __table_args__ = (
-        CheckConstraint("phase IN ('verkenning', 'voorbereiding', 'uitvoering')",
-                        name="phase_known"),
+        CheckConstraint(
+            "phase IN ('verkenning', 'voorbereiding', 'uitvoering')", name="phase_known"
+        ),
     )
 
     course_id: Mapped[int] = mapped_column(
@@ -111,8 +112,7 @@ class Course(db.Model):
     __tablename__ = "course"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('inspiratiesessie', 'masterclass', 'facilitator-training', "
-            "'chair-sparring')",
+            "kind IN ('inspiratiesessie', 'masterclass', 'facilitator-training', 'chair-sparring')",
             name="kind_known",
         ),
         CheckConstraint("delivery IN ('inhouse', 'open', 'both')", name="delivery_known"),
@@ -212,8 +212,7 @@ class Edition(db.Model):
         CheckConstraint("capacity >= 1", name="capacity_positive"),
         # The last line of defence against overbooking, whatever the application does.
         CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within"),
-        CheckConstraint("status IN ('scheduled', 'cancelled', 'completed')",
-                        name="status_known"),
+        CheckConstraint("status IN ('scheduled', 'cancelled', 'completed')", name="status_known"),
         CheckConstraint("price_seat IS NULL OR price_seat >= 0", name="price_seat_pos"),
     )
 

@@ -183,7 +183,9 @@ def due_row_ids(grace_seconds: int | None = None, limit: int = 500) -> list[int]
     # A worker that died mid-send leaves 'sending' behind; give it back to the queue.
     db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < stuck_before)
+        .where(
+            OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < stuck_before
+        )
         .values(status=OutboxStatus.PENDING)
         .execution_options(synchronize_session=False)
     )
@@ -247,7 +249,9 @@ def pending_count() -> int:
 
     return db.session.scalar(
         select(func.count(OutboxMessage.id)).where(
-            or_(OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.status == OutboxStatus.SENDING)
+            or_(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.status == OutboxStatus.SENDING,
+            )
         )
     )

@@ -1,10 +1,10 @@
 from email import policy
 from email.parser import BytesParser
+from io import BytesIO
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
-from io import BytesIO
 
 from ..extensions import db
 from ..permissions import admin_required, get_or_404
@@ -36,8 +36,9 @@ def mailbox():
     mails = []
     for path in files:
         msg = _read_mail(path.name)
-        mails.append({"name": path.name, "to": msg["To"], "subject": msg["Subject"],
-                      "date": msg["Date"]})
+        mails.append(
+            {"name": path.name, "to": msg["To"], "subject": msg["Subject"], "date": msg["Date"]}
+        )
     return render_template("notifications/mailbox.html", mails=mails)
 
 
@@ -48,16 +49,22 @@ def mailbox_message(name: str):
     msg = _read_mail(name)
     body = msg.get_body(preferencelist=("plain",))
     attachments = [
-        {"index": i, "filename": part.get_filename() or f"part-{i}",
-         "content_type": part.get_content_type()}
+        {
+            "index": i,
+            "filename": part.get_filename() or f"part-{i}",
+            "content_type": part.get_content_type(),
+        }
         for i, part in enumerate(msg.iter_attachments())
     ]
     calendar = msg.get_body(preferencelist=("calendar",))
     return render_template(
         "notifications/mailbox_message.html",
-        name=name, msg=msg, text=body.get_content() if body else "",
-        calendar=calendar.get_content() if calendar is not None and
-        calendar.get_content_type() == "text/calendar" else None,
+        name=name,
+        msg=msg,
+        text=body.get_content() if body else "",
+        calendar=calendar.get_content()
+        if calendar is not None and calendar.get_content_type() == "text/calendar"
+        else None,
         attachments=attachments,
     )
 
@@ -86,8 +93,9 @@ def outbox():
     if status in {s.value for s in OutboxStatus}:
         query = query.where(OutboxMessage.status == status)
     rows = db.session.scalars(query).all()
-    return render_template("notifications/outbox.html", rows=rows, status=status,
-                           statuses=list(OutboxStatus))
+    return render_template(
+        "notifications/outbox.html", rows=rows, status=status, statuses=list(OutboxStatus)
+    )
 
 
 @bp.route("/admin/outbox/<int:row_id>/retry", methods=["POST"])

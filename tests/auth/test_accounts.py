@@ -1,4 +1,5 @@
 import re
+
 import pytest
 from sqlalchemy import select
 
@@ -108,23 +109,27 @@ def test_logout_by_get_does_not_log_out(client, make_user, login):
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
 def test_next_only_to_this_site(client, make_user, target):
     user = make_user()
-    response = client.post(f"/auth/login?next={target}",
-                           data={"email": user.email, "password": PASSWORD})
+    response = client.post(
+        f"/auth/login?next={target}", data={"email": user.email, "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response.location in ("/account/", "http://localhost/account/")
 
 
 def test_next_to_this_site_is_followed(client, make_user):
     user = make_user()
-    response = client.post("/auth/login?next=/courses/?phase=verkenning",
-                           data={"email": user.email, "password": PASSWORD})
+    response = client.post(
+        "/auth/login?next=/courses/?phase=verkenning",
+        data={"email": user.email, "password": PASSWORD},
+    )
     assert response.location.endswith("/courses/?phase=verkenning")
 
 
 def test_csrf_token_required(client, make_user):
     user = make_user()
-    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD},
-                           csrf=False)
+    response = client.post(
+        "/auth/login", data={"email": user.email, "password": PASSWORD}, csrf=False
+    )
     assert response.status_code == 400
     assert "Het formulier is verlopen" in response.get_data(as_text=True)
     assert client.get("/account/").status_code == 302
@@ -136,11 +141,16 @@ def test_password_reset_flow_single_use(client, make_user):
     assert response.status_code == 302
     [mail] = outbox_to(user.email)
     link = _link_in(mail.text_body)
-    response = client.post(link, data={"password": "nieuw-en-lang-genoeg",
-                                       "password_confirm": "nieuw-en-lang-genoeg"})
+    response = client.post(
+        link, data={"password": "nieuw-en-lang-genoeg", "password_confirm": "nieuw-en-lang-genoeg"}
+    )
     assert response.status_code == 302
-    assert client.post("/auth/login", data={"email": user.email,
-                                            "password": "nieuw-en-lang-genoeg"}).status_code == 302
+    assert (
+        client.post(
+            "/auth/login", data={"email": user.email, "password": "nieuw-en-lang-genoeg"}
+        ).status_code
+        == 302
+    )
     client.post("/auth/logout")
     # The link worked once; a second use is refused with a clear message.
     response = client.get(link, follow_redirects=True)
@@ -148,8 +158,9 @@ def test_password_reset_flow_single_use(client, make_user):
 
 
 def test_password_reset_unknown_email_same_answer(client):
-    response = client.post("/auth/reset", data={"email": "onbekend@example.nl"},
-                           follow_redirects=True)
+    response = client.post(
+        "/auth/reset", data={"email": "onbekend@example.nl"}, follow_redirects=True
+    )
     assert "Als er een account bij dit e-mailadres hoort" in response.get_data(as_text=True)
     assert outbox_to("onbekend@example.nl") == []
 
@@ -190,12 +201,19 @@ def test_change_password_logs_out_other_sessions(app, make_user, login, client):
 
     app.test_client_class = CSRFClient
     second = app.test_client()
-    assert second.post("/auth/login", data={"email": user.email,
-                                            "password": PASSWORD}).status_code == 302
+    assert (
+        second.post("/auth/login", data={"email": user.email, "password": PASSWORD}).status_code
+        == 302
+    )
     assert second.get("/account/").status_code == 200
-    response = client.post("/auth/password", data={
-        "current_password": PASSWORD, "password": "een-nieuw-wachtwoord",
-        "password_confirm": "een-nieuw-wachtwoord"})
+    response = client.post(
+        "/auth/password",
+        data={
+            "current_password": PASSWORD,
+            "password": "een-nieuw-wachtwoord",
+            "password_confirm": "een-nieuw-wachtwoord",
+        },
+    )
     assert response.status_code == 302
     assert client.get("/account/").status_code == 200
     assert second.get("/account/").status_code == 302
@@ -204,9 +222,14 @@ def test_change_password_logs_out_other_sessions(app, make_user, login, client):
 def test_change_password_wrong_current(client, make_user, login):
     user = make_user()
     login(user)
-    response = client.post("/auth/password", data={
-        "current_password": "fout", "password": "een-nieuw-wachtwoord",
-        "password_confirm": "een-nieuw-wachtwoord"})
+    response = client.post(
+        "/auth/password",
+        data={
+            "current_password": "fout",
+            "password": "een-nieuw-wachtwoord",
+            "password_confirm": "een-nieuw-wachtwoord",
+        },
+    )
     assert "Uw huidige wachtwoord klopt niet" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, user.id).check_password(PASSWORD)
@@ -214,10 +237,12 @@ def test_change_password_wrong_current(client, make_user, login):
 
 def test_remember_me_sets_cookie(client, make_user):
     user = make_user()
-    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD,
-                                                "remember": "y"})
+    response = client.post(
+        "/auth/login", data={"email": user.email, "password": PASSWORD, "remember": "y"}
+    )
     assert "remember_token" in response.headers.get("Set-Cookie", "") or any(
-        "remember_token" in c for c in response.headers.getlist("Set-Cookie"))
+        "remember_token" in c for c in response.headers.getlist("Set-Cookie")
+    )
 
 
 def test_login_rate_limited(client, make_user, app):
@@ -234,15 +259,17 @@ def test_login_rate_limited(client, make_user, app):
 
 
 def test_reset_rate_limited(client):
-    statuses = [client.post("/auth/reset", data={"email": "x@example.nl"}).status_code
-                for _ in range(6)]
+    statuses = [
+        client.post("/auth/reset", data={"email": "x@example.nl"}).status_code for _ in range(6)
+    ]
     assert statuses[-1] == 429
 
 
 def test_create_admin_cli(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-admin", "baas@example.nl", "--password",
-                                 "heel-lang-wachtwoord"])
+    result = runner.invoke(
+        args=["create-admin", "baas@example.nl", "--password", "heel-lang-wachtwoord"]
+    )
     assert result.exit_code == 0, result.output
     assert User.by_email("baas@example.nl").is_admin
     result = runner.invoke(args=["create-admin", "zwak@example.nl", "--password", "kort"])
