@@ -93,6 +93,15 @@ class Config:
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None
     STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com")
 
+    SELLER_ADDRESS_LINES = tuple(
+        os.environ.get("SELLER_ADDRESS", "Postbus 1234|3500 AA Utrecht").split("|")
+    )
+    SELLER_VAT_NUMBER = os.environ.get("SELLER_VAT_NUMBER", "NL000000000B01")
+    SELLER_PAYMENT_NOTE = os.environ.get(
+        "SELLER_PAYMENT_NOTE",
+        "Graag overmaken op NL00 BANK 0000 0000 00 onder vermelding van het factuurnummer.",
+    )
+
     DEV_PAGES = False
 
     CELERY = {

@@ -137,7 +137,7 @@ def _register_template_helpers(app: Flask) -> None:
         from flask_babel import get_locale
 
         extra = []
-        if current_user.is_authenticated:
+        if getattr(current_user, "is_authenticated", False):
             for _order, fn in nav_links.panels:
                 extra.extend(fn(current_user) or [])
         return {

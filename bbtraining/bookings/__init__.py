@@ -1,3 +1,12 @@
 from flask import Blueprint
 
 bp = Blueprint("bookings", __name__)
+
+from . import (  # noqa: E402, F401
+    calendar_sync,
+    invoice_views,
+    invoices,
+    participants,
+    stripe_gateway,
+    stripe_views,
+)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..auth.models import User
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
+from .signals import session_changed
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -331,8 +332,16 @@ class TrainingSession(db.Model):
         self.starts_at, self.ends_at = starts_at, ends_at
         self.revision += 1
         self.change_note = note
+        session_changed.send(self, change="moved")
+
+    def change_details(self, note: str | None = None) -> None:
+        """Place, link or trainer changed: participants get an updated invite."""
+        self.revision += 1
+        self.change_note = note
+        session_changed.send(self, change="details")
 
     def cancel(self, note: str | None = None) -> None:
         self.status = SessionStatus.CANCELLED
         self.revision += 1
         self.change_note = note
+        session_changed.send(self, change="cancelled")

@@ -1,0 +1,11 @@
+"""Catalog events that later layers react to (invites, waiting lists) without the catalog
+knowing them: the catalog sends, `bookings` connects receivers."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# sender: TrainingSession; change: "moved" | "cancelled" | "details"
+session_changed = _signals.signal("session-changed")
+# sender: Edition; capacity raised or edition cancelled: the waiting list may move.
+edition_changed = _signals.signal("edition-changed")
