@@ -76,9 +76,6 @@ def handle_event(event: stripe.Event) -> str:
     except IntegrityError:
         return "duplicate"
     handler = _handlers.get(event.type)
-    if handler is None:
-        outcome = "ignored"
-    else:
-        outcome = handler(event, get_client()) or "handled"
+    outcome = "ignored" if handler is None else handler(event, get_client()) or "handled"
     db.session.get(StripeEvent, event.id).outcome = outcome[:200]
     return outcome
