@@ -113,10 +113,10 @@ def _forget_after_rollback(session: Session) -> None:
 
 def enqueue_delivery(row_id: int, countdown: float | None = None) -> bool:
     """Hand a row to the broker; False (and the row stays pending) when the broker is down."""
-    from .tasks import deliver_outbox_message
-
+    # The Celery app of *this* Flask app: shared_task proxies follow whichever app was made last.
+    celery = current_app.extensions["celery"]
     try:
-        deliver_outbox_message.apply_async((row_id,), countdown=countdown, retry=False)
+        celery.send_task("notifications.deliver", (row_id,), countdown=countdown, retry=False)
     except Exception as exc:  # broker down: the sweep enqueues it again later
         log.warning("outbox %s not enqueued, sweep will retry: %s", row_id, exc)
         return False
