@@ -66,7 +66,6 @@ def course_list():
         "courses/admin/courses.html",
         courses=courses,
         next_starts=services.next_starts(courses),
-        confirm=ConfirmForm(),
     )
 
 
@@ -136,7 +135,6 @@ def edit_course(course_id: int):
                 select(Edition).where(Edition.course_id == course.id).order_by(Edition.id.desc())
             )
         ),
-        confirm=ConfirmForm(),
     ), (400 if form.errors or form.form_errors else 200)
 
 
@@ -251,7 +249,7 @@ def schedule_edition(course_id: int):
     ), (400 if form.errors or form.form_errors else 200)
 
 
-def _edition_page(edition: Edition, status: int = 200, **forms):
+def _edition_page(edition: Edition, status: int = 200, refusal: str | None = None, **forms):
     trainers_form = forms.get("trainers_form") or TrainersForm(
         trainers=[t.id for t in edition.trainers]
     )
@@ -263,8 +261,8 @@ def _edition_page(edition: Edition, status: int = 200, **forms):
         capacity_form=forms.get("capacity_form") or CapacityForm(capacity=edition.capacity),
         duplicate_form=forms.get("duplicate_form") or DuplicateForm(),
         cancel_form=forms.get("cancel_form") or CancelForm(),
-        confirm=ConfirmForm(),
         is_scheduled=edition.status == EditionStatus.SCHEDULED,
+        refusal=refusal,
     ), status
 
 
@@ -282,7 +280,9 @@ def _edition_action(edition_id: int, form, form_name: str, action, done: str):
         result = action(edition, form)
     except DomainError as exc:
         _refused(form, exc)
-        return _edition_page(get_or_404(Edition, edition_id), 400, **{form_name: form})
+        return _edition_page(
+            get_or_404(Edition, edition_id), 400, refusal=str(exc), **{form_name: form}
+        )
     db.session.commit()
     flash(done, "success")
     target = result.id if isinstance(result, Edition) else edition_id

@@ -26,8 +26,12 @@ from .models import AUDIENCE_LABELS, COURSE_KIND_LABELS, DELIVERY_LABELS, PHASE_
 MAX_SESSIONS = 20
 
 
+_CONTROL = {i: None for i in range(32) if chr(i) not in "\n\r\t"} | {127: None}
+
+
 def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+    """Trim, and drop control characters: NUL cannot even be stored in PostgreSQL text."""
+    return value.translate(_CONTROL).strip() if isinstance(value, str) else value
 
 
 def _required():

@@ -71,8 +71,6 @@ def _instance(course: Course, edition: Edition, base: str) -> dict[str, Any]:
             "category": "Paid" if price > 0 else "Free",
             "price": f"{price:.2f}",
             "priceCurrency": "EUR",
-            "availability": SCHEMA + ("SoldOut" if edition.is_full else "InStock"),
-            "url": f"{base}/editions/{edition.id}/enroll",
             "priceSpecification": {
                 "@type": "PriceSpecification",
                 "price": f"{price:.2f}",
@@ -80,6 +78,12 @@ def _instance(course: Course, edition: Edition, base: str) -> dict[str, Any]:
                 "valueAddedTaxIncluded": True,
             },
         }
+        if edition.is_full:
+            offer["availability"] = SCHEMA + "SoldOut"
+        elif edition.enrollment_open():
+            offer["availability"] = SCHEMA + "InStock"
+        if edition.enrollment_open():  # the waiting list is also joined there
+            offer["url"] = f"{base}/editions/{edition.id}/enroll"
         if edition.enrollment_deadline is not None:
             offer["validThrough"] = _iso(edition.enrollment_deadline)
         instance["offers"] = offer

@@ -711,7 +711,9 @@ class CatalogFilters:
             except ValueError:
                 start_from = None
         q = args.get("q")
-        q = " ".join(q.split())[:MAX_QUERY_LENGTH] if isinstance(q, str) else ""
+        # Control characters (NUL breaks PostgreSQL text) cannot be part of a search.
+        q = "".join(ch if ch.isprintable() else " " for ch in q) if isinstance(q, str) else ""
+        q = " ".join(q.split())[:MAX_QUERY_LENGTH]
         return cls(
             kind=first_known("kind"),
             phase=first_known("phase"),
@@ -848,6 +850,8 @@ def courses_by_phase() -> dict[str, list[Course]]:
 
 
 def published_course_or_none(slug: str, *, preview: bool = False) -> Course | None:
+    if not SLUG_PATTERN.match(slug) or len(slug) > MAX_SLUG_LENGTH:
+        return None  # cannot exist; and some bytes (NUL) would upset PostgreSQL
     course = db.session.scalar(select(Course).where(Course.slug == slug))
     if course is None or (not course.published and not preview):
         return None
