@@ -749,7 +749,8 @@ class CatalogFilters:
         if self.kind:
             labels.append(("kind", str(COURSE_KIND_LABELS[CourseKind(self.kind)])))
         if self.phase:
-            labels.append(("phase", str(_l("fase %(p)s", p=PHASE_LABELS[Phase(self.phase)]))))
+            phase = str(PHASE_LABELS[Phase(self.phase)]).lower()
+            labels.append(("phase", str(_l("fase %(p)s", p=phase))))
         if self.audience:
             labels.append(("audience", str(AUDIENCE_LABELS[Audience(self.audience)])))
         if self.delivery:
@@ -834,13 +835,7 @@ def next_starts(courses: Sequence[Course], now: datetime | None = None) -> dict[
         )
         .group_by(Edition.course_id)
     )
-    result = {}
-    for course_id, start in rows:
-        # min() over a SQLite column returns the raw stored value, not the decorated type.
-        if isinstance(start, str):
-            start = datetime.fromisoformat(start)
-        result[course_id] = start if start.tzinfo else start.replace(tzinfo=UTC)
-    return result
+    return {course_id: start for course_id, start in rows}
 
 
 def courses_by_phase() -> dict[str, list[Course]]:

@@ -94,7 +94,9 @@ def test_visitor_filters_to_facilitator_training_and_sees_next_edition(page, sma
     page.wait_for_url("**/courses/")
     assert page.locator(".course-card").count() == 3
 
-    page.get_by_label("Soort").select_option(label="Training gespreksbegeleiders")
+    kind = page.get_by_label("Soort")
+    assert kind.bounding_box()["width"] > 150  # a readable column, not squeezed into a row
+    kind.select_option(label="Training gespreksbegeleiders")
     page.get_by_label("Fase van het burgerberaad").select_option(label="Uitvoering")
     page.get_by_role("button", name="Toon trainingen").click()
     page.wait_for_url("**kind=facilitator-training**")
@@ -133,6 +135,10 @@ def test_course_page_fits_a_phone(phone_page, small_catalog):
     assert overflow <= 0
     phone_page.goto(phone_page.base_url + "/courses/?kind=chair-sparring")
     assert phone_page.get_by_text("Geen trainingen gevonden").is_visible()
+    # On a phone the filters start folded so the results come first; one tap opens them.
+    assert not phone_page.get_by_label("Soort").is_visible()
+    phone_page.get_by_text("Filters en zoeken (1)").click()
+    assert phone_page.get_by_label("Soort").input_value() == "chair-sparring"
     phone_page.get_by_role("link", name="Zonder Sparring voor de voorzitter").click()
     phone_page.wait_for_url("**/courses/")
     assert phone_page.locator(".course-card").count() == 3

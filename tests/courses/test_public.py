@@ -189,7 +189,7 @@ def test_empty_result_suggests_what_to_change(client, catalog):
     assert _titles(response) == set()
     # Dropping the phase leaves the sparring; dropping the kind leaves the verkenning courses.
     assert re.search(
-        r'href="/courses/\?kind=chair-sparring">Zonder fase Verkenning</a> \(1 training\)', page
+        r'href="/courses/\?kind=chair-sparring">Zonder fase verkenning</a> \(1 training\)', page
     )
     assert re.search(
         r'href="/courses/\?phase=verkenning">Zonder Sparring voor de voorzitter</a>'
