@@ -72,7 +72,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     for module_name in BLUEPRINT_MODULES:
         module = importlib.import_module(module_name)
-        for attr in ("bp", "account_bp", "admin_bp", "public_bp"):
+        for attr in ("bp", "account_bp", "admin_bp", "public_bp", "staff_bp"):
             blueprint = getattr(module, attr, None)
             if blueprint is not None:
                 app.register_blueprint(blueprint)

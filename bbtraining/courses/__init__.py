@@ -1,5 +1,14 @@
 from flask import Blueprint
 
 bp = Blueprint("courses", __name__)
+# The catalog's staff pages under /admin/courses/ (registered by create_app as `staff_bp`;
+# `admin_bp` is the name core uses for /admin itself).
+staff_bp = Blueprint("courses_admin", __name__, url_prefix="/admin/courses")
 
-from . import models, views  # noqa: E402, F401
+from . import admin_views, models, views  # noqa: E402, F401
+
+
+def init_app(app) -> None:
+    from .panels import register_panels
+
+    register_panels()

@@ -1,8 +1,11 @@
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from flask_babel import force_locale, format_decimal, ngettext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
@@ -13,15 +16,19 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..db_types import UTCDateTime, utcnow
+from ..errors import DomainError
 from ..extensions import db
+from ..money import incl_vat
 from .signals import session_changed
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+SEARCH_LOCALES = ("nl", "en")
 
 
 class CourseKind(StrEnum):
@@ -90,6 +97,13 @@ class EditionStatus(StrEnum):
     COMPLETED = "completed"
 
 
+EDITION_STATUS_LABELS = {
+    EditionStatus.SCHEDULED: _l("gepland"),
+    EditionStatus.CANCELLED: _l("geannuleerd"),
+    EditionStatus.COMPLETED: _l("afgerond"),
+}
+
+
 class SessionStatus(StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
@@ -125,6 +139,8 @@ class Course(db.Model):
             "completion_min_percent >= 1 AND completion_min_percent <= 100",
             name="completion_percent_range",
         ),
+        CheckConstraint("duration_minutes >= 1", name="duration_positive"),
+        CheckConstraint("session_count >= 1", name="session_count_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,6 +164,10 @@ class Course(db.Model):
     # Completion rule: the share of sessions a participant must attend (excused counts absent).
     completion_min_percent: Mapped[int] = mapped_column(default=100)
     published: Mapped[bool] = mapped_column(default=False)
+    # Folded copy of the searchable text (lower case, accents removed), kept up to date on every
+    # insert and update: case-insensitive search must behave the same on SQLite, whose lower()
+    # only knows ASCII, and on PostgreSQL ("ideeën", "IDEEËN" and "ideeen" all match).
+    search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -192,8 +212,98 @@ class Course(db.Model):
     def goals(self) -> list[str]:
         return [line.strip() for line in self.learning_goals.splitlines() if line.strip()]
 
+    @property
+    def session_length_label(self) -> str:
+        minutes = self.duration_minutes
+        if minutes < 60:
+            return _("%(num)s minuten", num=minutes)
+        return _("%(hours)s uur", hours=format_decimal(round(minutes / 60, 2)))
+
+    @property
+    def duration_label(self) -> str:
+        return ngettext(
+            "%(num)s sessie van %(length)s",
+            "%(num)s sessies van %(length)s",
+            self.session_count,
+            length=self.session_length_label,
+        )
+
+    @property
+    def vat_percent(self) -> str:
+        return format_decimal(self.vat_rate)
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p.strip() for p in (self.description or "").split("\n\n") if p.strip()]
+
+    @property
+    def phase_labels(self) -> list[str]:
+        return [str(PHASE_LABELS[Phase(p)]) for p in self.phases]
+
+    @property
+    def price_inhouse_incl_vat(self) -> Decimal | None:
+        return None if self.price_inhouse is None else incl_vat(self.price_inhouse, self.vat_rate)
+
+    @property
+    def price_seat_incl_vat(self) -> Decimal | None:
+        return None if self.price_seat is None else incl_vat(self.price_seat, self.vat_rate)
+
+    def missing_prices(self) -> list[str]:
+        """The prices this course's delivery needs but does not have."""
+        missing = []
+        if self.is_inhouse and self.price_inhouse is None:
+            missing.append("price_inhouse")
+        if self.is_open and self.price_seat is None:
+            missing.append("price_seat")
+        return missing
+
+    def publish(self) -> None:
+        if self.published:
+            raise DomainError(_l("Deze training is al gepubliceerd."))
+        if self.missing_prices():
+            raise DomainError(price_missing_message(self))
+        if not self.phase_rows:
+            raise DomainError(_l("Kies minstens één fase voordat u de training publiceert."))
+        self.published = True
+
+    def unpublish(self) -> None:
+        if not self.published:
+            raise DomainError(_l("Deze training is niet gepubliceerd."))
+        self.published = False
+
+    def refresh_search_text(self) -> None:
+        parts = [self.title, self.summary, self.description, self.learning_goals]
+        # The kind and audience labels in every language, whichever language the editor used.
+        for locale in SEARCH_LOCALES:
+            with force_locale(locale):
+                parts += [self.kind_label, self.audience_label]
+        self.search_text = fold_text(" ".join(p or "" for p in parts))
+
     def __str__(self) -> str:
         return self.title
+
+
+def price_missing_message(course: Course):
+    if course.delivery == Delivery.BOTH:
+        return _l(
+            "Vul een prijs per sessie (inhouse) én een prijs per deelnemer (open inschrijving) "
+            "in voordat u deze training publiceert."
+        )
+    if course.delivery == Delivery.INHOUSE:
+        return _l("Vul een prijs per sessie (inhouse) in voordat u deze training publiceert.")
+    return _l("Vul een prijs per deelnemer in voordat u deze training publiceert.")
+
+
+def fold_text(text: str) -> str:
+    """Lower case without accents, for search that ignores both."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@event.listens_for(Course, "before_insert")
+@event.listens_for(Course, "before_update")
+def _course_search_text(_mapper, _connection, course: Course) -> None:
+    course.refresh_search_text()
 
 
 edition_trainer = Table(
@@ -269,6 +379,38 @@ class Edition(db.Model):
     def unit_price(self) -> Decimal | None:
         return self.price_seat if self.price_seat is not None else self.course.price_seat
 
+    @property
+    def unit_price_incl_vat(self) -> Decimal | None:
+        price = self.unit_price
+        return None if price is None else incl_vat(price, self.course.vat_rate)
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.status == EditionStatus.SCHEDULED
+
+    @property
+    def status_label(self) -> str:
+        return str(EDITION_STATUS_LABELS.get(self.status, self.status))
+
+    @property
+    def fill_percent(self) -> int:
+        return round(100 * self.seats_taken / self.capacity) if self.capacity else 0
+
+    def place(self) -> str:
+        return self.location or self.online_url or ""
+
+    def cancel(self, reason: str | None = None) -> list["TrainingSession"]:
+        """Cancel the edition and its sessions still planned; returns those sessions, whose
+        participants the caller informs."""
+        if self.status != EditionStatus.SCHEDULED:
+            raise DomainError(_l("Alleen een geplande editie kan worden geannuleerd."))
+        self.status = EditionStatus.CANCELLED
+        self.cancel_reason = reason
+        cancelled = self.active_sessions
+        for session in cancelled:
+            session.cancel(reason)
+        return cancelled
+
     def enrollment_open(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
         if self.status != EditionStatus.SCHEDULED or not self.course.published:
@@ -329,6 +471,10 @@ class TrainingSession(db.Model):
         return self.location or self.online_url or ""
 
     def reschedule(self, starts_at: datetime, ends_at: datetime, note: str | None = None) -> None:
+        if self.is_cancelled:
+            raise DomainError(_l("Een geannuleerde sessie kan niet worden verplaatst."))
+        if ends_at <= starts_at:
+            raise DomainError(_l("De eindtijd moet na de begintijd liggen."))
         self.starts_at, self.ends_at = starts_at, ends_at
         self.revision += 1
         self.change_note = note
@@ -341,6 +487,8 @@ class TrainingSession(db.Model):
         session_changed.send(self, change="details")
 
     def cancel(self, note: str | None = None) -> None:
+        if self.is_cancelled:
+            raise DomainError(_l("Deze sessie is al geannuleerd."))
         self.status = SessionStatus.CANCELLED
         self.revision += 1
         self.change_note = note

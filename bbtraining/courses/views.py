@@ -1,13 +1,79 @@
-from flask import render_template
+"""Public catalog: home by phase, the filtered catalog, course pages and the public calendar."""
 
-from . import bp
+from flask import Response, abort, render_template, request, url_for
+from flask_login import current_user
+
+from ..db_types import utcnow
+from . import bp, services
+from .jsonld import course_jsonld
+from .models import (
+    AUDIENCE_LABELS,
+    COURSE_KIND_LABELS,
+    PHASE_LABELS,
+    Phase,
+)
+
+
+def catalog_url(filters: services.CatalogFilters) -> str:
+    return url_for("courses.catalog", **filters.to_args())
+
+
+@bp.app_context_processor
+def catalog_helpers():
+    return {"catalog_url": catalog_url}
 
 
 @bp.route("/")
 def home():
-    return render_template("courses/home.html")
+    by_phase = services.courses_by_phase()
+    courses = {c.id: c for group in by_phase.values() for c in group}
+    return render_template(
+        "courses/home.html",
+        phases=[(phase.value, PHASE_LABELS[phase], by_phase[phase.value]) for phase in Phase],
+        next_starts=services.next_starts(list(courses.values())),
+        upcoming=services.upcoming_public_editions(limit=4),
+    )
 
 
 @bp.route("/courses/")
 def catalog():
-    return render_template("courses/home.html")
+    filters = services.CatalogFilters.from_args(request.args)
+    courses = services.search_courses(filters)
+    return render_template(
+        "courses/catalog.html",
+        filters=filters,
+        courses=courses,
+        next_starts=services.next_starts(courses),
+        relaxations=services.relaxations(filters) if not courses else [],
+        kinds=COURSE_KIND_LABELS,
+        phase_labels=PHASE_LABELS,
+        audiences=AUDIENCE_LABELS,
+    )
+
+
+@bp.route("/courses/<slug>")
+def course(slug: str):
+    preview = current_user.is_authenticated and current_user.is_admin
+    found = services.published_course_or_none(slug, preview=preview)
+    if found is None:
+        abort(404)
+    now = utcnow()
+    editions = services.upcoming_editions(found, now) if found.is_open else []
+    return render_template(
+        "courses/course.html",
+        course=found,
+        editions=editions,
+        trainers=services.upcoming_trainers(editions),
+        jsonld=course_jsonld(found, editions),
+        now=now,
+    )
+
+
+@bp.route("/calendar/public.ics")
+def public_calendar():
+    from ..notifications.calendar import ics_content_type
+
+    response = Response(services.public_calendar(), content_type=ics_content_type("PUBLISH"))
+    response.headers["Content-Disposition"] = 'inline; filename="trainingen.ics"'
+    response.headers["Cache-Control"] = "public, max-age=900"
+    return response
