@@ -76,9 +76,7 @@ def calendar_event(session: TrainingSession, invite: CalendarInvite, *, cancelle
         summary=course.title,
         description="\n".join(lines),
         location=session.location or session.online_url,
-        url=public_url("courses.course_page", slug=course.slug)
-        if "courses.course_page" in current_app.view_functions
-        else None,
+        url=public_url("courses.course", slug=course.slug),
         organizer_email=organizer_email,
         organizer_name=organizer_name,
         attendee_email=invite.email,
