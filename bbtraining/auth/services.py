@@ -1,5 +1,7 @@
 """Account operations: they flush, never commit; the view commits once."""
 
+import secrets
+
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -224,3 +226,30 @@ def create_admin(email: str, password: str, name: str = "Beheerder") -> User:
     db.session.flush()
     audit.record("user.made_admin", user)
     return user
+
+
+def update_user_access(user: User, *, roles, organisation, active: bool, by) -> None:
+    """Staff change someone's roles, organisation and whether they can log in."""
+    wanted = {Role(r) for r in roles}
+    if user.id == by.id and Role.ADMIN not in wanted:
+        raise DomainError(_l("U kunt uw eigen beheerrechten niet intrekken."))
+    if user.id == by.id and not active:
+        raise DomainError(_l("U kunt uw eigen account niet uitschakelen."))
+    if Role.CLIENT in wanted and organisation is None:
+        raise DomainError(_l("Een opdrachtgever hoort bij een organisatie. Kies er een."))
+    before = sorted(user.roles), user.organisation_id, user.is_active_account
+    for role in set(Role) - wanted:
+        user.remove_role(role)
+    for role in wanted:
+        user.add_role(role)
+    user.organisation = organisation
+    if user.is_active_account != active:
+        user.is_active_account = active
+        user.session_token = secrets.token_urlsafe(24)  # a deactivated account is logged out
+    audit.record(
+        "user.access_changed",
+        user,
+        actor=by,
+        before=list(before),
+        after=[sorted(r.value for r in wanted), getattr(organisation, "id", None), active],
+    )

@@ -1,0 +1,43 @@
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .models import ORGANISATION_KIND_LABELS, ROLE_LABELS
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserAdminForm(FlaskForm):
+    roles = MultiCheckboxField(
+        _l("Rollen"), choices=[(role.value, label) for role, label in ROLE_LABELS.items()]
+    )
+    organisation_id = SelectField(_l("Organisatie"), coerce=int, default=0)
+    is_active_account = BooleanField(_l("Account actief"))
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(
+        _l("Naam"), validators=[DataRequired(_l("Dit veld is verplicht.")), Length(max=200)]
+    )
+    kind = SelectField(
+        _l("Soort"), choices=[(k.value, label) for k, label in ORGANISATION_KIND_LABELS.items()]
+    )
+    cbs_code = StringField(
+        _l("CBS-gemeentecode"),
+        validators=[Optional(), Length(max=10)],
+        description=_l("Bijvoorbeeld GM0344 voor Utrecht."),
+    )
+
+    def validate_cbs_code(self, field):
+        if field.data and not re.fullmatch(r"(GM|PV|WS)\d{4}", field.data.strip().upper()):
+            raise ValidationError(
+                _l("Een CBS-code ziet eruit als GM0344 (twee letters, vier cijfers).")
+            )
+        field.data = field.data.strip().upper() if field.data else None

@@ -1,0 +1,92 @@
+"""Staff pages for people and organisations: roles, membership, deactivation."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from ..errors import DomainError
+from ..extensions import db
+from ..permissions import admin_required, get_or_404
+from . import staff_bp
+from .admin_forms import OrganisationForm, UserAdminForm
+from .models import ROLE_LABELS, Organisation, User, UserRole
+from .services import find_or_create_organisation, update_user_access
+
+
+@staff_bp.route("/users/")
+@admin_required
+def users():
+    q = (request.args.get("q") or "").strip()[:100]
+    role = request.args.get("role")
+    query = select(User).where(User.deleted_at.is_(None)).order_by(User.name)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+    if role in ROLE_LABELS:
+        query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    return render_template(
+        "auth/admin/users.html",
+        users=db.session.scalars(query.limit(300)),
+        q=q,
+        role=role,
+        role_labels=ROLE_LABELS,
+    )
+
+
+@staff_bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def user_edit(user_id: int):
+    user = get_or_404(User, user_id)
+    form = UserAdminForm(
+        obj=user, roles=sorted(user.roles), organisation_id=user.organisation_id or 0
+    )
+    form.organisation_id.choices = [(0, _("— geen —"))] + [
+        (o.id, o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))
+    ]
+    if form.validate_on_submit():
+        try:
+            update_user_access(
+                user,
+                roles=form.roles.data,
+                organisation=db.session.get(Organisation, form.organisation_id.data)
+                if form.organisation_id.data
+                else None,
+                active=form.is_active_account.data,
+                by=current_user,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            form.roles.errors = [*form.roles.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(_("De gegevens van %(name)s zijn opgeslagen.", name=user.name), "success")
+            return redirect(url_for("auth_admin.users"))
+    return render_template("auth/admin/user_edit.html", form=form, user=user), (
+        400 if form.errors else 200
+    )
+
+
+@staff_bp.route("/organisations/", methods=["GET", "POST"])
+@admin_required
+def organisations():
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        organisation, created = find_or_create_organisation(
+            form.name.data, form.kind.data, form.cbs_code.data
+        )
+        if created:
+            db.session.commit()
+            flash(_("Organisatie %(name)s is toegevoegd.", name=organisation.name), "success")
+            return redirect(url_for("auth_admin.organisations"))
+        db.session.rollback()
+        form.name.errors = [_("Deze organisatie bestaat al.")]
+    rows = db.session.execute(
+        select(Organisation, func.count(User.id))
+        .outerjoin(User, User.organisation_id == Organisation.id)
+        .group_by(Organisation.id)
+        .order_by(Organisation.name)
+    ).all()
+    return render_template("auth/admin/organisations.html", form=form, rows=rows), (
+        400 if form.errors else 200
+    )
