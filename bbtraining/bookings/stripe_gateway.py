@@ -69,11 +69,16 @@ def verify(payload: bytes, signature: str | None) -> stripe.Event:
 
 
 def handle_event(event: stripe.Event) -> str:
-    """Record the event once and run its handler in the caller's transaction."""
+    """Record the event once and run its handler in the caller's transaction.
+
+    Must be the first write of that transaction: a duplicate id rolls it back. (No savepoint:
+    pysqlite would commit it on its own.)
+    """
+    db.session.add(StripeEvent(id=event.id, type=event.type))
     try:
-        with db.session.begin_nested():
-            db.session.add(StripeEvent(id=event.id, type=event.type))
+        db.session.flush()
     except IntegrityError:
+        db.session.rollback()
         return "duplicate"
     handler = _handlers.get(event.type)
     outcome = "ignored" if handler is None else handler(event, get_client()) or "handled"
