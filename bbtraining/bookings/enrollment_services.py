@@ -109,15 +109,12 @@ def _take_seats(edition: Edition, seats: int) -> bool:
     re-checks the WHERE clause on the committed row; SQLite serialises writers. Either way two
     requests can never both take the last seat.
     """
-    try:
-        result = db.session.execute(
-            update(Edition)
-            .where(Edition.id == edition.id, Edition.seats_taken + seats <= Edition.capacity)
-            .values(seats_taken=Edition.seats_taken + seats)
-            .execution_options(synchronize_session=False)
-        )
-    except IntegrityError:  # the CHECK constraint: only reachable if capacity was lowered
-        return False
+    result = db.session.execute(
+        update(Edition)
+        .where(Edition.id == edition.id, Edition.seats_taken + seats <= Edition.capacity)
+        .values(seats_taken=Edition.seats_taken + seats)
+        .execution_options(synchronize_session=False)
+    )
     db.session.expire(edition, ["seats_taken"])
     return result.rowcount == 1
 
@@ -904,9 +901,7 @@ def join_waitlist(
     if active_waitlist_entry(edition, user) is not None:
         raise AlreadyEnrolled(_l("U staat al op de wachtlijst voor deze editie."))
     if seats == 1 and seats_free(edition) > 0:
-        raise DomainError(
-            _l("Er is nog een plaats vrij: u kunt zich direct inschrijven."), field="seats"
-        )
+        raise DomainError(_l("Er is nog een plaats vrij: u kunt zich direct inschrijven."))
     entry = WaitlistEntry(
         user_id=user.id,
         user=user,

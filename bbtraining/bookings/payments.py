@@ -138,16 +138,24 @@ def close_checkout(enrollment: Enrollment) -> str:
 
     if not enrollment.stripe_session_id or not stripe_enabled():
         return "expired"
-    client = get_client()
-    try:
-        session = client.v1.checkout.sessions.retrieve(enrollment.stripe_session_id)
-        if session.status == "open":
-            session = client.v1.checkout.sessions.expire(enrollment.stripe_session_id)
-    except stripe.StripeError as exc:
-        raise _unavailable(exc) from exc
+    session = _expire_if_open(get_client(), enrollment.stripe_session_id)
     if session.status == "complete":
         return "paid" if session.payment_status == "paid" else "processing"
     return "expired"
+
+
+def _expire_if_open(client: stripe.StripeClient, session_id: str):
+    try:
+        session = client.v1.checkout.sessions.retrieve(session_id)
+        if session.status == "open":
+            try:
+                session = client.v1.checkout.sessions.expire(session_id)
+            except stripe.InvalidRequestError:
+                # Completed between our two calls: its current state decides.
+                session = client.v1.checkout.sessions.retrieve(session_id)
+    except stripe.StripeError as exc:
+        raise _unavailable(exc) from exc
+    return session
 
 
 def refund_intent(payment_intent_id: str, amount: Decimal, *, key: str) -> str:
@@ -265,12 +273,10 @@ def settle_lapsed_hold(enrollment: Enrollment) -> str:
     if enrollment.stripe_session_id and stripe_enabled():
         client = get_client()
         try:
-            session = client.v1.checkout.sessions.retrieve(enrollment.stripe_session_id)
-            if session.status == "open":
-                session = client.v1.checkout.sessions.expire(enrollment.stripe_session_id)
-        except stripe.StripeError as exc:
+            session = _expire_if_open(client, enrollment.stripe_session_id)
+        except PaymentUnavailable:
             # Try again on the next run rather than release a seat that may have been paid.
-            log.warning("enrollment %s: Stripe unreachable, hold kept: %s", enrollment.id, exc)
+            log.warning("enrollment %s: Stripe unreachable, hold kept", enrollment.id)
             return "stripe-unreachable"
         if session.status == "complete":
             outcome = apply_checkout_session(session, client)

@@ -112,7 +112,9 @@ def test_visitor_creates_account_and_enrolls_in_one_flow(client, make_edition, b
     response = client.post(
         f"/editions/{edition.id}/enroll",
         data=billing_form(
-            email="Nieuw@Example.nl", password="lange zin als wachtwoord", password_confirm="lange zin als wachtwoord"
+            email="Nieuw@Example.nl",
+            password="lange zin als wachtwoord",
+            password_confirm="lange zin als wachtwoord",
         ),
     )
     assert response.status_code == 302, response.data
@@ -135,7 +137,9 @@ def test_visitor_with_an_existing_address_is_asked_to_log_in(
     response = client.post(
         f"/editions/{edition.id}/enroll",
         data=billing_form(
-            email="eva@example.nl", password="lange zin als wachtwoord", password_confirm="lange zin als wachtwoord"
+            email="eva@example.nl",
+            password="lange zin als wachtwoord",
+            password_confirm="lange zin als wachtwoord",
         ),
     )
     assert response.status_code == 400
@@ -337,9 +341,7 @@ def test_admin_cancels_late_with_policy_percentage_credited(
     assert seats_taken(edition) == 0
 
 
-def test_admin_cancel_without_refund_leaves_the_invoice(
-    client, make_enrollment, make_user, login
-):
+def test_admin_cancel_without_refund_leaves_the_invoice(client, make_enrollment, make_user, login):
     enrollment = make_enrollment()
     login(make_user("admin"))
     client.post(f"/admin/enrollments/{enrollment.id}/cancel", data={"refund": "none"})
@@ -382,7 +384,9 @@ def test_admin_edition_page_and_csv_export(client, make_edition, make_enrollment
 
     response = client.get(f"/admin/editions/{edition.id}/enrollments.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    rows = list(
+        csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";")
+    )
     assert rows[0][:3] == ["Soort", "Nummer", "Naam"]
     assert rows[1][2] == "Eva de Vries" and rows[1][9] == "598,95"
     assert rows[2][2] == "Piet Wachter" and rows[2][5] == "2" and rows[2][13] == "1"
@@ -400,7 +404,9 @@ def test_admin_marks_bank_transfer_paid_and_participant_hears(
     enrollment = db.session.get(Enrollment, enrollment.id)
     assert enrollment.payment_status == "paid" and enrollment.paid_at is not None
     assert enrollment.amount_paid == Decimal("598.95")
-    assert enrollment.invoice.status == "paid" and enrollment.invoice.payment_method == "bank-transfer"
+    assert (
+        enrollment.invoice.status == "paid" and enrollment.invoice.payment_method == "bank-transfer"
+    )
     assert [m.subject for m in outbox_to("eva@example.nl")].count(
         f"Betaling ontvangen: {enrollment.edition.course.title}"
     ) == 1
