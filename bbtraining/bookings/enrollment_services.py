@@ -298,7 +298,8 @@ def participant_may_cancel(enrollment: Enrollment, now: datetime | None = None) 
     if not enrollment.is_active:
         return False
     if enrollment.status == EnrollmentStatus.HELD:
-        return True  # nothing paid yet: letting the seat go is always fine
+        # Nothing paid yet: letting the seat go is fine, unless the bank is still settling.
+        return enrollment.payment_status != PaymentStatus.PROCESSING
     deadline = free_cancellation_deadline(enrollment.edition)
     return deadline is None or (now or utcnow()) <= deadline
 
@@ -362,12 +363,14 @@ def _check_payment_method(pay_by: str, total: Decimal) -> None:
 
 
 def _insert(enrollment: Enrollment) -> Enrollment:
-    # A savepoint, so that the unique index refusing a double submit leaves a usable session.
+    # No savepoint: pysqlite commits one on its own when it is a transaction's first statement.
+    # A refused insert has spoilt the transaction anyway, so it is rolled back here (the caller
+    # would, and the error message's locale lookup must be able to load the user again).
+    db.session.add(enrollment)
     try:
-        with db.session.begin_nested():
-            db.session.add(enrollment)
-            db.session.flush()
+        db.session.flush()
     except IntegrityError as exc:
+        db.session.rollback()
         raise AlreadyEnrolled(
             _l(
                 "U bent al ingeschreven voor deze editie. Zie uw inschrijvingen onder "
@@ -912,11 +915,11 @@ def join_waitlist(
         any_edition=any_edition,
         note=(note or "").strip() or None,
     )
+    db.session.add(entry)
     try:
-        with db.session.begin_nested():
-            db.session.add(entry)
-            db.session.flush()
+        db.session.flush()
     except IntegrityError as exc:
+        db.session.rollback()  # as in _insert
         raise AlreadyEnrolled(_l("U staat al op de wachtlijst voor deze editie.")) from exc
     audit.record(
         "waitlist.joined", entry, actor=user, edition=edition.id, seats=seats, any=any_edition
