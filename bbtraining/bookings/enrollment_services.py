@@ -697,14 +697,16 @@ def cancel_enrollment(
             )
         refund = "policy"
     was_held = enrollment.status == EnrollmentStatus.HELD
-    if was_held and enrollment.payment_status == PaymentStatus.PROCESSING:
+    if as_participant and was_held and enrollment.payment_status == PaymentStatus.PROCESSING:
         raise DomainError(
             _l("Uw betaling wordt nog verwerkt. Annuleren kan zodra die is afgerond.")
         )
     fraction = Decimal(1) if was_held else refund_fraction(enrollment, refund)
     if was_held and enrollment.stripe_session_id:
+        # Staff go ahead whatever Stripe says: a payment that still lands on a cancelled
+        # enrollment is refunded in full by the webhook (record_stripe_payment).
         state = payments.close_checkout(enrollment)
-        if state == "paid":
+        if state == "paid" and as_participant:
             raise DomainError(
                 _l("Uw betaling is net binnengekomen. Ververs de pagina en probeer het opnieuw.")
             )

@@ -344,3 +344,22 @@ def test_held_enrollment_cancelled_by_participant_closes_checkout(
     assert db.session.get(Enrollment, enrollment.id).status == "cancelled"
     assert stripe_stub.get(enrollment.stripe_session_id)["status"] == "expired"
     assert seats_taken(edition) == 0
+
+
+def test_cancelled_edition_refunds_a_payment_that_settles_afterwards(
+    make_edition, make_user, enroll_by_card, stripe_stub, deliver
+):
+    edition = make_edition(capacity=2)
+    user = make_user("facilitator", email="eva@example.nl")
+    enrollment, _ = enroll_by_card(edition, user)
+    deliver(stripe_stub.complete_checkout(enrollment.stripe_session_id, payment_status="unpaid"))
+    admin = make_user("admin")
+    enrollment_services.cancel_edition(edition, by=admin, reason="Trainer ziek")
+    db.session.commit()
+    enrollment = db.session.get(Enrollment, enrollment.id)
+    assert enrollment.status == "cancelled" and seats_taken(edition) == 0
+    assert deliver(stripe_stub.async_succeed(enrollment.stripe_session_id)) == "refunded-late"
+    enrollment = db.session.get(Enrollment, enrollment.id)
+    assert enrollment.payment_status == "refunded" and _invoices() == 0
+    mail = next(m for m in outbox_to("eva@example.nl") if "teruggestort" in m.subject)
+    assert "nadat uw inschrijving was geannuleerd" in mail.text_body
