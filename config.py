@@ -102,6 +102,12 @@ class Config:
         "Graag overmaken op NL00 BANK 0000 0000 00 onder vermelding van het factuurnummer.",
     )
 
+    ENROLLMENT_HOLD_MINUTES = int(os.environ.get("ENROLLMENT_HOLD_MINUTES", 30))
+    ENROLLMENT_PROCESSING_HOLD_HOURS = int(os.environ.get("ENROLLMENT_PROCESSING_HOLD_HOURS", 72))
+    ENROLLMENT_INVOICE_DUE_DAYS = int(os.environ.get("ENROLLMENT_INVOICE_DUE_DAYS", 14))
+    WAITLIST_OFFER_HOURS = int(os.environ.get("WAITLIST_OFFER_HOURS", 48))
+    WAITLIST_MAX_GROUP = int(os.environ.get("WAITLIST_MAX_GROUP", 10))
+
     DEV_PAGES = False
 
     CELERY = {

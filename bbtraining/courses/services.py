@@ -43,6 +43,7 @@ from .models import (
     fold_text,
     price_missing_message,
 )
+from .signals import edition_changed
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG_LENGTH = 120
@@ -555,6 +556,8 @@ def change_capacity(edition: Edition, capacity: int) -> None:
             field="capacity",
         )
     audit.record("edition.capacity_changed", edition, before=before, after=capacity)
+    if capacity > before:
+        edition_changed.send(edition)  # freed seats go to the waiting list
 
 
 def move_session(
@@ -626,6 +629,7 @@ def cancel_edition(edition: Edition, reason: str | None = None) -> list[Training
         reason=edition.cancel_reason,
         sessions=[s.id for s in cancelled],
     )
+    edition_changed.send(edition)  # participants are told and refunded by bookings
     return cancelled
 
 
