@@ -25,7 +25,7 @@ from .models import (
     Specialisation,
     profile_specialisation,
 )
-from .views import _selected_profiles, attach_error
+from .views import UNAVAILABLE, _selected_profiles, attach_error
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -129,7 +129,9 @@ def shortlist_new():
     form = ShortlistForm()
     form.client_id.choices = [(0, _("Kies een opdrachtgever"))] + _client_choices()
     raw = request.form.get("profiles", "") if request.method == "POST" else None
-    profiles = _selected_profiles([raw] if raw is not None else request.args.getlist("profile"))
+    profiles, missing = _selected_profiles(
+        [raw] if raw is not None else request.args.getlist("profile")
+    )
     if request.method == "GET":
         form.profiles.data = ",".join(str(p.id) for p in profiles)
     if form.validate_on_submit():
@@ -137,6 +139,8 @@ def shortlist_new():
         try:
             if client is None:
                 raise DomainError(_("Kies een opdrachtgever."), field="client_id")
+            if missing:
+                raise DomainError(UNAVAILABLE, field="profiles")
             created = matches.create_shortlist(
                 client, profiles, title=form.title.data, note=form.note.data, by=current_user
             )

@@ -85,7 +85,7 @@ def normalise_tags(raw: str | list[str]) -> list[str]:
     values = raw.split(",") if isinstance(raw, str) else raw
     tags: list[str] = []
     for value in values:
-        tag = " ".join(value.lower().lstrip("#").split())
+        tag = " ".join(value.strip().lower().lstrip("#").split())
         if not tag:
             continue
         if len(tag) > MAX_TAG_LENGTH:

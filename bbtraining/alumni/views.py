@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
@@ -438,20 +439,27 @@ def respond(recipient_id: int, token: str):
 
 
 # -- sending match requests ------------------------------------------------------------------------
-def _selected_profiles(raw_ids) -> list[AlumniProfile]:
+def _selected_profiles(raw_ids) -> tuple[list[AlumniProfile], bool]:
+    """The chosen profiles this user may see, and whether any chosen id was left out."""
     ids = []
     for raw in raw_ids:
         for part in str(raw).split(","):
             if part.strip().isdigit():
                 ids.append(int(part))
+    ids = list(dict.fromkeys(ids))[:50]
     if not ids:
-        return []
+        return [], False
     found = {
-        p.id: p
-        for p in db.session.scalars(select(AlumniProfile).where(AlumniProfile.id.in_(ids[:50])))
+        p.id: p for p in db.session.scalars(select(AlumniProfile).where(AlumniProfile.id.in_(ids)))
     }
     # Someone may only ask for a profile they are allowed to see.
-    return [found[i] for i in dict.fromkeys(ids) if i in found and found[i].can_view(current_user)]
+    visible = [found[i] for i in ids if i in found and found[i].can_view(current_user)]
+    return visible, len(visible) < len(ids)
+
+
+UNAVAILABLE = _l(
+    "Een of meer gekozen gespreksbegeleiders zijn niet (meer) beschikbaar. Kies opnieuw."
+)
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
@@ -459,7 +467,9 @@ def _selected_profiles(raw_ids) -> list[AlumniProfile]:
 def request_new():
     form = MatchRequestForm()
     raw = request.form.get("profiles", "") if request.method == "POST" else None
-    profiles = _selected_profiles([raw] if raw is not None else request.args.getlist("profile"))
+    profiles, missing = _selected_profiles(
+        [raw] if raw is not None else request.args.getlist("profile")
+    )
     shortlist_id = request.args.get("shortlist", type=int)
     shortlist = None
     if shortlist_id:
@@ -470,6 +480,8 @@ def request_new():
             form.organisation_name.data = current_user.organisation.name
     if form.validate_on_submit():
         try:
+            if missing:
+                raise DomainError(UNAVAILABLE, field="profiles")
             sent = matches.create_request(
                 current_user,
                 profiles,

@@ -107,8 +107,12 @@ def make_alumnus(make_user, training):
 
 @pytest.fixture
 def make_client(make_user, make_organisation):
-    def factory(name: str = "Griffier", organisation=None, **kwargs):
+    def factory(name: str = "Griffier", organisation=None, phone: str | None = None, **kwargs):
         org = organisation or make_organisation()
-        return make_user("client", name=name, organisation=org, **kwargs)
+        user = make_user("client", name=name, organisation=org, **kwargs)
+        if phone:
+            user.phone = phone
+            db.session.commit()
+        return user
 
     return factory
