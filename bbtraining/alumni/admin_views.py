@@ -78,7 +78,8 @@ def moderate(profile_id: int, action: str):
         else:
             db.session.commit()
             flash(
-                _("Het profiel is verborgen.") if action == "hide"
+                _("Het profiel is verborgen.")
+                if action == "hide"
                 else _("Het profiel is weer zichtbaar."),
                 "success",
             )
@@ -205,9 +206,7 @@ def qualification_list():
             attach_error(form, exc)
         else:
             db.session.commit()
-            flash(
-                _("De afgeronde training van %(name)s is vastgelegd.", name=user.name), "success"
-            )
+            flash(_("De afgeronde training van %(name)s is vastgelegd.", name=user.name), "success")
             return redirect(url_for("alumni_admin.qualification_list"))
     recent = list(
         db.session.scalars(
@@ -256,9 +255,7 @@ def specialisations(specialisation_id: int | None = None):
             )
         ).all()
     )
-    rows = list(
-        db.session.scalars(select(Specialisation).order_by(Specialisation.position))
-    )
+    rows = list(db.session.scalars(select(Specialisation).order_by(Specialisation.position)))
     return render_template(
         "alumni/admin/specialisations.html", form=form, specialisations=rows, counts=counts
     ), 400 if (form.errors or form.form_errors) else 200

@@ -40,8 +40,13 @@ EXTRA_ALUMNI = (
 #         bio, weekdays)
 PROFILES = {
     "trainer2@example.nl": (
-        "utrecht", "Utrecht", ["noord-holland", "zuid-holland", "gelderland"], ["nl", "ar", "en"],
-        ["Meertalige groepen", "Jongeren"], ["jongeren", "inclusie"], (6, 40, 8),
+        "utrecht",
+        "Utrecht",
+        ["noord-holland", "zuid-holland", "gelderland"],
+        ["nl", "ar", "en"],
+        ["Meertalige groepen", "Jongeren"],
+        ["jongeren", "inclusie"],
+        (6, 40, 8),
         "Meertalige gespreksbegeleiding voor burgerberaden in de Randstad",
         "Ik begeleid tafelgesprekken in het Nederlands, Arabisch en Engels en heb zes "
         "burgerberaden begeleid, waarvan twee met jongeren. Ik let erop dat iedereen aan tafel "
@@ -49,41 +54,65 @@ PROFILES = {
         [0, 1, 5],
     ),
     "begeleider@example.nl": (
-        "gelderland", "Arnhem", ["overijssel", "utrecht"], ["nl", "de"],
-        ["Klimaat en energie", "Wonen en ruimte"], ["klimaat", "energie"], (2, 14, 3),
+        "gelderland",
+        "Arnhem",
+        ["overijssel", "utrecht"],
+        ["nl", "de"],
+        ["Klimaat en energie", "Wonen en ruimte"],
+        ["klimaat", "energie"],
+        (2, 14, 3),
         "Beraden over klimaat en de energietransitie",
         "Gespreksbegeleider met een achtergrond in ruimtelijke ordening. Ik begeleidde "
         "klimaatberaden in Gelderland en werk graag met grote groepen inwoners.",
         [4, 5],
     ),
     "daan.visser@example.nl": (
-        "noord-holland", "Haarlem", ["zuid-holland", "flevoland"], ["nl", "en"],
-        ["Mobiliteit", "Online beraadslaging"], ["mobiliteit", "online"], (4, 25, 6),
+        "noord-holland",
+        "Haarlem",
+        ["zuid-holland", "flevoland"],
+        ["nl", "en"],
+        ["Mobiliteit", "Online beraadslaging"],
+        ["mobiliteit", "online"],
+        (4, 25, 6),
         "Hybride en online beraden over mobiliteit",
         "Ik ontwerp en begeleid online en hybride sessies en heb ervaring met beraden over "
         "verkeer en bereikbaarheid.",
         [1, 2, 3],
     ),
     "noor.hamdi@example.nl": (
-        "zuid-holland", "Rotterdam", ["noord-brabant", "zeeland"], ["nl", "ar", "ber", "fr"],
+        "zuid-holland",
+        "Rotterdam",
+        ["noord-brabant", "zeeland"],
+        ["nl", "ar", "ber", "fr"],
         ["Meertalige groepen", "Laaggeletterdheid en toegankelijke taal"],
-        ["toegankelijk", "jongeren"], (3, 18, 5),
+        ["toegankelijk", "jongeren"],
+        (3, 18, 5),
         "Toegankelijke gesprekken voor iedere inwoner",
         "Ervaren in gesprekken met inwoners die zelden meedoen: laaggeletterden, nieuwkomers en "
         "jongeren. Ik spreek Nederlands, Arabisch, Tamazight en Frans.",
         [5, 6],
     ),
     "sietske.dijkstra@example.nl": (
-        "friesland", "Leeuwarden", ["groningen", "drenthe"], ["nl", "fy", "en"],
-        ["Zorg en welzijn", "Loting en werving"], ["zorg", "platteland"], (5, 30, 10),
+        "friesland",
+        "Leeuwarden",
+        ["groningen", "drenthe"],
+        ["nl", "fy", "en"],
+        ["Zorg en welzijn", "Loting en werving"],
+        ["zorg", "platteland"],
+        (5, 30, 10),
         "Burgerberaden in het Noorden, in het Nederlands en het Fries",
         "Ik begeleid al tien jaar dorpsgesprekken en burgerberaden in Fryslân en Groningen, "
         "vaak over zorg en leefbaarheid op het platteland.",
         [0, 2, 4],
     ),
     "ruud.claessens@example.nl": (
-        "limburg", "Maastricht", ["noord-brabant"], ["nl", "de", "fr"],
-        ["Klimaat en energie", "Mobiliteit"], ["grensregio", "klimaat"], (1, 6, 2),
+        "limburg",
+        "Maastricht",
+        ["noord-brabant"],
+        ["nl", "de", "fr"],
+        ["Klimaat en energie", "Mobiliteit"],
+        ["grensregio", "klimaat"],
+        (1, 6, 2),
         "Nieuwe gespreksbegeleider in de grensregio",
         "Net afgerond: de training voor gespreksbegeleiders. Ik werk in Limburg en over de grens, "
         "in het Nederlands, Duits en Frans.",
@@ -121,8 +150,18 @@ def seed() -> None:
             continue  # the accounts seeder did not run
         if db.session.scalar(select(AlumniProfile).where(AlumniProfile.user_id == user.id)):
             continue
-        (province, municipality, travel, languages, spec_names, tags, experience, headline,
-         bio, weekdays) = spec
+        (
+            province,
+            municipality,
+            travel,
+            languages,
+            spec_names,
+            tags,
+            experience,
+            headline,
+            bio,
+            weekdays,
+        ) = spec
         if course is not None:
             record_qualification(user, course, source="admin", note="Demo")
         profile = AlumniProfile(
@@ -140,7 +179,9 @@ def seed() -> None:
         profile.tags = tags
         profile.assemblies_count, profile.sessions_count, profile.years_experience = experience
         profile.weekdays = weekdays
-        profile.blocked_dates = [date.today() + timedelta(days=7 * (offset + 1) + i) for i in (0, 1)]
+        profile.blocked_dates = [
+            date.today() + timedelta(days=7 * (offset + 1) + i) for i in (0, 1)
+        ]
         profile.give_consent(CONSENT_VERSION, now)
         profile.publish(now)
         db.session.add(profile)

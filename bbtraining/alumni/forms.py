@@ -112,16 +112,21 @@ class ProfileForm(FlaskForm):
         _l("Kopregel"),
         filters=[_strip],
         validators=[Length(max=160)],
-        description=_l("Eén zin, bijvoorbeeld: Gespreksbegeleider met ervaring in jongerenberaden."),
+        description=_l(
+            "Eén zin, bijvoorbeeld: Gespreksbegeleider met ervaring in jongerenberaden."
+        ),
     )
     bio = TextAreaField(
         _l("Over mij"),
         filters=[_strip],
         validators=[Length(max=4000)],
-        description=_l("Geen e-mailadres of telefoonnummer: die delen we pas als u een verzoek accepteert."),
+        description=_l(
+            "Geen e-mailadres of telefoonnummer: die delen we pas als u een verzoek accepteert."
+        ),
     )
-    province = SelectField(_l("Provincie waar u woont"), choices=province_choices(""),
-                           validators=[_required()])
+    province = SelectField(
+        _l("Provincie waar u woont"), choices=province_choices(""), validators=[_required()]
+    )
     municipality = StringField(_l("Gemeente"), filters=[_strip], validators=[Length(max=100)])
     travel_provinces = MultiCheckboxField(
         _l("Provincies waar u ook wilt werken"), choices=province_choices()
@@ -194,7 +199,10 @@ class SearchForm(FlaskForm):
     tag = StringField(_l("Trefwoord"), filters=[_strip], validators=[Length(max=40)])
     min_assemblies = IntegerField(
         _l("Minimaal aantal begeleide beraden"),
-        validators=[Optional(), NumberRange(0, 1000, message=_l("Vul een getal van 0 tot 1000 in."))],
+        validators=[
+            Optional(),
+            NumberRange(0, 1000, message=_l("Vul een getal van 0 tot 1000 in.")),
+        ],
     )
     min_years = IntegerField(
         _l("Minimaal aantal jaren ervaring"),
@@ -204,8 +212,9 @@ class SearchForm(FlaskForm):
         _l("Beschikbaar op deze data"),
         description=_l("Bijvoorbeeld: 14-03-2026, 21-03-2026"),
     )
-    date_from = DateField(_l("Beschikbaar van"), validators=[Optional()],
-                          format=["%Y-%m-%d", "%d-%m-%Y"])
+    date_from = DateField(
+        _l("Beschikbaar van"), validators=[Optional()], format=["%Y-%m-%d", "%d-%m-%Y"]
+    )
     date_to = DateField(_l("tot en met"), validators=[Optional()], format=["%Y-%m-%d", "%d-%m-%Y"])
     course = SelectField(_l("Geverifieerde training"), choices=[], validate_choice=False)
     page = IntegerField(validators=[Optional(), NumberRange(1, 10000)], default=1)
@@ -227,15 +236,16 @@ class MatchRequestForm(FlaskForm):
         validators=[_required()],
         description=_l("Bijvoorbeeld: 14-03-2026, 21-03-2026, 4-04-2026"),
     )
-    place = StringField(
-        _l("Plaats"), filters=[_strip], validators=[_required(), Length(max=200)]
-    )
+    place = StringField(_l("Plaats"), filters=[_strip], validators=[_required(), Length(max=200)])
     role = SelectField(_l("Rol"), choices=list(MATCH_ROLE_LABELS.items()), validators=[_required()])
     message = TextAreaField(
         _l("Bericht"),
         filters=[_strip],
         validators=[Length(max=3000)],
-        description=_l("Vertel kort over het beraad en wat u zoekt. Uw contactgegevens krijgt de begeleider pas als die accepteert."),
+        description=_l(
+            "Vertel kort over het beraad en wat u zoekt. Uw contactgegevens krijgt de "
+            "begeleider pas als die accepteert."
+        ),
     )
 
 
@@ -273,8 +283,9 @@ class ShortlistForm(FlaskForm):
     profiles = HiddenField()
     client_id = SelectField(_l("Opdrachtgever"), coerce=int, choices=[], validators=[_required()])
     title = StringField(_l("Titel"), filters=[_strip], validators=[_required(), Length(max=200)])
-    note = TextAreaField(_l("Toelichting voor de opdrachtgever"), filters=[_strip],
-                         validators=[Length(max=3000)])
+    note = TextAreaField(
+        _l("Toelichting voor de opdrachtgever"), filters=[_strip], validators=[Length(max=3000)]
+    )
 
 
 class DeleteAccountForm(FlaskForm):

@@ -59,9 +59,7 @@ def _shapes(path: str) -> tuple[str, tuple[ProvinceShape, ...]]:
 def province_map(
     counts: dict[str, int], *, selected: str | None, link: Callable[[str], str]
 ) -> ProvinceMap:
-    view_box, shapes = _shapes(
-        os.path.join(current_app.static_folder, "img", "nl-provinces.svg")
-    )
+    view_box, shapes = _shapes(os.path.join(current_app.static_folder, "img", "nl-provinces.svg"))
     most = max(counts.values(), default=0) or 1
     provinces = []
     for shape in shapes:

@@ -32,7 +32,7 @@ from .models import (
 )
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-TOKEN_SALT = "alumni-match-response"
+TOKEN_SALT = "alumni-match-response"  # noqa: S105 - a namespace, not a secret
 MAX_DATES = 20
 
 
@@ -50,9 +50,7 @@ def response_token(recipient: MatchRecipient) -> str:
 
 
 def response_link(recipient: MatchRecipient) -> str:
-    return public_url(
-        "alumni.respond", recipient_id=recipient.id, token=response_token(recipient)
-    )
+    return public_url("alumni.respond", recipient_id=recipient.id, token=response_token(recipient))
 
 
 def _link_max_age() -> int:
@@ -251,8 +249,12 @@ def accept(recipient: MatchRecipient, *, by: User | None = None) -> MatchRecipie
         to=client,
         subject=_l("%(name)s wil uw burgerberaad begeleiden", name=alumnus.name),
         template="alumni/match_accepted_client",
-        context={"client": client, "alumnus": alumnus, "request": request,
-                 "profile": recipient.profile},
+        context={
+            "client": client,
+            "alumnus": alumnus,
+            "request": request,
+            "profile": recipient.profile,
+        },
         dedupe_key=f"alumni-match:{recipient.id}:accepted-client",
     )
     queue_mail(

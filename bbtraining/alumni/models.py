@@ -12,12 +12,12 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
-    Column,
-    CheckConstraint,
-    Date,
     DDL,
-    ForeignKey,
     JSON,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
     Index,
     LargeBinary,
     String,
@@ -146,9 +146,7 @@ class Specialisation(db.Model):
 profile_specialisation = Table(
     "alumni_profile_specialisation",
     db.metadata,
-    Column(
-        "profile_id", ForeignKey("alumni_profile.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("profile_id", ForeignKey("alumni_profile.id", ondelete="CASCADE"), primary_key=True),
     Column(
         "specialisation_id",
         ForeignKey("specialisation.id", ondelete="CASCADE"),
@@ -297,18 +295,14 @@ class AlumniProfile(db.Model):
     travel_rows: Mapped[list[TravelProvince]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
-    tag_rows: Mapped[list[ProfileTag]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    tag_rows: Mapped[list[ProfileTag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     blocked_rows: Mapped[list[BlockedDate]] = relationship(
         cascade="all, delete-orphan", order_by=BlockedDate.day
     )
     specialisations: Mapped[list[Specialisation]] = relationship(
         secondary=profile_specialisation, lazy="selectin", order_by=Specialisation.position
     )
-    photo: Mapped[ProfilePhoto | None] = relationship(
-        cascade="all, delete-orphan", lazy="select"
-    )
+    photo: Mapped[ProfilePhoto | None] = relationship(cascade="all, delete-orphan", lazy="select")
 
     # -- multi-valued fields as plain lists -------------------------------------------------------
     @property
@@ -486,17 +480,19 @@ Index("ix_alumni_profile_fulltext", search_document(), postgresql_using="gin").d
 # (ORM, bulk inserts, deletes in test cleanup), so it can never return a stale row.
 FTS_TABLE = "alumni_profile_fts"
 for _statement in (
-    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(headline, bio, content='alumni_profile', "
+    "CREATE VIRTUAL TABLE alumni_profile_fts USING fts5(headline, bio, content='alumni_profile', "
     "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
-    f"CREATE TRIGGER alumni_profile_fts_ai AFTER INSERT ON alumni_profile BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, headline, bio) VALUES (new.id, new.headline, new.bio); END",
-    f"CREATE TRIGGER alumni_profile_fts_ad AFTER DELETE ON alumni_profile BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, headline, bio) "
-    f"VALUES ('delete', old.id, old.headline, old.bio); END",
-    f"CREATE TRIGGER alumni_profile_fts_au AFTER UPDATE OF headline, bio ON alumni_profile BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, headline, bio) "
-    f"VALUES ('delete', old.id, old.headline, old.bio); "
-    f"INSERT INTO {FTS_TABLE}(rowid, headline, bio) VALUES (new.id, new.headline, new.bio); END",
+    "CREATE TRIGGER alumni_profile_fts_ai AFTER INSERT ON alumni_profile BEGIN "
+    "INSERT INTO alumni_profile_fts(rowid, headline, bio) "
+    "VALUES (new.id, new.headline, new.bio); END",
+    "CREATE TRIGGER alumni_profile_fts_ad AFTER DELETE ON alumni_profile BEGIN "
+    "INSERT INTO alumni_profile_fts(alumni_profile_fts, rowid, headline, bio) "
+    "VALUES ('delete', old.id, old.headline, old.bio); END",
+    "CREATE TRIGGER alumni_profile_fts_au AFTER UPDATE OF headline, bio ON alumni_profile BEGIN "
+    "INSERT INTO alumni_profile_fts(alumni_profile_fts, rowid, headline, bio) "
+    "VALUES ('delete', old.id, old.headline, old.bio); "
+    "INSERT INTO alumni_profile_fts(rowid, headline, bio) "
+    "VALUES (new.id, new.headline, new.bio); END",
 ):
     event.listen(
         AlumniProfile.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite")
@@ -595,9 +591,7 @@ class MatchRecipient(db.Model):
     )
     status: Mapped[str] = mapped_column(String(10), default=RecipientStatus.PENDING)
     # Part of the signed link in the mail: only this recipient's link can answer for them.
-    token_nonce: Mapped[str] = mapped_column(
-        String(32), default=lambda: secrets.token_urlsafe(16)
-    )
+    token_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_urlsafe(16))
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_note: Mapped[str | None] = mapped_column(Text)
 

@@ -178,9 +178,9 @@ def anonymise_user(user: User) -> None:
 def delete_account(user: User, *, password: str | None, by: User | None = None) -> None:
     if user.deleted_at is not None:
         raise DomainError(_l("Dit account is al verwijderd."))
-    if by is None or by.id == user.id:
-        if not password or not user.check_password(password):
-            raise DomainError(_l("Uw wachtwoord klopt niet."), field="password")
+    acting_for_self = by is None or by.id == user.id
+    if acting_for_self and (not password or not user.check_password(password)):
+        raise DomainError(_l("Uw wachtwoord klopt niet."), field="password")
     now = utcnow()
     profile = db.session.scalar(select(AlumniProfile).where(AlumniProfile.user_id == user.id))
     # Requests waiting for this person's answer are closed; the other side sees them expire.
@@ -192,7 +192,9 @@ def delete_account(user: User, *, password: str | None, by: User | None = None) 
             recipient.responded_at = now
         recipient.response_note = None
         recipient.profile_id = None
-    for request in db.session.scalars(select(MatchRequest).where(MatchRequest.client_id == user.id)):
+    for request in db.session.scalars(
+        select(MatchRequest).where(MatchRequest.client_id == user.id)
+    ):
         request.message = ""
         for recipient in request.recipients:
             if recipient.status == RecipientStatus.PENDING:

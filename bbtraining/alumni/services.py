@@ -358,13 +358,9 @@ def validate_criteria(criteria: SearchCriteria) -> SearchCriteria:
         start = criteria.date_from or criteria.date_to
         end = criteria.date_to or criteria.date_from
         if end < start:
-            raise DomainError(
-                _l("De einddatum ligt voor de begindatum."), field="date_to"
-            )
+            raise DomainError(_l("De einddatum ligt voor de begindatum."), field="date_to")
         if (end - start).days >= MAX_SEARCH_DAYS:
-            raise DomainError(
-                _l("Kies een periode van hooguit een jaar."), field="date_to"
-            )
+            raise DomainError(_l("Kies een periode van hooguit een jaar."), field="date_to")
         criteria.date_from, criteria.date_to = start, end
     if len(criteria.dates) > 60:
         raise DomainError(_l("Geef hooguit 60 losse data op."), field="dates")
@@ -458,9 +454,7 @@ def _conditions(criteria: SearchCriteria, now: datetime) -> list:
     if criteria.date_from:
         blocked.append(BlockedDate.day.between(criteria.date_from, criteria.date_to))
     if blocked:
-        conditions.append(
-            ~exists().where(BlockedDate.profile_id == profile.id, or_(*blocked))
-        )
+        conditions.append(~exists().where(BlockedDate.profile_id == profile.id, or_(*blocked)))
     if criteria.course_id:
         conditions.append(
             exists().where(
@@ -511,9 +505,7 @@ def search(
     per_page = per_page or current_app.config["ALUMNI_PAGE_SIZE"]
     page = max(1, page)
 
-    total = db.session.scalar(
-        _bind(_base([func.count(AlumniProfile.id)], criteria, now), criteria)
-    )
+    total = db.session.scalar(_bind(_base([func.count(AlumniProfile.id)], criteria, now), criteria))
     statement = _base([AlumniProfile], criteria, now)
     order = []
     terms = query_terms(criteria.q)

@@ -104,9 +104,7 @@ def _search_url(**changes) -> str:
 def _card_urls(profile: AlumniProfile) -> dict[str, str | None]:
     return {
         "profile_url": url_for("alumni.profile", profile_id=profile.id),
-        "photo_url": url_for(
-            "alumni.photo", profile_id=profile.id, version=profile.photo_version
-        )
+        "photo_url": url_for("alumni.photo", profile_id=profile.id, version=profile.photo_version)
         if profile.photo_version and profile.photo is not None
         else None,
     }
@@ -321,9 +319,7 @@ def publish():
             attach_error(form, exc)
         else:
             db.session.commit()
-            flash(
-                _("Uw profiel is gepubliceerd. Opdrachtgevers kunnen u nu vinden."), "success"
-            )
+            flash(_("Uw profiel is gepubliceerd. Opdrachtgevers kunnen u nu vinden."), "success")
             return redirect(url_for("alumni.profile_edit"))
     return render_template(
         "alumni/publish.html",

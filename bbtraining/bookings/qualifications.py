@@ -74,7 +74,9 @@ class Qualification(db.Model):
     @property
     def source_label(self) -> str:
         return str(
-            _l("Aanwezigheid") if self.source == QualificationSource.ATTENDANCE else _l("Medewerker")
+            _l("Aanwezigheid")
+            if self.source == QualificationSource.ATTENDANCE
+            else _l("Medewerker")
         )
 
 
@@ -109,9 +111,7 @@ def record_qualification(
     except ValueError as exc:
         raise DomainError(_l("Onbekende bron van de registratie.")) from exc
     if edition is not None and edition.course_id != course.id:
-        raise DomainError(
-            _l("Deze editie hoort niet bij de gekozen training."), field="edition_id"
-        )
+        raise DomainError(_l("Deze editie hoort niet bij de gekozen training."), field="edition_id")
     existing = find_qualification(user, course, edition)
     if existing is not None:
         return existing
@@ -161,9 +161,7 @@ def _invite_to_alumni_pool(user: User, course: Course) -> None:
     from ..urls import public_url
 
     dedupe_key = f"alumni-invite:{user.id}:{course.id}"
-    already = db.session.scalar(
-        select(exists().where(OutboxMessage.dedupe_key == dedupe_key))
-    )
+    already = db.session.scalar(select(exists().where(OutboxMessage.dedupe_key == dedupe_key)))
     if already:
         return
     queue_mail(

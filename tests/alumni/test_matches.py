@@ -53,7 +53,9 @@ def count(model) -> int:
 
 def test_request_accept_by_signed_link_shares_contacts_only_then(client, login, people):
     login(people["client"])
-    form = client.get(f"/alumni/requests/new?profile={people['anna'].id}&profile={people['bram'].id}")
+    form = client.get(
+        f"/alumni/requests/new?profile={people['anna'].id}&profile={people['bram'].id}"
+    )
     assert form.status_code == 200
     assert "Anna Utrecht" in form.get_data(as_text=True)
     response = send_request(client, [people["anna"], people["bram"]])
@@ -151,7 +153,9 @@ def test_signed_links_are_bound_to_their_recipient(client, login, people, app):
 
     def refused(url, text_):
         for method in (client.get, client.post):
-            page = method(url, data={"decision": "accept"}) if method is client.post else method(url)
+            page = (
+                method(url, data={"decision": "accept"}) if method is client.post else method(url)
+            )
             assert page.status_code == 400
             assert text_ in page.get_data(as_text=True)
 
@@ -190,8 +194,9 @@ def test_link_of_an_expired_request_refuses_with_a_dutch_message(client, login, 
     request_ = db.session.scalar(select(MatchRequest))
     request_.expires_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
-    page = client.post(respond_link("anna@example.nl"), data={"decision": "accept"},
-                       follow_redirects=True)
+    page = client.post(
+        respond_link("anna@example.nl"), data={"decision": "accept"}, follow_redirects=True
+    )
     assert "verlopen" in page.get_data(as_text=True)
     db.session.expire_all()
     assert request_.recipients[0].status == "pending"
@@ -260,7 +265,9 @@ def test_expiry_marks_pending_and_tells_the_client_once(client, login, people):
     assert matches.expire_due(now=later) == 1
     db.session.commit()
     assert matches.expire_due(now=later) == 0
-    statuses = [r.status for r in db.session.scalars(select(MatchRecipient).order_by(MatchRecipient.id))]
+    statuses = [
+        r.status for r in db.session.scalars(select(MatchRecipient).order_by(MatchRecipient.id))
+    ]
     assert statuses == ["accepted", "expired"]
     expired_mails = [m for m in outbox_to("griffie@gemeente.nl") if "verlopen" in m.subject]
     assert len(expired_mails) == 1 and "Bram Gelderland" in expired_mails[0].text_body

@@ -36,9 +36,15 @@ def make_request(client_user, profiles):
     return request_
 
 
-def test_export_holds_account_profile_consents_and_requests(client, login, make_alumnus, make_client):
+def test_export_holds_account_profile_consents_and_requests(
+    client, login, make_alumnus, make_client
+):
     profile = make_alumnus(
-        "Anna", email="anna@example.nl", phone="06-1", travel=("gelderland",), languages=("nl", "fy")
+        "Anna",
+        email="anna@example.nl",
+        phone="06-1",
+        travel=("gelderland",),
+        languages=("nl", "fy"),
     )
     client_user = make_client("Pieter")
     make_request(client_user, [profile])
@@ -49,7 +55,9 @@ def test_export_holds_account_profile_consents_and_requests(client, login, make_
     assert "attachment" in response.headers["Content-Disposition"]
     data = json.loads(response.data)
     assert data["account"]["email"] == "anna@example.nl" and data["account"]["phone"] == "06-1"
-    assert "password_hash" not in json.dumps(data) and profile.user.password_hash not in response.get_data(as_text=True)
+    assert "password_hash" not in json.dumps(
+        data
+    ) and profile.user.password_hash not in response.get_data(as_text=True)
     assert data["alumni_profile"]["languages"] == ["nl", "fy"]
     assert data["alumni_profile"]["travel_provinces"] == ["gelderland"]
     assert data["consents"][0]["version"] == "2025-1"
@@ -95,17 +103,24 @@ def test_delete_account_anonymises_and_keeps_bookkeeping(client, login, make_alu
     recipient = db.session.scalar(select(MatchRecipient))
     assert recipient.alumnus_id == user_id and recipient.status == "expired"
     assert db.session.get(MatchRequest, request_.id) is not None
-    assert db.session.scalar(
-        select(func.count(AuditEntry.id)).where(AuditEntry.action == "user.deleted")
-    ) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "user.deleted")
+        )
+        == 1
+    )
     # Logged out, and the old credentials no longer work.
     assert client.get("/account/").status_code == 302
-    login_again = client.post("/auth/login", data={"email": "anna@example.nl", "password": PASSWORD})
+    login_again = client.post(
+        "/auth/login", data={"email": "anna@example.nl", "password": PASSWORD}
+    )
     assert login_again.status_code != 302
     assert services.search(services.SearchCriteria()).total == 0
 
 
-def test_client_deleting_account_closes_their_open_requests(client, login, make_alumnus, make_client):
+def test_client_deleting_account_closes_their_open_requests(
+    client, login, make_alumnus, make_client
+):
     profile = make_alumnus("Anna")
     client_user = make_client("Pieter")
     request_ = make_request(client_user, [profile])
@@ -119,7 +134,10 @@ def test_client_deleting_account_closes_their_open_requests(client, login, make_
 
 def test_privacy_pages_need_login(client):
     assert client.get("/alumni/privacy/export.json").status_code == 302
-    assert client.post("/alumni/privacy/delete", data={"password": "x", "confirm": "y"}).status_code == 302
+    assert (
+        client.post("/alumni/privacy/delete", data={"password": "x", "confirm": "y"}).status_code
+        == 302
+    )
 
 
 def test_delete_without_csrf_is_refused(client, login, make_alumnus):

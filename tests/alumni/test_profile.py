@@ -68,7 +68,10 @@ def test_create_profile_then_publish_with_recorded_consent(client, login, qualif
     assert profile.tags == ["energie", "klimaat"]
     assert profile.weekdays == [0, 4]
     assert [d.isoformat() for d in profile.blocked_dates] == [
-        "2031-03-14", "2031-04-01", "2031-04-02", "2031-04-03",
+        "2031-03-14",
+        "2031-04-01",
+        "2031-04-02",
+        "2031-04-03",
     ]
     assert not profile.published and profile.consented_at is None
 
@@ -113,7 +116,9 @@ def test_edit_keeps_one_profile_and_verified_trainings_are_not_editable(
 ):
     login(qualified)
     client.post("/alumni/profile", data=PROFILE_FORM)
-    client.post("/alumni/profile", data={**PROFILE_FORM, "headline": "Nieuw", "travel_provinces": []})
+    client.post(
+        "/alumni/profile", data={**PROFILE_FORM, "headline": "Nieuw", "travel_provinces": []}
+    )
     profile = db.session.scalar(select(AlumniProfile))
     db.session.refresh(profile)
     assert profile.headline == "Nieuw" and profile.travel_provinces == []
@@ -243,7 +248,9 @@ def test_staff_hide_with_reason_shown_to_the_alumnus(client, login, make_alumnus
     client.post(f"/admin/alumni/profiles/{profile.id}/hide", data={"reason": "Onjuiste claims"})
     db.session.expire_all()
     assert profile.hidden_by_staff and profile.hidden_reason == "Onjuiste claims"
-    assert "Onjuiste claims" in client.get("/admin/alumni/profiles?status=hidden").get_data(as_text=True)
+    assert "Onjuiste claims" in client.get("/admin/alumni/profiles?status=hidden").get_data(
+        as_text=True
+    )
     client.post("/auth/logout")
     login(profile.user)
     page = client.get("/alumni/profile").get_data(as_text=True)
@@ -259,7 +266,12 @@ def test_staff_manage_specialisations(client, login, make_user):
     from bbtraining.alumni.models import Specialisation
 
     login(make_user("admin"))
-    assert client.post("/admin/alumni/specialisations", data={"name": "Jongeren", "active": "y"}).status_code == 302
+    assert (
+        client.post(
+            "/admin/alumni/specialisations", data={"name": "Jongeren", "active": "y"}
+        ).status_code
+        == 302
+    )
     duplicate = client.post("/admin/alumni/specialisations", data={"name": "jongeren"})
     assert duplicate.status_code == 400 and "bestaat al" in duplicate.get_data(as_text=True)
     spec = db.session.scalar(select(Specialisation))

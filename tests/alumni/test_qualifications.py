@@ -18,9 +18,12 @@ def test_recording_is_idempotent_and_invites_once(make_user, training):
     db.session.commit()
     assert first.id == again.id and again.source == "attendance"
     assert db.session.scalar(select(func.count(Qualification.id))) == 1
-    assert db.session.scalar(
-        select(func.count(AuditEntry.id)).where(AuditEntry.action == "qualification.recorded")
-    ) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "qualification.recorded")
+        )
+        == 1
+    )
     invites = outbox_to("lotte@example.nl")
     assert len(invites) == 1
     assert "alumnipool" in invites[0].subject
@@ -39,7 +42,9 @@ def test_no_invite_for_other_courses_or_existing_profiles(make_user, make_course
     assert len(outbox_to("alumnus@example.nl")) == before
 
 
-def test_edition_must_belong_to_the_course_and_source_must_be_known(make_user, training, make_course):
+def test_edition_must_belong_to_the_course_and_source_must_be_known(
+    make_user, training, make_course
+):
     other = make_course("Andere training")
     edition = Edition(course_id=other.id, capacity=10)
     db.session.add(edition)

@@ -100,7 +100,9 @@ def test_map_shows_counts_and_links_filter_by_province(client, login, make_clien
     assert 'aria-label="Utrecht: 1"' in page
     assert 'aria-label="Gelderland: 2"' in page
     assert 'aria-label="Zeeland: 0"' in page
-    link = re.search(r'<a href="([^"]+)" class="map-province[^"]*"\s+aria-label="Gelderland: 2"', page)
+    link = re.search(
+        r'<a href="([^"]+)" class="map-province[^"]*"\s+aria-label="Gelderland: 2"', page
+    )
     assert link, "no link on the Gelderland shape"
     href = link.group(1).replace("&amp;", "&")
     assert "province=gelderland" in href and "language=nl" in href
