@@ -17,7 +17,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    union,
 )
 
 from .. import audit
@@ -413,8 +412,10 @@ def _conditions(criteria: SearchCriteria, now: datetime) -> list:
         ~profile.hidden_by_staff,
         profile.consented_at.is_not(None),
         profile.confirmed_at > now - CONFIRMATION_VALID_FOR,
-        User.deleted_at.is_(None),
-        User.is_active_account,
+        # Closed accounts are a short list: a hashed NOT IN, not a join with every user.
+        profile.user_id.not_in(
+            select(User.id).where(or_(User.deleted_at.is_not(None), ~User.is_active_account))
+        ),
     ]
     if criteria.province:
         conditions.append(
@@ -485,11 +486,7 @@ def _bind(statement: Select, criteria: SearchCriteria) -> Select:
 
 
 def _base(columns, criteria: SearchCriteria, now: datetime) -> Select:
-    return (
-        select(*columns)
-        .join(User, User.id == AlumniProfile.user_id)
-        .where(and_(*_conditions(criteria, now)))
-    )
+    return select(*columns).select_from(AlumniProfile).where(and_(*_conditions(criteria, now)))
 
 
 def search(
@@ -505,7 +502,13 @@ def search(
     per_page = per_page or current_app.config["ALUMNI_PAGE_SIZE"]
     page = max(1, page)
 
-    total = db.session.scalar(_bind(_base([func.count(AlumniProfile.id)], criteria, now), criteria))
+    home, travel = _coverage(criteria.without_province(), now)
+    # Every profile has one home province and travels only to others (save_profile sees to
+    # that), so the counts per province also give the total: no separate count query.
+    if criteria.province:
+        total = home.get(criteria.province, 0) + travel.get(criteria.province, 0)
+    else:
+        total = sum(home.values())
     statement = _base([AlumniProfile], criteria, now)
     order = []
     terms = query_terms(criteria.q)
@@ -527,38 +530,38 @@ def search(
     ]
     statement = statement.order_by(*order).limit(per_page).offset((page - 1) * per_page)
     profiles = list(db.session.scalars(_bind(statement, criteria)))
-    counts = province_counts(criteria, now=now) if with_map else {}
     return SearchPage(
         profiles=profiles,
-        total=total or 0,
+        total=total,
         page=page,
         per_page=per_page,
-        province_counts=counts,
+        province_counts=_merge(home, travel) if with_map else {},
         trainings=verified_trainings([p.user_id for p in profiles]),
     )
 
 
+def _coverage(criteria: SearchCriteria, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    """Matching profiles per home province, and per province they travel to."""
+    home_query = _base([AlumniProfile.province, func.count()], criteria, now).group_by(
+        AlumniProfile.province
+    )
+    travel_query = (
+        _base([TravelProvince.province, func.count()], criteria, now)
+        .join(TravelProvince, TravelProvince.profile_id == AlumniProfile.id)
+        .group_by(TravelProvince.province)
+    )
+    home = {p: n for p, n in db.session.execute(_bind(home_query, criteria))}
+    travel = {p: n for p, n in db.session.execute(_bind(travel_query, criteria))}
+    return home, travel
+
+
+def _merge(home: dict[str, int], travel: dict[str, int]) -> dict[str, int]:
+    return {code: home.get(code, 0) + travel.get(code, 0) for code in PROVINCE_CODES}
+
+
 def province_counts(criteria: SearchCriteria, *, now: datetime | None = None) -> dict[str, int]:
     """How many profiles match every filter but the province, per province they cover."""
-    now = now or utcnow()
-    others = criteria.without_province()
-    home = _base(
-        [AlumniProfile.province.label("province"), AlumniProfile.id.label("profile_id")],
-        others,
-        now,
-    )
-    matching_ids = _base([AlumniProfile.id], others, now)
-    travel = select(
-        TravelProvince.province.label("province"), TravelProvince.profile_id.label("profile_id")
-    ).where(TravelProvince.profile_id.in_(matching_ids))
-    covered = union(home, travel).subquery("covered")
-    statement = select(covered.c.province, func.count()).group_by(covered.c.province)
-    terms = query_terms(criteria.q)
-    params = {"fts_query": _fts5_match(terms)} if terms and not _is_postgres() else {}
-    rows = db.session.execute(statement, params).all()
-    counts = dict.fromkeys(PROVINCE_CODES, 0)
-    counts.update({province: count for province, count in rows})
-    return counts
+    return _merge(*_coverage(criteria.without_province(), now or utcnow()))
 
 
 def verified_trainings(user_ids: list[int]) -> dict[int, list[str]]:
