@@ -1,6 +1,7 @@
 """Alumni search over 100,000 profiles: through the HTTP stack and at the service level.
 
-    DATABASE_URL=postgresql://postgres@127.0.0.1/bbt_alumni_bench .venv/bin/python bench/alumni_search.py
+    DATABASE_URL=postgresql://postgres@127.0.0.1/bbt_alumni_bench \
+        .venv/bin/python bench/alumni_search.py
 
 The database is emptied and filled (its name must contain "bench", or pass --reset-any-database):
 100,000 facilitators with realistic profiles (provinces weighted by population, neighbouring
@@ -12,7 +13,6 @@ one JSON object: {"name": "alumni_search", "figures": {...}}.
 """
 
 import argparse
-import io
 import json
 import os
 import random
@@ -33,9 +33,18 @@ PASSWORD = "bench-wachtwoord-2026"
 
 # Share of the Dutch population per province (CBS, rounded): where facilitators live.
 PROVINCE_WEIGHTS = {
-    "zuid-holland": 21.3, "noord-holland": 16.6, "noord-brabant": 14.6, "gelderland": 12.1,
-    "utrecht": 7.7, "overijssel": 6.6, "limburg": 6.3, "friesland": 3.7, "groningen": 3.4,
-    "drenthe": 2.8, "flevoland": 2.4, "zeeland": 2.2,
+    "zuid-holland": 21.3,
+    "noord-holland": 16.6,
+    "noord-brabant": 14.6,
+    "gelderland": 12.1,
+    "utrecht": 7.7,
+    "overijssel": 6.6,
+    "limburg": 6.3,
+    "friesland": 3.7,
+    "groningen": 3.4,
+    "drenthe": 2.8,
+    "flevoland": 2.4,
+    "zeeland": 2.2,
 }
 NEIGHBOURS = {
     "groningen": ["friesland", "drenthe"],
@@ -43,7 +52,14 @@ NEIGHBOURS = {
     "drenthe": ["groningen", "friesland", "overijssel"],
     "overijssel": ["drenthe", "friesland", "flevoland", "gelderland"],
     "flevoland": ["noord-holland", "utrecht", "gelderland", "overijssel", "friesland"],
-    "gelderland": ["overijssel", "flevoland", "utrecht", "zuid-holland", "noord-brabant", "limburg"],
+    "gelderland": [
+        "overijssel",
+        "flevoland",
+        "utrecht",
+        "zuid-holland",
+        "noord-brabant",
+        "limburg",
+    ],
     "utrecht": ["noord-holland", "zuid-holland", "gelderland", "flevoland"],
     "noord-holland": ["utrecht", "zuid-holland", "flevoland"],
     "zuid-holland": ["noord-holland", "utrecht", "gelderland", "noord-brabant", "zeeland"],
@@ -52,23 +68,70 @@ NEIGHBOURS = {
     "limburg": ["noord-brabant", "gelderland"],
 }
 LANGUAGE_SHARE = {
-    "en": 0.55, "de": 0.15, "fr": 0.09, "ar": 0.06, "tr": 0.05, "fy": 0.03, "pl": 0.03,
-    "es": 0.04, "pap": 0.015, "ber": 0.02, "uk": 0.01, "so": 0.005, "dse": 0.005,
+    "en": 0.55,
+    "de": 0.15,
+    "fr": 0.09,
+    "ar": 0.06,
+    "tr": 0.05,
+    "fy": 0.03,
+    "pl": 0.03,
+    "es": 0.04,
+    "pap": 0.015,
+    "ber": 0.02,
+    "uk": 0.01,
+    "so": 0.005,
+    "dse": 0.005,
 }
 SPECIALISATIONS = [
-    "Jongeren", "Klimaat en energie", "Mobiliteit", "Wonen en ruimte", "Zorg en welzijn",
-    "Laaggeletterdheid en toegankelijke taal", "Meertalige groepen", "Online beraadslaging",
+    "Jongeren",
+    "Klimaat en energie",
+    "Mobiliteit",
+    "Wonen en ruimte",
+    "Zorg en welzijn",
+    "Laaggeletterdheid en toegankelijke taal",
+    "Meertalige groepen",
+    "Online beraadslaging",
     "Loting en werving",
 ]
 TAGS = [
-    "jongeren", "klimaat", "mobiliteit", "energie", "wonen", "zorg", "onderwijs", "landbouw",
-    "stikstof", "water", "veiligheid", "armoede", "cultuur", "sport", "digitaal", "platteland",
-    "binnenstad", "inclusie", "ouderen", "nieuwkomers",
+    "jongeren",
+    "klimaat",
+    "mobiliteit",
+    "energie",
+    "wonen",
+    "zorg",
+    "onderwijs",
+    "landbouw",
+    "stikstof",
+    "water",
+    "veiligheid",
+    "armoede",
+    "cultuur",
+    "sport",
+    "digitaal",
+    "platteland",
+    "binnenstad",
+    "inclusie",
+    "ouderen",
+    "nieuwkomers",
 ]
 TOPICS = [
-    "klimaat", "energietransitie", "mobiliteit", "woningbouw", "jeugdzorg", "onderwijs",
-    "stikstof", "waterbeheer", "armoede", "leefbaarheid", "windmolens", "zonneparken",
-    "openbare ruimte", "gezondheid", "duurzaamheid", "digitalisering",
+    "klimaat",
+    "energietransitie",
+    "mobiliteit",
+    "woningbouw",
+    "jeugdzorg",
+    "onderwijs",
+    "stikstof",
+    "waterbeheer",
+    "armoede",
+    "leefbaarheid",
+    "windmolens",
+    "zonneparken",
+    "openbare ruimte",
+    "gezondheid",
+    "duurzaamheid",
+    "digitalisering",
 ]
 HEADLINES = [
     "Gespreksbegeleider voor burgerberaden over {t}",
@@ -108,9 +171,15 @@ def generate(n: int, rng: random.Random, today: date):
     provinces, weights = zip(*PROVINCE_WEIGHTS.items(), strict=True)
     now = datetime.now(UTC)
     tables: dict[str, list[tuple]] = {
-        "user": [], "user_role": [], "alumni_profile": [], "alumni_language": [],
-        "alumni_travel_province": [], "alumni_profile_specialisation": [], "alumni_tag": [],
-        "alumni_blocked_date": [], "qualification": [],
+        "user": [],
+        "user_role": [],
+        "alumni_profile": [],
+        "alumni_language": [],
+        "alumni_travel_province": [],
+        "alumni_profile_specialisation": [],
+        "alumni_tag": [],
+        "alumni_blocked_date": [],
+        "qualification": [],
     }
     from werkzeug.security import generate_password_hash
 
@@ -119,17 +188,28 @@ def generate(n: int, rng: random.Random, today: date):
         user_id = i
         tables["user"].append(
             (
-                user_id, f"alumnus{i}@bench.example", f"Alumnus {i}", password_hash, now,
-                f"s{i}", f"c{i}", "nl", True, now,
+                user_id,
+                f"alumnus{i}@bench.example",
+                f"Alumnus {i}",
+                password_hash,
+                now,
+                f"s{i}",
+                f"c{i}",
+                "nl",
+                True,
+                now,
             )
         )
         tables["user_role"].append((user_id, "facilitator"))
         province = rng.choices(provinces, weights)[0]
-        travel = rng.sample(NEIGHBOURS[province], k=min(len(NEIGHBOURS[province]), rng.choice([0, 1, 1, 2, 2, 3])))
+        travel = rng.sample(
+            NEIGHBOURS[province], k=min(len(NEIGHBOURS[province]), rng.choice([0, 1, 1, 2, 2, 3]))
+        )
         topic, other = rng.sample(TOPICS, 2)
         headline = rng.choice(HEADLINES).format(t=topic, u=other)
         bio = " ".join(
-            s.format(t=rng.choice(TOPICS), u=rng.choice(TOPICS)) for s in rng.sample(BIO_SENTENCES, 3)
+            s.format(t=rng.choice(TOPICS), u=rng.choice(TOPICS))
+            for s in rng.sample(BIO_SENTENCES, 3)
         )
         assemblies = min(int(rng.expovariate(1 / 2.5)), 60)
         sessions = assemblies * rng.randint(3, 9) + rng.randint(0, 10)
@@ -139,13 +219,31 @@ def generate(n: int, rng: random.Random, today: date):
         hidden = 0.92 <= roll < 0.94
         consented = published or hidden or rng.random() < 0.5
         confirmed = now - timedelta(days=rng.randint(0, 330 if rng.random() < 0.94 else 500))
-        tables["alumni_profile"].append((
-            i, user_id, f"Alumnus {i}", headline, bio, province, rng.choice(MUNICIPALITIES),
-            assemblies, sessions, years, rng.randint(0, 127),
-            "2025-1" if consented else None, confirmed if consented else None,
-            published and consented, confirmed if published else None,
-            confirmed if published else None, hidden, "Bench" if hidden else None, 0, now, now,
-        ))
+        tables["alumni_profile"].append(
+            (
+                i,
+                user_id,
+                f"Alumnus {i}",
+                headline,
+                bio,
+                province,
+                rng.choice(MUNICIPALITIES),
+                assemblies,
+                sessions,
+                years,
+                rng.randint(0, 127),
+                "2025-1" if consented else None,
+                confirmed if consented else None,
+                published and consented,
+                confirmed if published else None,
+                confirmed if published else None,
+                hidden,
+                "Bench" if hidden else None,
+                0,
+                now,
+                now,
+            )
+        )
         tables["alumni_language"].append((i, "nl"))
         for code, share in LANGUAGE_SHARE.items():
             if rng.random() < share:
@@ -160,21 +258,48 @@ def generate(n: int, rng: random.Random, today: date):
             tables["alumni_blocked_date"].append((i, day))
         tables["qualification"].append((user_id, 1, now - timedelta(days=rng.randint(30, 2000))))
         if rng.random() < 0.2:
-            tables["qualification"].append((user_id, 2, now - timedelta(days=rng.randint(30, 2000))))
+            tables["qualification"].append(
+                (user_id, 2, now - timedelta(days=rng.randint(30, 2000)))
+            )
     return tables
 
 
 COLUMNS = {
     "user": (
-        "id", "email", "name", "password_hash", "created_at", "session_token", "calendar_token",
-        "locale", "is_active_account", "email_verified_at",
+        "id",
+        "email",
+        "name",
+        "password_hash",
+        "created_at",
+        "session_token",
+        "calendar_token",
+        "locale",
+        "is_active_account",
+        "email_verified_at",
     ),
     "user_role": ("user_id", "role"),
     "alumni_profile": (
-        "id", "user_id", "display_name", "headline", "bio", "province", "municipality",
-        "assemblies_count", "sessions_count", "years_experience", "preferred_weekdays",
-        "consent_version", "consented_at", "published", "published_at", "confirmed_at",
-        "hidden_by_staff", "hidden_reason", "photo_version", "created_at", "updated_at",
+        "id",
+        "user_id",
+        "display_name",
+        "headline",
+        "bio",
+        "province",
+        "municipality",
+        "assemblies_count",
+        "sessions_count",
+        "years_experience",
+        "preferred_weekdays",
+        "consent_version",
+        "consented_at",
+        "published",
+        "published_at",
+        "confirmed_at",
+        "hidden_by_staff",
+        "hidden_reason",
+        "photo_version",
+        "created_at",
+        "updated_at",
     ),
     "alumni_language": ("profile_id", "language"),
     "alumni_travel_province": ("profile_id", "province"),
@@ -199,8 +324,11 @@ def load(db, tables) -> None:
                 with cursor.copy(f'COPY "{name}" ({", ".join(cols)}) FROM STDIN') as copy:
                     for row in rows:
                         copy.write_row(row)
-            cursor.execute("SELECT setval(pg_get_serial_sequence('\"user\"', 'id'), (SELECT max(id) FROM \"user\"))")
-            cursor.execute("SELECT setval(pg_get_serial_sequence('alumni_profile', 'id'), (SELECT max(id) FROM alumni_profile))")
+            for table in ('"user"', "alumni_profile"):
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                    f"(SELECT max(id) FROM {table}))"
+                )
             raw.commit()
             cursor.execute("ANALYZE")
             raw.commit()
@@ -216,7 +344,10 @@ def load(db, tables) -> None:
                 cols = (*cols, "source", "created_at")
             table = db.metadata.tables[name]
             for start in range(0, len(rows), 20_000):
-                db.session.execute(insert(table), [dict(zip(cols, r, strict=True)) for r in rows[start:start + 20_000]])
+                db.session.execute(
+                    insert(table),
+                    [dict(zip(cols, r, strict=True)) for r in rows[start : start + 20_000]],
+                )
         db.session.commit()
 
 
@@ -229,10 +360,23 @@ def seed_fixed_rows(db, n: int) -> int:
     for i, (title, qualifies) in enumerate(
         (("Training gespreksbegeleiders", True), ("Masterclass procesbegeleiding", True)), start=1
     ):
-        db.session.add(Course(id=i, slug=f"bench-{i}", title=title, kind="facilitator-training",
-                              audience="facilitators", delivery="open", qualifies_for_alumni=qualifies))
+        db.session.add(
+            Course(
+                id=i,
+                slug=f"bench-{i}",
+                title=title,
+                kind="facilitator-training",
+                audience="facilitators",
+                delivery="open",
+                qualifies_for_alumni=qualifies,
+            )
+        )
     for i, name in enumerate(SPECIALISATIONS, start=1):
-        db.session.add(Specialisation(id=i, slug=re.sub(r"[^a-z]+", "-", name.lower()).strip("-"), name=name, position=i))
+        db.session.add(
+            Specialisation(
+                id=i, slug=re.sub(r"[^a-z]+", "-", name.lower()).strip("-"), name=name, position=i
+            )
+        )
     org = Organisation(name="Gemeente Bench", kind="gemeente")
     client = User(id=n + 1, email="client@bench.example", name="Bench Client", organisation=org)
     client.set_password(PASSWORD)
@@ -263,10 +407,20 @@ def search_mix(today: date) -> list[dict]:
         {"dates": f"{dutch(30)}, {dutch(37)}, {dutch(44)}"},
         {"date_from": d(60), "date_to": d(90)},
         {"province": "noord-brabant", "language": ["nl"], "dates": f"{dutch(14)}, {dutch(21)}"},
-        {"province": "utrecht", "language": ["ar"], "date_from": d(20), "date_to": d(22),
-         "min_assemblies": 2, "course": "1"},
-        {"province": "limburg", "q": "duurzaamheid", "specialisation": "klimaat-en-energie",
-         "dates": dutch(100)},
+        {
+            "province": "utrecht",
+            "language": ["ar"],
+            "date_from": d(20),
+            "date_to": d(22),
+            "min_assemblies": 2,
+            "course": "1",
+        },
+        {
+            "province": "limburg",
+            "q": "duurzaamheid",
+            "specialisation": "klimaat-en-energie",
+            "dates": dutch(100),
+        },
         {"course": "2", "min_assemblies": 3, "language": ["de"]},
         {"province": "friesland", "language": ["fy"], "page": 2},
         {"page": 40},
@@ -378,10 +532,9 @@ def main() -> int:
     instance = tempfile.mkdtemp(prefix="bbt-bench-")
     os.environ.setdefault("BBTRAINING_INSTANCE", instance)
     os.environ.pop("REDIS_URL", None)
+    import config
     from bbtraining import create_app
     from bbtraining.extensions import db
-
-    import config
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=config._database_url())
     rng = random.Random(20260314)
@@ -413,8 +566,18 @@ def main() -> int:
         "SECRET_KEY": "bench-only-secret-key-of-sufficient-length",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level",
-         "warning", "wsgi:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
         cwd=ROOT,
         env=env,
     )

@@ -57,7 +57,9 @@ def pool(make_user, make_organisation):
         return profile
 
     amira = alumnus("Amira El Idrissi", "amira@example.nl", "utrecht", ("nl", "ar"))
-    alumnus("Bezet Begeleider", "bezet@example.nl", "utrecht", ("nl", "ar"), blocked=(ASSEMBLY_DAY,))
+    alumnus(
+        "Bezet Begeleider", "bezet@example.nl", "utrecht", ("nl", "ar"), blocked=(ASSEMBLY_DAY,)
+    )
     alumnus("Ver Weg", "verweg@example.nl", "groningen", ("nl", "ar"))
     alumnus("Alleen Nederlands", "nl@example.nl", "utrecht", ("nl",))
     client_user = make_user(
@@ -110,8 +112,9 @@ def test_client_finds_requests_and_gets_contact_after_acceptance(page, browser, 
     # Amira opens the link from her mail in her own browser and accepts.
     db.session.expire_all()
     mail = db.session.scalar(
-        select(OutboxMessage)
-        .where(OutboxMessage.to_email == "amira@example.nl", OutboxMessage.subject.like("Verzoek%"))
+        select(OutboxMessage).where(
+            OutboxMessage.to_email == "amira@example.nl", OutboxMessage.subject.like("Verzoek%")
+        )
     )
     link = re.search(r"https?://\S+/alumni/respond/\S+", mail.text_body).group(0)
     assert link.startswith(live_server.url)
