@@ -330,8 +330,8 @@ def load(db, tables) -> None:
                     f"(SELECT max(id) FROM {table}))"
                 )
             raw.commit()
-            cursor.execute("ANALYZE")
-            raw.commit()
+            raw.driver_connection.autocommit = True
+            cursor.execute("VACUUM ANALYZE")  # as autovacuum would: index-only scans need it
         finally:
             raw.close()
     else:

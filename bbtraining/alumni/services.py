@@ -13,10 +13,12 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
     text,
+    union_all,
 )
 
 from .. import audit
@@ -541,18 +543,25 @@ def search(
 
 
 def _coverage(criteria: SearchCriteria, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
-    """Matching profiles per home province, and per province they travel to."""
-    home_query = _base([AlumniProfile.province, func.count()], criteria, now).group_by(
-        AlumniProfile.province
+    """Matching profiles per home province, and per province they travel to: one statement,
+    the matching profiles found once (a materialised CTE) and counted both ways."""
+    matching = (
+        _base([AlumniProfile.id, AlumniProfile.province], criteria, now)
+        .cte("matching")
+        .prefix_with("MATERIALIZED")
     )
-    travel_query = (
-        _base([TravelProvince.province, func.count()], criteria, now)
-        .join(TravelProvince, TravelProvince.profile_id == AlumniProfile.id)
+    home = select(literal("home").label("kind"), matching.c.province, func.count()).group_by(
+        matching.c.province
+    )
+    travel = (
+        select(literal("travel").label("kind"), TravelProvince.province, func.count())
+        .join(matching, matching.c.id == TravelProvince.profile_id)
         .group_by(TravelProvince.province)
     )
-    home = {p: n for p, n in db.session.execute(_bind(home_query, criteria))}
-    travel = {p: n for p, n in db.session.execute(_bind(travel_query, criteria))}
-    return home, travel
+    counts: dict[str, dict[str, int]] = {"home": {}, "travel": {}}
+    for kind, province, count in db.session.execute(_bind(union_all(home, travel), criteria)):
+        counts[kind][province] = count
+    return counts["home"], counts["travel"]
 
 
 def _merge(home: dict[str, int], travel: dict[str, int]) -> dict[str, int]:
