@@ -511,27 +511,29 @@ def search(
         total = home.get(criteria.province, 0) + travel.get(criteria.province, 0)
     else:
         total = sum(home.values())
-    statement = _base([AlumniProfile], criteria, now)
-    order = []
+    offset = (page - 1) * per_page
     terms = query_terms(criteria.q)
     if terms:
-        if _is_postgres():
-            order.append(func.ts_rank_cd(search_document(), _tsquery(terms)).desc())
-        else:
-            hits = _fts5_hits()
-            statement = statement.join(hits, hits.c.id == AlumniProfile.id)
-            order.append(hits.c.rank.asc())  # bm25: lower is more relevant
-    if criteria.province:
-        # Someone living in the province comes before someone willing to travel there.
-        order.append(case((AlumniProfile.province == criteria.province, 0), else_=1))
-    order += [
-        AlumniProfile.assemblies_count.desc(),
-        AlumniProfile.sessions_count.desc(),
-        AlumniProfile.years_experience.desc(),
-        AlumniProfile.id,
-    ]
-    statement = statement.order_by(*order).limit(per_page).offset((page - 1) * per_page)
-    profiles = list(db.session.scalars(_bind(statement, criteria)))
+        profiles = _ranked_page(criteria, terms, total, now, offset, per_page)
+    elif criteria.province:
+        # Residents of the province first, then those willing to travel there; the counts
+        # say where the page starts, so each part walks the experience index on its own.
+        residents = home.get(criteria.province, 0)
+        profiles = []
+        if offset < residents:
+            profiles = _experience_page(
+                criteria, now, offset, per_page, AlumniProfile.province == criteria.province
+            )
+        if len(profiles) < per_page:
+            profiles += _experience_page(
+                criteria,
+                now,
+                max(offset - residents, 0),
+                per_page - len(profiles),
+                AlumniProfile.province != criteria.province,
+            )
+    else:
+        profiles = _experience_page(criteria, now, offset, per_page)
     return SearchPage(
         profiles=profiles,
         total=total,
@@ -540,6 +542,57 @@ def search(
         province_counts=_merge(home, travel) if with_map else {},
         trainings=verified_trainings([p.user_id for p in profiles]),
     )
+
+
+EXPERIENCE_ORDER = (
+    AlumniProfile.assemblies_count.desc(),
+    AlumniProfile.sessions_count.desc(),
+    AlumniProfile.years_experience.desc(),
+    AlumniProfile.id,
+)
+# Ranking by relevance recomputes each match's text vector; above this many matches the
+# headline alone is ranked (much shorter), which keeps broad searches fast.
+FULL_RANK_LIMIT = 2000
+
+
+def _experience_page(
+    criteria: SearchCriteria, now: datetime, offset: int, limit: int, *extra
+) -> list[AlumniProfile]:
+    statement = (
+        _base([AlumniProfile], criteria, now)
+        .where(*extra)
+        .order_by(*EXPERIENCE_ORDER)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(db.session.scalars(_bind(statement, criteria)))
+
+
+def _ranked_page(
+    criteria: SearchCriteria,
+    terms: list[str],
+    total: int,
+    now: datetime,
+    offset: int,
+    limit: int,
+) -> list[AlumniProfile]:
+    statement = _base([AlumniProfile], criteria, now)
+    order = []
+    if _is_postgres():
+        document = (
+            search_document()
+            if total <= FULL_RANK_LIMIT
+            else func.to_tsvector(literal_column("'dutch'::regconfig"), AlumniProfile.headline)
+        )
+        order.append(func.ts_rank_cd(document, _tsquery(terms)).desc())
+    else:
+        hits = _fts5_hits()
+        statement = statement.join(hits, hits.c.id == AlumniProfile.id)
+        order.append(hits.c.rank.asc())  # bm25: lower is more relevant
+    if criteria.province:
+        order.append(case((AlumniProfile.province == criteria.province, 0), else_=1))
+    statement = statement.order_by(*order, *EXPERIENCE_ORDER).limit(limit).offset(offset)
+    return list(db.session.scalars(_bind(statement, criteria)))
 
 
 def _coverage(criteria: SearchCriteria, now: datetime) -> tuple[dict[str, int], dict[str, int]]:

@@ -352,3 +352,34 @@ def test_staff_shortlist_then_client_sends_from_it(client, login, people, make_u
     )
     assert sent.status_code == 302
     assert db.session.scalar(select(MatchRequest)).shortlist_id == shortlist_id
+
+
+def test_beat_runs_the_alumni_tasks(app):
+    schedule = app.config["CELERY_BEAT_SCHEDULE"]
+    assert schedule["alumni-expire-match-requests"]["task"] == "alumni.expire_match_requests"
+    assert schedule["alumni-confirmation-reminders"]["task"] == "alumni.send_confirmation_reminders"
+
+
+@pytest.mark.services
+def test_contact_details_are_delivered_by_the_worker_on_acceptance(
+    client, login, people, celery_worker, smtp_server
+):
+    login(people["client"])
+    send_request(client, [people["anna"]])
+    client.post("/auth/logout")
+    link = respond_link("anna@example.nl")
+    assert client.post(link, data={"decision": "accept"}).status_code == 302
+
+    def delivered(subject_part: str):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for _rcpt, msg in list(smtp_server.messages):
+                if subject_part in str(msg["Subject"]):
+                    return msg.get_body(("plain",)).get_content()
+            time.sleep(0.1)
+        raise AssertionError(f"no mail with {subject_part!r} delivered")
+
+    to_client = delivered("wil uw burgerberaad begeleiden")
+    to_anna = delivered("Contactgegevens van")
+    assert "anna@example.nl" in to_client and "06-12345678" in to_client
+    assert "griffie@gemeente.nl" in to_anna and "030-7654321" in to_anna

@@ -271,3 +271,23 @@ def test_invalid_criteria_are_refused_in_dutch(pool):
 def test_profile_search_rows_never_hold_contact_details():
     columns = set(AlumniProfile.__table__.columns.keys())
     assert not columns & {"email", "phone", "address", "telephone"}
+
+
+def test_province_pages_run_from_residents_into_travellers(make_alumnus):
+    for i in range(3):
+        make_alumnus(f"Bewoner {i}", province="zeeland", assemblies=1 + i)
+    make_alumnus("Reiziger 0", province="utrecht", travel=("zeeland",), assemblies=50)
+    make_alumnus("Reiziger 1", province="limburg", travel=("zeeland",), assemblies=40)
+    make_alumnus("Elders", province="limburg", assemblies=99)
+    criteria = services.SearchCriteria(province="zeeland")
+    pages = [
+        [p.display_name for p in services.search(criteria, page=n, per_page=2).profiles]
+        for n in (1, 2, 3, 4)
+    ]
+    assert pages == [
+        ["Bewoner 2", "Bewoner 1"],
+        ["Bewoner 0", "Reiziger 0"],
+        ["Reiziger 1"],
+        [],
+    ]
+    assert services.search(criteria, per_page=2).total == 5
