@@ -162,8 +162,6 @@ def seed() -> None:
             bio,
             weekdays,
         ) = spec
-        if course is not None:
-            record_qualification(user, course, source="admin", note="Demo")
         profile = AlumniProfile(
             user_id=user.id,
             user=user,
@@ -186,4 +184,7 @@ def seed() -> None:
         profile.publish(now)
         db.session.add(profile)
         db.session.add(AlumniConsent(user_id=user.id, version=CONSENT_VERSION, given_at=now))
+        db.session.flush()
+        if course is not None:  # after the profile exists: no invitation to make one
+            record_qualification(user, course, source="admin", note="Demo")
     db.session.flush()

@@ -506,8 +506,10 @@ User.__table__.append_constraint(
 
 # SQLite: an FTS5 table over the same columns, kept in sync by triggers on every write path
 # (ORM, bulk inserts, deletes in test cleanup), so it can never return a stale row.
+# create_all() runs these through the event below; a migration runs SQLITE_FULLTEXT_DDL itself
+# (then `INSERT INTO alumni_profile_fts(alumni_profile_fts) VALUES ('rebuild')` for old rows).
 FTS_TABLE = "alumni_profile_fts"
-for _statement in (
+SQLITE_FULLTEXT_DDL = (
     "CREATE VIRTUAL TABLE alumni_profile_fts USING fts5(headline, bio, content='alumni_profile', "
     "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
     "CREATE TRIGGER alumni_profile_fts_ai AFTER INSERT ON alumni_profile BEGIN "
@@ -521,7 +523,8 @@ for _statement in (
     "VALUES ('delete', old.id, old.headline, old.bio); "
     "INSERT INTO alumni_profile_fts(rowid, headline, bio) "
     "VALUES (new.id, new.headline, new.bio); END",
-):
+)
+for _statement in SQLITE_FULLTEXT_DDL:
     event.listen(
         AlumniProfile.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite")
     )
