@@ -256,14 +256,6 @@ class AlumniProfile(db.Model):
             postgresql_where=text("published AND NOT hidden_by_staff AND consented_at IS NOT NULL"),
             sqlite_where=text("published AND NOT hidden_by_staff AND consented_at IS NOT NULL"),
         ),
-        # Counting matches per province reads this narrow index instead of the wide rows.
-        Index(
-            "ix_alumni_profile_facets",
-            "province",
-            postgresql_include=["user_id", "confirmed_at", "assemblies_count", "years_experience"],
-            postgresql_where=text("published AND NOT hidden_by_staff AND consented_at IS NOT NULL"),
-            sqlite_where=text("published AND NOT hidden_by_staff AND consented_at IS NOT NULL"),
-        ),
         # The default order of results (most experienced first), walked until a page is full.
         Index(
             "ix_alumni_profile_ranking",
