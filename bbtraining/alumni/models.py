@@ -249,7 +249,7 @@ class AlumniProfile(db.Model):
         CheckConstraint(
             "published = false OR consented_at IS NOT NULL", name="published_needs_consent"
         ),
-        # Search walks the visible profiles only; ordering by experience comes straight from here.
+        # Search reads the visible profiles only (bitmap scans for counting).
         Index(
             "ix_alumni_profile_visible",
             "confirmed_at",
@@ -260,6 +260,13 @@ class AlumniProfile(db.Model):
         Index(
             "ix_alumni_profile_ranking",
             text("assemblies_count DESC, sessions_count DESC, years_experience DESC, id"),
+            postgresql_where=text("published AND NOT hidden_by_staff AND consented_at IS NOT NULL"),
+            sqlite_where=text("published AND NOT hidden_by_staff AND consented_at IS NOT NULL"),
+        ),
+        # The same order within one province: the residents' part of a province search.
+        Index(
+            "ix_alumni_profile_province_ranking",
+            text("province, assemblies_count DESC, sessions_count DESC, years_experience DESC, id"),
             postgresql_where=text("published AND NOT hidden_by_staff AND consented_at IS NOT NULL"),
             sqlite_where=text("published AND NOT hidden_by_staff AND consented_at IS NOT NULL"),
         ),
