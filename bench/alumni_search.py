@@ -499,21 +499,41 @@ def run_http(base: str, mix, rounds: int) -> tuple[list[float], int]:
 
 
 def explain(app, mix) -> None:
-    """EXPLAIN ANALYZE of the page query for a few searches, to check the indexes are used."""
+    """EXPLAIN ANALYZE every statement a few searches run (to stderr), to check index use."""
+    from sqlalchemy import event
+
     from bbtraining.alumni import services
     from bbtraining.extensions import db
 
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             return
-        for params in (mix[9], mix[13], mix[15]):
-            criteria = to_criteria(params)
-            statement = services._base([services.AlumniProfile.id], criteria, datetime.now(UTC))
-            statement = services._bind(statement.limit(20), criteria)
-            compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
-            plan = db.session.execute(db.text(f"EXPLAIN ANALYZE {compiled}")).scalars().all()
-            print(f"-- {params}", file=sys.stderr)
-            print("\n".join(plan), file=sys.stderr)
+        captured: list[tuple[str, object]] = []
+
+        def capture(_conn, _cursor, statement, parameters, _context, _many):
+            if "alumni_profile" in statement and statement.lstrip().upper().startswith(
+                ("SELECT", "WITH")
+            ):
+                captured.append((statement, parameters))
+
+        for params in (mix[1], mix[9], mix[15]):
+            captured.clear()
+            event.listen(db.engine, "before_cursor_execute", capture)
+            try:
+                services.search(to_criteria(params))
+            finally:
+                event.remove(db.engine, "before_cursor_execute", capture)
+            print(f"== search {params}", file=sys.stderr)
+            raw = db.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                for statement, parameters in captured[:3]:  # counts and the page itself
+                    cursor.execute("EXPLAIN ANALYZE " + statement, parameters)
+                    print("\n".join(row[0] for row in cursor.fetchall()), file=sys.stderr)
+                    print("--", file=sys.stderr)
+            finally:
+                raw.close()
+            db.session.remove()
 
 
 def main() -> int:
