@@ -294,7 +294,8 @@ class AlumniProfile(db.Model):
     hidden_reason: Mapped[str | None] = mapped_column(Text)
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    # Bumped on each new photo, so its URL changes and caches never show an old face.
+    # Positive: the current photo's version, part of its URL, so caches never show an old face.
+    # Zero or negative: no photo (negated on removal, so the next upload gets a new URL).
     photo_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -387,6 +388,10 @@ class AlumniProfile(db.Model):
         return [str(WEEKDAYS[i]) for i in self.weekdays]
 
     # -- state ------------------------------------------------------------------------------------
+    @property
+    def has_photo(self) -> bool:
+        return self.photo_version > 0
+
     @property
     def has_consent(self) -> bool:
         return self.consented_at is not None

@@ -230,7 +230,7 @@ def set_photo(profile: AlumniProfile, raw: bytes) -> AlumniProfile:
     photo.content_type = processed.content_type
     photo.width, photo.height = processed.width, processed.height
     photo.updated_at = utcnow()
-    profile.photo_version += 1
+    profile.photo_version = abs(profile.photo_version) + 1
     db.session.flush()
     audit.record("alumni.photo_uploaded", profile, bytes=len(processed.data))
     return profile
@@ -241,7 +241,7 @@ def remove_photo(profile: AlumniProfile) -> AlumniProfile:
     if photo is None:
         raise DomainError(_l("Uw profiel heeft geen foto."))
     db.session.delete(photo)
-    profile.photo_version += 1
+    profile.photo_version = -profile.photo_version  # no photo; the next upload counts on
     db.session.flush()
     audit.record("alumni.photo_removed", profile)
     return profile

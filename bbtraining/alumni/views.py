@@ -105,7 +105,7 @@ def _card_urls(profile: AlumniProfile) -> dict[str, str | None]:
     return {
         "profile_url": url_for("alumni.profile", profile_id=profile.id),
         "photo_url": url_for("alumni.photo", profile_id=profile.id, version=profile.photo_version)
-        if profile.photo_version and profile.photo is not None
+        if profile.has_photo
         else None,
     }
 

@@ -293,3 +293,19 @@ def test_demo_seed_is_idempotent(app, make_course):
     assert services.search(services.SearchCriteria()).total == 6
     trained = services.search(services.SearchCriteria(q="meertalige"))
     assert [p.display_name for p in trained.profiles] == ["Amira El Idrissi"]
+
+
+def test_a_new_photo_after_removal_gets_a_new_url(client, login, qualified):
+    login(qualified)
+    client.post("/alumni/profile", data=PROFILE_FORM)
+    upload(client, jpeg_with_gps((200, 200)))
+    client.post("/alumni/profile/photo/delete")
+    profile = db.session.scalar(select(AlumniProfile))
+    db.session.refresh(profile)
+    assert not profile.has_photo
+    assert client.get(f"/alumni/{profile.id}/photo/1.jpg").status_code == 404
+    upload(client, jpeg_with_gps((300, 300)))
+    db.session.refresh(profile)
+    assert profile.has_photo and profile.photo_version == 2
+    page = client.get("/alumni/profile").get_data(as_text=True)
+    assert f'src="/alumni/{profile.id}/photo/2.jpg"' in page
