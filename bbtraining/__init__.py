@@ -27,6 +27,7 @@ BLUEPRINT_MODULES = (
 TASK_MODULES = (
     "bbtraining.notifications.tasks",
     "bbtraining.bookings.enrollment_tasks",
+    "bbtraining.alumni.tasks",
 )
 
 
@@ -140,6 +141,7 @@ def _register_template_helpers(app: Flask) -> None:
         from flask_babel import get_locale
 
         extra = []
+        # Outside a request (mail queued by the worker or the CLI) there is no current_user.
         if getattr(current_user, "is_authenticated", False):
             for _order, fn in nav_links.panels:
                 extra.extend(fn(current_user) or [])

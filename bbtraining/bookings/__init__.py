@@ -8,6 +8,7 @@ from . import (  # noqa: E402, F401
     invoice_views,
     invoices,
     participants,
+    qualifications,
     stripe_gateway,
     stripe_views,
 )
