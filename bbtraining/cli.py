@@ -6,7 +6,7 @@ from flask import Flask
 from .extensions import db
 
 # Each seeder is idempotent; they run in this order (accounts first, then what hangs on them).
-DEMO_SEEDERS = ("bbtraining.auth.demo",)
+DEMO_SEEDERS = ("bbtraining.auth.demo", "bbtraining.bookings.inhouse_demo")
 
 
 def register_cli(app: Flask) -> None:

@@ -4,6 +4,7 @@ bp = Blueprint("bookings", __name__)
 
 from . import (  # noqa: E402, F401
     calendar_sync,
+    inhouse_views,
     invoice_views,
     invoices,
     participants,
