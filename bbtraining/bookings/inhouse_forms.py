@@ -50,7 +50,8 @@ def _required():
 
 
 def _strip(value):
-    return value.strip() if isinstance(value, str) else value
+    # PostgreSQL refuses NUL characters in text; nobody types them on purpose.
+    return value.replace("\x00", "").strip() if isinstance(value, str) else value
 
 
 def _email():
@@ -341,7 +342,9 @@ class ProposalForm(FlaskForm):
         ],
     )
     valid_until = DutchDateField(_l("Geldig tot en met"), validators=[_required()])
-    terms = TextAreaField(_l("Voorwaarden"), filters=[_strip], validators=[_text(10000)])
+    terms = TextAreaField(
+        _l("Voorwaarden"), filters=[_strip], validators=[_text(10000)], render_kw={"rows": 8}
+    )
     note = TextAreaField(
         _l("Toelichting voor de klant (optioneel)"), filters=[_strip], validators=[_text()]
     )

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -517,7 +517,7 @@ def _open_proposal(booking: InhouseBooking, version: int | None) -> InhousePropo
     proposal = booking.current_proposal
     if booking.status != S.PROPOSAL_SENT or proposal is None:
         raise DomainError(_l("Er staat geen voorstel open om op te reageren."))
-    if version is not None and version != proposal.version:
+    if version != proposal.version:  # the client answers the version they read, or none
         raise DomainError(
             _l(
                 "Er is intussen een nieuwe versie (%(version)s) van het voorstel. Bekijk die en "
@@ -619,7 +619,7 @@ def accept_proposal(
     booking.move_to(
         S.SCHEDULED,
         by=by,
-        note=_("%(count)s sessie(s) ingepland", count=len(created)),
+        note=ngettext("%(num)s sessie ingepland", "%(num)s sessies ingepland", len(created)),
     )
     _mail_client_side(
         booking,

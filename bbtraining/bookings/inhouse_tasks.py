@@ -72,7 +72,9 @@ def stripe_sweep() -> int:
 def enqueue_push_invoice(invoice_id: int) -> bool:
     """After commit: hand the invoice to the worker. When the broker is down (or tests switch
     auto-enqueueing off) the sweep pushes it later."""
-    if not current_app.config.get("OUTBOX_AUTO_ENQUEUE", True):
+    from .stripe_gateway import stripe_enabled
+
+    if not stripe_enabled() or not current_app.config.get("OUTBOX_AUTO_ENQUEUE", True):
         return False
     try:
         push_invoice.apply_async((invoice_id,), retry=False)

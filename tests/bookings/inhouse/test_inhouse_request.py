@@ -188,6 +188,7 @@ BAD_INPUT = [
     ({"password": "kort", "password_confirm": "kort"}, "minstens 10 tekens"),
     ({"password_confirm": "iets-anders-123"}, "De wachtwoorden zijn niet gelijk."),
     ({"assembly_context": "x" * 5001}, "korter dan 5000 tekens"),
+    ({"organisation_name": "\x00", "venue": "\x00"}, "Vul de naam van uw organisatie in."),
 ]
 
 
