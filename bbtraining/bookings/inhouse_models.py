@@ -590,8 +590,8 @@ class InhouseMessage(db.Model):
 
 
 class InhouseStripeObject(db.Model):
-    """Stripe objects we reuse across invoices: a customer per organisation, a tax rate per
-    VAT percentage."""
+    """Stripe objects we reuse across invoices: a customer per organisation and contact person,
+    a tax rate per VAT percentage."""
 
     __tablename__ = "inhouse_stripe_object"
     __table_args__ = (
@@ -601,6 +601,6 @@ class InhouseStripeObject(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
-    key: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(300))  # "<organisation id>:<email>", "21.00"
     stripe_id: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,6 +6,7 @@ records who, when and why in the timeline and the audit log.
 """
 
 import csv
+import hashlib
 import io
 import logging
 from collections.abc import Iterable, Sequence
@@ -33,6 +34,7 @@ from ..pdf import MoneyLine, Party, ProposalDoc, SessionLine, line_amount, rende
 from ..urls import public_url
 from .calendar_sync import sync_session_invites
 from .inhouse_models import (
+    ASSEMBLY_PHASE_LABELS,
     CLIENT_CANCELLABLE,
     OPEN_STATUSES,
     PARTICIPANT_EDITABLE_STATUSES,
@@ -147,6 +149,8 @@ def _check_request(data: RequestData) -> None:
                 _l("U gaf dezelfde datum en hetzelfde dagdeel twee keer op."), field="date_2"
             )
         seen.add((day, part))
+    if (data.assembly_phase or "unknown") not in ASSEMBLY_PHASE_LABELS:
+        raise DomainError(_l("Kies de fase van uw burgerberaad."), field="assembly_phase")
     for name in ("assembly_context", "questions"):
         if len(getattr(data, name) or "") > MAX_TEXT:
             raise DomainError(_l("Houd uw tekst korter dan 5000 tekens."), field=name)
@@ -197,6 +201,7 @@ def submit_request(
             )
         elif created:
             user.organisation = organisation
+            audit.record("user.organisation_set", user, actor=user, organisation=name)
     if not user.is_client:
         user.add_role(Role.CLIENT)
         audit.record("user.role_added", user, actor=user, role="client")
@@ -945,6 +950,10 @@ def _cents(amount: Decimal) -> int:
     return int((Decimal(amount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def _stripe_object(kind: str, key: str, create) -> str:
     row = db.session.scalar(
         select(InhouseStripeObject).where(
@@ -972,9 +981,12 @@ def push_invoice_to_stripe(invoice: Invoice) -> str | None:
         return None
     client = get_client()
     key = f"bbt-inhouse-invoice-{invoice.id}"
+    # One customer per organisation and contact: Stripe mails the invoice to the customer's
+    # address, and the contact person is who should receive it.
+    customer_key = f"{booking.organisation_id}:{booking.contact_email}"
     customer_id = _stripe_object(
         "customer",
-        str(booking.organisation_id),
+        customer_key,
         lambda: client.v1.customers.create(
             params={
                 "name": booking.organisation.name,
@@ -982,7 +994,7 @@ def push_invoice_to_stripe(invoice: Invoice) -> str | None:
                 "preferred_locales": ["nl"],
                 "metadata": {"bbtraining_organisation_id": str(booking.organisation_id)},
             },
-            options={"idempotency_key": f"bbt-customer-org-{booking.organisation_id}"},
+            options={"idempotency_key": "bbt-customer-" + _digest(customer_key)},
         ),
     )
     tax_rates = {

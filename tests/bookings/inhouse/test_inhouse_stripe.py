@@ -77,7 +77,10 @@ def test_customer_and_tax_rate_are_reused_across_invoices(inhouse, stripe_stub, 
     services.push_invoice_to_stripe(first.invoice)
     db.session.commit()
     colleague = inhouse.client_user(first.organisation)
-    second = inhouse.booking(colleague)
+    # The same contact person, asked for by a colleague.
+    second = inhouse.booking(
+        colleague, contact_email=first.contact_email, contact_name=first.contact_name
+    )
     inhouse.proposal(second, sessions=[inhouse.session_draft(days=70)])
     inhouse.accept(second)
     inhouse.delivered(booking=second)
@@ -90,6 +93,18 @@ def test_customer_and_tax_rate_are_reused_across_invoices(inhouse, stripe_stub, 
     assert len(stripe_stub.objects("customer")) == 1
     assert len(stripe_stub.objects("tax_rate")) == 1
     assert len(stripe_stub.objects("invoice")) == 2
+    # Another contact person of the organisation is another Stripe customer (their mailbox).
+    third = inhouse.booking(colleague)
+    inhouse.proposal(third, sessions=[inhouse.session_draft(days=75)])
+    inhouse.accept(third)
+    inhouse.delivered(booking=third)
+    services.issue_booking_invoice(
+        third, by=inhouse.staff, lines=services.invoice_lines_from_proposal(third)
+    )
+    db.session.commit()
+    services.push_invoice_to_stripe(third.invoice)
+    emails = sorted(c["email"] for c in stripe_stub.objects("customer"))
+    assert emails == sorted([first.contact_email, colleague.email])
 
 
 def test_signed_invoice_paid_webhook_marks_invoice_and_booking_paid_once(
