@@ -27,6 +27,7 @@ BLUEPRINT_MODULES = (
 TASK_MODULES = (
     "bbtraining.notifications.tasks",
     "bbtraining.bookings.enrollment_tasks",
+    "bbtraining.bookings.inhouse_tasks",
     "bbtraining.alumni.tasks",
 )
 

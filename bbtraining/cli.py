@@ -10,6 +10,7 @@ DEMO_SEEDERS = (
     "bbtraining.auth.demo",
     "bbtraining.courses.demo",
     "bbtraining.bookings.enrollment_demo",
+    "bbtraining.bookings.inhouse_demo",
     "bbtraining.alumni.demo",
 )
 

@@ -5,6 +5,7 @@ bp = Blueprint("bookings", __name__)
 from . import (  # noqa: E402, F401
     calendar_sync,
     enrollment_views,
+    inhouse_views,
     invoice_views,
     invoices,
     participants,
