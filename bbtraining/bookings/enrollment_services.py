@@ -20,9 +20,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, event, func, inspect, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from .. import audit
 from ..auth.models import User
@@ -45,7 +44,14 @@ from .enrollment_models import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from .invoices import Invoice, InvoiceStatus, PaymentMethod, issue_credit_invoice, issue_invoice
+from .invoices import (
+    Invoice,
+    InvoiceStatus,
+    PaymentMethod,
+    invoice_paid,
+    issue_credit_invoice,
+    issue_invoice,
+)
 from .participants import Participant, register_provider
 
 log = logging.getLogger(__name__)
@@ -1176,30 +1182,27 @@ def _mail_entry(entry: WaitlistEntry, template: str, subject, **context) -> None
 
 
 # -- bank transfers: an invoice marked paid settles its enrollment ------------------------------
-@event.listens_for(Session, "before_flush")
-def _invoice_paid_settles_enrollment(session: Session, _flush_context, _instances) -> None:
-    """Staff mark invoices paid on the generic invoice route; the enrollment follows here, in
-    the same flush, so both always agree."""
-    for obj in list(session.dirty):
-        if not isinstance(obj, Invoice) or obj.subject_type != "enrollment" or obj.is_credit:
-            continue
-        if obj.status != InvoiceStatus.PAID or not inspect(obj).attrs.status.history.deleted:
-            continue
-        enrollment = session.get(Enrollment, obj.subject_id)
-        if (
-            enrollment is None
-            or enrollment.invoice_id != obj.id
-            or enrollment.pay_by != PayBy.INVOICE
-            or enrollment.payment_status != PaymentStatus.DUE
-        ):
-            continue
-        enrollment.mark_paid(obj.total, via="bank-transfer")
-        _mail_enrollment(
-            enrollment,
-            "enroll_payment_received",
-            _l("Betaling ontvangen: %(course)s", course=enrollment.edition.course.title),
-            invoice=obj,
-        )
+@invoice_paid.connect
+def _invoice_paid_settles_enrollment(invoice: Invoice, **_kwargs) -> None:
+    """Staff mark invoices paid on the generic invoice route; the enrollment follows, in the
+    same transaction, so both always agree."""
+    if invoice.subject_type != "enrollment" or invoice.is_credit:
+        return
+    enrollment = db.session.get(Enrollment, invoice.subject_id)
+    if (
+        enrollment is None
+        or enrollment.invoice_id != invoice.id
+        or enrollment.pay_by != PayBy.INVOICE
+        or enrollment.payment_status != PaymentStatus.DUE
+    ):
+        return
+    enrollment.mark_paid(invoice.total, via="bank-transfer")
+    _mail_enrollment(
+        enrollment,
+        "enroll_payment_received",
+        _l("Betaling ontvangen: %(course)s", course=enrollment.edition.course.title),
+        invoice=invoice,
+    )
 
 
 # -- who takes part -------------------------------------------------------------------------------

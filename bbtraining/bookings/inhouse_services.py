@@ -19,8 +19,7 @@ from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import event, func, inspect, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
 
 from .. import audit
 from ..auth.models import Organisation, Role, User, normalise_email
@@ -55,6 +54,7 @@ from .invoices import (
     Invoice,
     InvoiceStatus,
     PaymentMethod,
+    invoice_paid,
     invoice_pdf,
     issue_invoice,
     seller_party,
@@ -1101,25 +1101,17 @@ def _stripe_invoice_paid(event, client) -> str:
     return "paid"
 
 
-@event.listens_for(Session, "before_flush")
-def _booking_follows_its_invoice(session: Session, _flush_context, _instances) -> None:
+@invoice_paid.connect
+def _booking_follows_its_invoice(invoice: Invoice, by=None, **_kwargs) -> None:
     """An inhouse invoice marked paid (staff's bank-transfer button, or the Stripe webhook)
-    moves its booking to `paid`. The invoice module knows no bookings, so the booking listens
-    here rather than every caller of `Invoice.mark_paid` remembering to do it."""
-    for obj in list(session.dirty):
-        if not isinstance(obj, Invoice) or obj.subject_type != "inhouse":
-            continue
-        if obj.status != InvoiceStatus.PAID:
-            continue
-        history = inspect(obj).attrs.status.history
-        if not history.added:
-            continue
-        with session.no_autoflush:
-            booking = session.scalar(
-                select(InhouseBooking).where(InhouseBooking.invoice_id == obj.id)
-            )
-            if booking is not None and booking.status == S.INVOICED:
-                booking.move_to(S.PAID, by=_signed_in_user(), note=obj.number)
+    moves its booking to `paid`."""
+    if invoice.subject_type != "inhouse":
+        return
+    booking = db.session.scalar(
+        select(InhouseBooking).where(InhouseBooking.invoice_id == invoice.id)
+    )
+    if booking is not None and booking.status == S.INVOICED:
+        booking.move_to(S.PAID, by=by or _signed_in_user(), note=invoice.number)
 
 
 def _signed_in_user() -> User | None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint, update
@@ -24,6 +25,10 @@ from ..extensions import db
 from ..pdf import InvoiceDoc, MoneyLine, Party, line_totals, render_invoice
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+# sender: Invoice; by: the user who marked it (None for a webhook). Whatever the invoice was
+# for (an enrollment, an inhouse booking) follows it in the same transaction.
+invoice_paid = Namespace().signal("invoice-paid")
 
 
 class InvoiceStatus(StrEnum):
@@ -111,6 +116,7 @@ class Invoice(db.Model):
         self.payment_method = method
         self.paid_at = utcnow()
         audit.record("invoice.paid", self, actor=by, method=method, number=self.number)
+        invoice_paid.send(self, by=by)
 
 
 class InvoiceLine(db.Model):
