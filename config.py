@@ -88,6 +88,20 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", 8))
     WORKER_HEARTBEAT_MAX_AGE = int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", 120))
 
+    # -- reminders, evaluations, calendar feeds (bookings) --
+    # Hours before each session that participants get a reminder, per course kind; "default"
+    # covers the kinds not listed. Each entry becomes its own reminder kind ("before-24h").
+    REMINDER_HOURS_BEFORE: dict[str, tuple[int, ...]] = {"default": (7 * 24, 24)}
+    # Trainers get the attendance list (who is coming) this many hours before each session.
+    ATTENDANCE_LIST_HOURS_BEFORE = 24
+    # Evaluation requests go out this long after a group's last session has ended, and only for
+    # groups that ended at most EVALUATION_WINDOW_DAYS ago (no surprise mail for old trainings).
+    EVALUATION_DELAY_HOURS = int(os.environ.get("EVALUATION_DELAY_HOURS", 2))
+    EVALUATION_WINDOW_DAYS = 14
+    EVALUATION_LINK_MAX_AGE = 60 * 24 * 3600
+    # How far back a personal calendar feed shows sessions.
+    CALENDAR_FEED_PAST_DAYS = 180
+
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY") or None
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None

@@ -219,6 +219,9 @@ def deliver_due_now() -> dict[str, int]:
 
 def retry(row: OutboxMessage) -> None:
     if row.status in (OutboxStatus.FAILED, OutboxStatus.PENDING):
+        from ..audit import record
+
+        record("outbox.retried", row, status=row.status, attempts=row.attempts)
         row.status = OutboxStatus.PENDING
         row.attempts = 0
         row.next_attempt_at = utcnow()
