@@ -82,10 +82,15 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
     SMTP_STARTTLS = _bool("SMTP_STARTTLS")
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", 20))
+    # A worker thread keeps its SMTP connection for this many mails (1: a new one per mail).
+    SMTP_MAX_MESSAGES_PER_CONNECTION = int(os.environ.get("SMTP_MAX_MESSAGES_PER_CONNECTION", 100))
     MAILBOX_DIR = os.environ.get("MAILBOX_DIR", str(INSTANCE_DIR / "mailbox"))
     # A row still pending this long after its last attempt was lost on its way to the broker.
     OUTBOX_SWEEP_AFTER = int(os.environ.get("OUTBOX_SWEEP_AFTER", 120))
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", 8))
+    # Rows committed together are delivered by tasks of up to this many (one claim, one SMTP
+    # connection); each row is still claimed and marked on its own.
+    OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", 25))
     WORKER_HEARTBEAT_MAX_AGE = int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", 120))
 
     # -- reminders, evaluations, calendar feeds (bookings) --

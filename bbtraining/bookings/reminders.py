@@ -47,6 +47,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
@@ -170,6 +171,7 @@ def session_reminders(now: datetime) -> Iterable[DueReminder]:
         if not passed and not list_due:
             continue
         people = session_participants(session)
+        facts = session_facts(session)
         trainers = [p for p in people if p.role == "trainer"]
         attendees = [p for p in people if p.role != "trainer"]
         subject = f"session:{session.id}"
@@ -188,7 +190,7 @@ def session_reminders(now: datetime) -> Iterable[DueReminder]:
                     session_id=session.id,
                     mail_subject=_l("Herinnering: %(course)s", course=session.course.title),
                     template="bookings/reminder_session",
-                    context={"session": session, "hours": hours, "account_url": account_url},
+                    context={"session": facts, "hours": hours, "account_url": account_url},
                 )
         if list_due:
             names = sorted((p.name for p in attendees), key=str.casefold)
@@ -206,7 +208,7 @@ def session_reminders(now: datetime) -> Iterable[DueReminder]:
                     mail_subject=_l("Deelnemerslijst: %(course)s", course=session.course.title),
                     template="bookings/reminder_attendance",
                     context={
-                        "session": session,
+                        "session": facts,
                         "participants": names,
                         "account_url": account_url,
                     },
@@ -215,6 +217,20 @@ def session_reminders(now: datetime) -> Iterable[DueReminder]:
 
 def session_moment(session: TrainingSession, hours: int) -> datetime:
     return session.starts_at - timedelta(hours=hours)
+
+
+def session_facts(session: TrainingSession) -> SimpleNamespace:
+    """What a reminder mail shows about a session, read once. The mails are rendered batch by
+    batch with commits in between, and an ORM object would reload itself after every commit."""
+    return SimpleNamespace(
+        id=session.id,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        location=session.location,
+        online_url=session.online_url,
+        course=SimpleNamespace(title=session.course.title, slug=session.course.slug),
+        trainer=SimpleNamespace(name=session.trainer.name) if session.trainer else None,
+    )
 
 
 # -- the sweep --------------------------------------------------------------------------------
