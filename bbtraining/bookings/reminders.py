@@ -12,6 +12,8 @@ reminder source what is due now and sends each due reminder once per
   enrolls three days before a session gets the one-day reminder, not the seven-day one.
 * When the sweep missed a moment (the worker was down) and a later reminder for the same session
   is already due, only the later one goes out: nobody gets "in a week" and "tomorrow" together.
+* A session's start time is part of its reminder kinds ("before-24h@20270112T0800Z"): a moved
+  session is reminded again for its new time; a new place or trainer sends no second reminder.
 
 Built in (`session_reminders`): participants get reminders before each session, at the hours
 in `REMINDER_HOURS_BEFORE` per course kind (default 7 days and 1 day before), and the
@@ -46,7 +48,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -134,8 +136,18 @@ def reminder_hours(course_kind: str) -> tuple[int, ...]:
     return tuple(sorted({int(h) for h in hours if int(h) > 0}, reverse=True))
 
 
-def reminder_kind(hours: int) -> str:
-    return f"before-{hours}h"
+def reminder_kind(session: TrainingSession, hours: int) -> str:
+    """ "before-24h@20270112T0800Z": the start is part of the kind, so a session that moves gets
+    its reminders again for the new time, while other changes (place, trainer) do not."""
+    return f"before-{hours}h@{_stamp(session)}"
+
+
+def attendance_list_kind(session: TrainingSession) -> str:
+    return f"{ATTENDANCE_LIST}@{_stamp(session)}"
+
+
+def _stamp(session: TrainingSession) -> str:
+    return f"{session.starts_at.astimezone(UTC):%Y%m%dT%H%MZ}"
 
 
 def _horizon_hours() -> int:
@@ -181,7 +193,7 @@ def session_reminders(now: datetime) -> Iterable[DueReminder]:
                 yield DueReminder(
                     subject=subject,
                     attendee_key=person.key,
-                    kind=reminder_kind(hours),
+                    kind=reminder_kind(session, hours),
                     due_at=session_moment(session, hours),
                     email=person.email,
                     name=person.name,
@@ -198,7 +210,7 @@ def session_reminders(now: datetime) -> Iterable[DueReminder]:
                 yield DueReminder(
                     subject=subject,
                     attendee_key=trainer.key,
-                    kind=ATTENDANCE_LIST,
+                    kind=attendance_list_kind(session),
                     due_at=session_moment(session, list_hours),
                     email=trainer.email,
                     name=trainer.name,

@@ -129,16 +129,16 @@ def enqueue_rows(row_ids: list[int]) -> int:
     thousands at once). When the broker refuses one batch we stop: each attempt waits for the
     connect timeout, and the sweep hands over whatever is still pending later.
     """
-    from .tasks import deliver_outbox_batch
-
     if len(row_ids) == 1:
         return int(enqueue_delivery(row_ids[0]))
+    # The Celery app of *this* Flask app: shared_task proxies follow whichever app was made last.
+    celery = current_app.extensions["celery"]
     size = max(int(current_app.config.get("OUTBOX_BATCH_SIZE", 25)), 1)
     handed = 0
     for start in range(0, len(row_ids), size):
         batch = row_ids[start : start + size]
         try:
-            deliver_outbox_batch.apply_async((batch,), retry=False)
+            celery.send_task("notifications.deliver_batch", (batch,), retry=False)
         except Exception as exc:  # broker down: the sweep enqueues them again later
             log.warning(
                 "outbox: %s rows not enqueued, sweep will retry: %s", len(row_ids) - handed, exc

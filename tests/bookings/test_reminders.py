@@ -55,6 +55,15 @@ def reminder_rows(email: str) -> list[OutboxMessage]:
     return [row for row in outbox_to(email) if (row.dedupe_key or "").startswith("reminder:")]
 
 
+def kinds(email: str) -> list[str]:
+    """The reminder kinds that went to this address, without the session start."""
+    return [row.dedupe_key.rsplit(":", 1)[1].split("@")[0] for row in reminder_rows(email)]
+
+
+def stamp(session) -> str:
+    return f"{session.starts_at:%Y%m%dT%H%MZ}"
+
+
 def test_seven_days_and_one_day_before_each_once(session_at, make_user, attendees):
     trainer = make_user("trainer", email="trainer@example.nl", name="Tineke Trainer")
     session = session_at(trainer=trainer)
@@ -66,7 +75,9 @@ def test_seven_days_and_one_day_before_each_once(session_at, make_user, attendee
     assert send_due_reminders(start - 7 * DAY + MINUTE) == 2
     assert send_due_reminders(start - 7 * DAY + 2 * MINUTE) == 0  # a later sweep: nothing again
     [week] = reminder_rows("deelnemer1@example.nl")
-    assert week.dedupe_key == f"reminder:session:{session.id}:enrollment:1:before-168h"
+    assert week.dedupe_key == (
+        f"reminder:session:{session.id}:enrollment:1:before-168h@{stamp(session)}"
+    )
     assert week.subject == f"Herinnering: {session.course.title}"
     assert "Een herinnering: u neemt binnenkort deel aan deze sessie." in week.text_body
     assert "Utrecht" in week.text_body and "Tineke Trainer" in week.text_body
@@ -74,10 +85,7 @@ def test_seven_days_and_one_day_before_each_once(session_at, make_user, attendee
 
     assert send_due_reminders(start - DAY + MINUTE) == 3  # two participants and the trainer
     assert send_due_reminders(start - DAY + 5 * MINUTE) == 0
-    assert [r.dedupe_key.rsplit(":", 1)[1] for r in reminder_rows("deelnemer1@example.nl")] == [
-        "before-168h",
-        "before-24h",
-    ]
+    assert kinds("deelnemer1@example.nl") == ["before-168h", "before-24h"]
     [attendance] = reminder_rows("trainer@example.nl")
     assert attendance.subject == f"Deelnemerslijst: {session.course.title}"
     assert "Aangemeld: 2" in attendance.text_body
@@ -107,7 +115,7 @@ def test_late_enrollee_does_not_get_a_past_reminder(session_at, attendees):
     send_due_reminders(start - DAY + MINUTE)
     assert len(reminder_rows("deelnemer1@example.nl")) == 2
     [late] = reminder_rows("deelnemer2@example.nl")
-    assert late.dedupe_key.endswith(":before-24h")
+    assert late.dedupe_key.endswith(f":before-24h@{stamp(session)}")
 
 
 def test_joined_after_the_last_moment_gets_nothing(session_at, attendees):
@@ -124,7 +132,7 @@ def test_missed_moment_is_superseded_by_the_later_one(session_at, attendees):
     attendees.add(person(1))
     send_due_reminders(session.starts_at - timedelta(hours=12))
     [only] = reminder_rows("deelnemer1@example.nl")
-    assert only.dedupe_key.endswith(":before-24h")
+    assert kinds("deelnemer1@example.nl") == ["before-24h"]
 
 
 def test_hours_are_configurable_per_course_kind(app, session_at, make_course, attendees):
@@ -136,13 +144,15 @@ def test_hours_are_configurable_per_course_kind(app, session_at, make_course, at
         send_due_reminders(short.starts_at - 6 * DAY)
         rows = reminder_rows("deelnemer1@example.nl")
         assert [r.dedupe_key for r in rows] == [
-            f"reminder:session:{default.id}:enrollment:1:before-168h"
+            f"reminder:session:{default.id}:enrollment:1:before-168h@{stamp(default)}"
         ]
         send_due_reminders(short.starts_at - timedelta(hours=47))
         rows = reminder_rows("deelnemer1@example.nl")
-        assert rows[-1].dedupe_key == f"reminder:session:{short.id}:enrollment:1:before-48h"
+        assert rows[-1].dedupe_key == (
+            f"reminder:session:{short.id}:enrollment:1:before-48h@{stamp(short)}"
+        )
         send_due_reminders(short.starts_at - timedelta(hours=23))
-        assert [r.dedupe_key.rsplit(":", 1)[1] for r in reminder_rows("deelnemer1@example.nl")] == [
+        assert kinds("deelnemer1@example.nl") == [
             "before-168h",
             "before-48h",
             "before-24h",  # the default session's; the inspiratiesessie has no 24 h reminder
@@ -152,6 +162,26 @@ def test_hours_are_configurable_per_course_kind(app, session_at, make_course, at
         )
     finally:
         app.config["REMINDER_HOURS_BEFORE"] = {"default": (168, 24)}
+
+
+def test_moved_session_is_reminded_again_other_changes_are_not(session_at, attendees):
+    session = session_at()
+    attendees.add(person(1))
+    old_start = session.starts_at
+    assert send_due_reminders(old_start - DAY + MINUTE) == 1
+
+    session.change_details(note="Andere zaal")  # same time: no second reminder
+    db.session.commit()
+    assert send_due_reminders(old_start - DAY + 2 * MINUTE) == 0
+
+    session.reschedule(old_start + 3 * DAY, session.ends_at + 3 * DAY, note="Drie dagen later")
+    db.session.commit()
+    # Now four days ahead: the 7-day reminder for the new time is due, the 1-day one later.
+    assert send_due_reminders(old_start - DAY + 3 * MINUTE) == 1
+    assert send_due_reminders(old_start - DAY + 4 * MINUTE) == 0
+    assert send_due_reminders(session.starts_at - DAY + MINUTE) == 1
+    assert kinds("deelnemer1@example.nl") == ["before-24h", "before-168h", "before-24h"]
+    assert reminder_rows("deelnemer1@example.nl")[-1].dedupe_key.endswith(stamp(session))
 
 
 def test_no_reminders_for_cancelled_or_started_sessions(session_at, make_user, attendees):
@@ -218,7 +248,7 @@ def test_outbox_conflict_skips_only_that_reminder(session_at, attendees):
         subject="eerder",
         template="bookings/reminder_session",
         context={"session": session, "name": "x", "hours": 24},
-        dedupe_key=f"reminder:session:{session.id}:enrollment:2:before-24h",
+        dedupe_key=f"reminder:session:{session.id}:enrollment:2:before-24h@{stamp(session)}",
     )
     db.session.commit()
     assert send_due_reminders(session.starts_at - timedelta(hours=2)) == 2
