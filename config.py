@@ -82,11 +82,30 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
     SMTP_STARTTLS = _bool("SMTP_STARTTLS")
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", 20))
+    # A worker thread keeps its SMTP connection for this many mails (1: a new one per mail).
+    SMTP_MAX_MESSAGES_PER_CONNECTION = int(os.environ.get("SMTP_MAX_MESSAGES_PER_CONNECTION", 100))
     MAILBOX_DIR = os.environ.get("MAILBOX_DIR", str(INSTANCE_DIR / "mailbox"))
     # A row still pending this long after its last attempt was lost on its way to the broker.
     OUTBOX_SWEEP_AFTER = int(os.environ.get("OUTBOX_SWEEP_AFTER", 120))
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", 8))
+    # Rows committed together are delivered by tasks of up to this many (one claim, one SMTP
+    # connection); each row is still claimed and marked on its own.
+    OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", 25))
     WORKER_HEARTBEAT_MAX_AGE = int(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", 120))
+
+    # -- reminders, evaluations, calendar feeds (bookings) --
+    # Hours before each session that participants get a reminder, per course kind; "default"
+    # covers the kinds not listed. Each entry becomes its own reminder kind ("before-24h").
+    REMINDER_HOURS_BEFORE: dict[str, tuple[int, ...]] = {"default": (7 * 24, 24)}
+    # Trainers get the attendance list (who is coming) this many hours before each session.
+    ATTENDANCE_LIST_HOURS_BEFORE = 24
+    # Evaluation requests go out this long after a group's last session has ended, and only for
+    # groups that ended at most EVALUATION_WINDOW_DAYS ago (no surprise mail for old trainings).
+    EVALUATION_DELAY_HOURS = int(os.environ.get("EVALUATION_DELAY_HOURS", 2))
+    EVALUATION_WINDOW_DAYS = 14
+    EVALUATION_LINK_MAX_AGE = 60 * 24 * 3600
+    # How far back a personal calendar feed shows sessions.
+    CALENDAR_FEED_PAST_DAYS = 180
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY") or None
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None

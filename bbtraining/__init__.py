@@ -28,6 +28,7 @@ TASK_MODULES = (
     "bbtraining.notifications.tasks",
     "bbtraining.bookings.enrollment_tasks",
     "bbtraining.bookings.inhouse_tasks",
+    "bbtraining.bookings.reminder_tasks",
     "bbtraining.alumni.tasks",
 )
 

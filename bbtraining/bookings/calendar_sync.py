@@ -19,7 +19,7 @@ from ..courses.models import Edition, TrainingSession
 from ..courses.signals import session_changed
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
-from ..notifications.calendar import CalendarEvent, build_calendar, ics_content_type
+from ..notifications.calendar import CalendarEvent, build_calendar
 from ..notifications.services import Attachment, queue_mail
 from ..urls import public_url
 from .participants import Participant, session_participants
@@ -100,7 +100,9 @@ def _send(session: TrainingSession, invite: CalendarInvite, person_locale: str, 
         context={"session": session, "name": invite.name, "invite": invite},
         calendar_ics=ics,
         calendar_method=method,
-        attachments=[Attachment("uitnodiging.ics", ics_content_type(method).split(";")[0], ics)],
+        # The .ics file for clients that only import files; application/ics keeps Outlook from
+        # taking a second text/calendar part for a second invitation.
+        attachments=[Attachment("uitnodiging.ics", "application/ics", ics)],
         locale=person_locale,
     )
 

@@ -52,7 +52,7 @@ from .invoices import (
     issue_credit_invoice,
     issue_invoice,
 )
-from .participants import Participant, register_provider
+from .participants import Participant, register_provider, register_sessions_provider
 
 log = logging.getLogger(__name__)
 
@@ -1285,3 +1285,16 @@ def upcoming_editions_with_counts() -> list[tuple[Edition, dict[str, int]]]:
             )
         )
     return result
+
+
+@register_sessions_provider
+def enrolled_sessions(user) -> list[TrainingSession]:
+    """The sessions of editions the user holds a confirmed seat in (their calendar feed)."""
+    return list(
+        db.session.scalars(
+            select(TrainingSession)
+            .join(Enrollment, Enrollment.edition_id == TrainingSession.edition_id)
+            .where(Enrollment.user_id == user.id, Enrollment.status == EnrollmentStatus.CONFIRMED)
+            .order_by(TrainingSession.starts_at)
+        )
+    )

@@ -59,7 +59,7 @@ from .invoices import (
     issue_invoice,
     seller_party,
 )
-from .participants import Participant, register_provider
+from .participants import Participant, register_provider, register_sessions_provider
 from .stripe_gateway import get_client, on_event, stripe_enabled
 
 log = logging.getLogger(__name__)
@@ -1483,4 +1483,24 @@ def _mail_staff(
             "for_staff": True,
             **(context or {}),
         },
+    )
+
+
+@register_sessions_provider
+def inhouse_sessions_of(user) -> list[TrainingSession]:
+    """Sessions of accepted bookings where the user is the contact or on the participant list."""
+    booking_ids = select(InhouseParticipant.booking_id).where(
+        InhouseParticipant.email == user.email
+    )
+    return list(
+        db.session.scalars(
+            select(TrainingSession)
+            .join(InhouseSession, InhouseSession.session_id == TrainingSession.id)
+            .join(InhouseBooking, InhouseBooking.id == InhouseSession.booking_id)
+            .where(
+                InhouseBooking.status != S.CANCELLED,
+                or_(InhouseBooking.contact_email == user.email, InhouseBooking.id.in_(booking_ids)),
+            )
+            .order_by(TrainingSession.starts_at)
+        )
     )

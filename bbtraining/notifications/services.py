@@ -102,8 +102,7 @@ def _remember_new_rows(session: Session, _flush_context) -> None:
 def _enqueue_after_commit(session: Session) -> None:
     ids = session.info.pop(_PENDING_KEY, None)
     if ids and current_app.config.get("OUTBOX_AUTO_ENQUEUE", True):
-        for row_id in sorted(ids):
-            enqueue_delivery(row_id)
+        enqueue_rows(sorted(ids))
 
 
 @event.listens_for(Session, "after_rollback")
@@ -123,21 +122,50 @@ def enqueue_delivery(row_id: int, countdown: float | None = None) -> bool:
     return True
 
 
+def enqueue_rows(row_ids: list[int]) -> int:
+    """Hand rows to the broker, up to OUTBOX_BATCH_SIZE per task; returns how many went.
+
+    One task per batch saves the broker and the worker a round per mail (a reminder run queues
+    thousands at once). When the broker refuses one batch we stop: each attempt waits for the
+    connect timeout, and the sweep hands over whatever is still pending later.
+    """
+    if len(row_ids) == 1:
+        return int(enqueue_delivery(row_ids[0]))
+    # The Celery app of *this* Flask app: shared_task proxies follow whichever app was made last.
+    celery = current_app.extensions["celery"]
+    size = max(int(current_app.config.get("OUTBOX_BATCH_SIZE", 25)), 1)
+    handed = 0
+    for start in range(0, len(row_ids), size):
+        batch = row_ids[start : start + size]
+        try:
+            celery.send_task("notifications.deliver_batch", (batch,), retry=False)
+        except Exception as exc:  # broker down: the sweep enqueues them again later
+            log.warning(
+                "outbox: %s rows not enqueued, sweep will retry: %s", len(row_ids) - handed, exc
+            )
+            break
+        handed += len(batch)
+    return handed
+
+
 # -- delivery -----------------------------------------------------------------------------------
-def _claim(row_id: int) -> bool:
-    """Mark the row as ours with one conditional UPDATE, so two workers never both send it."""
+def _claim(row_ids: list[int]) -> list[int]:
+    """Mark the pending rows among these as ours with one conditional UPDATE, so two workers
+    never both send a row; returns the ids this call claimed."""
     result = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == OutboxStatus.PENDING)
         .values(
             status=OutboxStatus.SENDING,
             claimed_at=utcnow(),
             attempts=OutboxMessage.attempts + 1,
         )
+        .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
     )
+    claimed = sorted(result.scalars())
     db.session.commit()
-    return result.rowcount == 1
+    return claimed
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -147,32 +175,61 @@ def backoff_seconds(attempts: int) -> int:
 def deliver(row_id: int) -> str:
     """Deliver one row if nobody else has; returns what happened ('sent', 'skipped', 'retry',
     'failed'). Commits its own transactions: it runs in the worker."""
+    return deliver_many([row_id])[row_id]
+
+
+def deliver_many(row_ids: list[int]) -> dict[int, str]:
+    """Deliver the rows nobody else has claimed, one after the other; returns the outcome per
+    id. Commits its own transactions: it runs in the worker.
+
+    Each row is claimed before it is sent and marked right after, in a transaction of its own,
+    so a crash leaves at most the row in flight to be retried."""
     from .mail import build_message, send
 
-    if not _claim(row_id):
-        return "skipped"
-    row = db.session.get(OutboxMessage, row_id)
-    try:
-        send(build_message(row), row)
-    except Exception as exc:  # SMTP refused, timed out, disk full: all are worth a retry
-        db.session.rollback()
-        row = db.session.get(OutboxMessage, row_id)
-        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
-            row.status = OutboxStatus.FAILED
-            outcome = "failed"
-        else:
-            row.status = OutboxStatus.PENDING
-            row.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(row.attempts))
-            outcome = "retry"
-        db.session.commit()
-        log.warning("outbox %s: %s (%s)", row_id, outcome, row.last_error)
-        return outcome
-    row.status = OutboxStatus.SENT
-    row.sent_at = utcnow()
-    row.last_error = None
-    db.session.commit()
-    return "sent"
+    outcomes = dict.fromkeys(row_ids, "skipped")
+    claimed = _claim(list(row_ids))
+    if not claimed:
+        return outcomes
+    rows = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
+    ).all()
+    work: list[tuple[int, int, Any]] = []
+    for row in rows:
+        try:
+            work.append((row.id, row.attempts, build_message(row)))
+        except Exception as exc:  # a row that cannot be built fails like one SMTP refused
+            work.append((row.id, row.attempts, exc))
+    db.session.commit()  # no transaction stays open while we talk to the SMTP server
+    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    # One connection in autocommit for the status updates: one round trip per mail.
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        for row_id, attempts, message in work:
+            try:
+                if isinstance(message, Exception):
+                    raise message
+                send(message, row_id)
+            except Exception as exc:  # SMTP refused, timed out, disk full: all worth a retry
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                if attempts >= max_attempts:
+                    values = {"status": OutboxStatus.FAILED, "last_error": error}
+                    outcomes[row_id] = "failed"
+                else:
+                    next_attempt = utcnow() + timedelta(seconds=backoff_seconds(attempts))
+                    values = {
+                        "status": OutboxStatus.PENDING,
+                        "next_attempt_at": next_attempt,
+                        "last_error": error,
+                    }
+                    outcomes[row_id] = "retry"
+                log.warning("outbox %s: %s (%s)", row_id, outcomes[row_id], error)
+            else:
+                values = {"status": OutboxStatus.SENT, "sent_at": utcnow(), "last_error": None}
+                outcomes[row_id] = "sent"
+            connection.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+            )
+    return outcomes
 
 
 def due_row_ids(grace_seconds: int | None = None, limit: int = 500) -> list[int]:
@@ -204,21 +261,24 @@ def due_row_ids(grace_seconds: int | None = None, limit: int = 500) -> list[int]
 
 
 def sweep(grace_seconds: int | None = None) -> int:
-    ids = due_row_ids(grace_seconds)
-    return sum(1 for row_id in ids if enqueue_delivery(row_id))
+    return enqueue_rows(due_row_ids(grace_seconds))
 
 
 def deliver_due_now() -> dict[str, int]:
     """Deliver every pending row in this process (CLI `flask outbox deliver`, tests)."""
     counts: dict[str, int] = {}
-    for row_id in due_row_ids(grace_seconds=0, limit=10_000):
-        outcome = deliver(row_id)
-        counts[outcome] = counts.get(outcome, 0) + 1
+    ids = due_row_ids(grace_seconds=0, limit=10_000)
+    for start in range(0, len(ids), 100):
+        for outcome in deliver_many(ids[start : start + 100]).values():
+            counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 
 
 def retry(row: OutboxMessage) -> None:
     if row.status in (OutboxStatus.FAILED, OutboxStatus.PENDING):
+        from ..audit import record
+
+        record("outbox.retried", row, status=row.status, attempts=row.attempts)
         row.status = OutboxStatus.PENDING
         row.attempts = 0
         row.next_attempt_at = utcnow()

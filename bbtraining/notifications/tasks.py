@@ -24,6 +24,20 @@ def deliver_outbox_message(self, row_id: int) -> str:
     return outcome
 
 
+@shared_task(name="notifications.deliver_batch")
+def deliver_outbox_batch(row_ids: list[int]) -> dict[str, int]:
+    from ..extensions import db
+    from .models import OutboxMessage
+
+    counts: dict[str, int] = {}
+    for row_id, outcome in services.deliver_many(row_ids).items():
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if outcome == "retry":
+            row = db.session.get(OutboxMessage, row_id)
+            services.enqueue_delivery(row_id, countdown=services.backoff_seconds(row.attempts))
+    return counts
+
+
 @shared_task(name="notifications.sweep_outbox")
 def sweep_outbox() -> int:
     return services.sweep()

@@ -4,7 +4,8 @@ from io import BytesIO
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..permissions import admin_required, get_or_404
@@ -85,16 +86,38 @@ def mailbox_attachment(name: str, index: int):
     )
 
 
+STATUS_LABELS = {
+    OutboxStatus.PENDING: _l("Wachtend"),
+    OutboxStatus.SENDING: _l("Wordt verzonden"),
+    OutboxStatus.SENT: _l("Verzonden"),
+    OutboxStatus.FAILED: _l("Mislukt"),
+}
+
+
 @bp.route("/admin/outbox/")
 @admin_required
 def outbox():
     status = request.args.get("status")
+    if status not in {s.value for s in OutboxStatus}:
+        status = None
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
-    if status in {s.value for s in OutboxStatus}:
+    if status:
         query = query.where(OutboxMessage.status == status)
     rows = db.session.scalars(query).all()
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(
+                OutboxMessage.status
+            )
+        ).all()
+    )
     return render_template(
-        "notifications/outbox.html", rows=rows, status=status, statuses=list(OutboxStatus)
+        "notifications/outbox.html",
+        rows=rows,
+        status=status,
+        statuses=list(OutboxStatus),
+        labels=STATUS_LABELS,
+        counts=counts,
     )
 
 
@@ -104,6 +127,10 @@ def outbox_retry(row_id: int):
     row = get_or_404(OutboxMessage, row_id)
     if row.status == OutboxStatus.SENT:
         flash(_("Dit bericht is al verzonden."), "warning")
+    elif row.status == OutboxStatus.SENDING:
+        flash(
+            _("Dit bericht wordt op dit moment verzonden. Probeer het zo nodig later."), "warning"
+        )
     else:
         services.retry(row)
         db.session.commit()
