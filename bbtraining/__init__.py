@@ -24,7 +24,7 @@ BLUEPRINT_MODULES = (
     "bbtraining.alumni",
 )
 # Modules whose Celery tasks the worker must know, each with an optional BEAT_SCHEDULE.
-TASK_MODULES = ("bbtraining.notifications.tasks",)
+TASK_MODULES = ("bbtraining.notifications.tasks", "bbtraining.alumni.tasks")
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -137,6 +137,10 @@ def _register_template_helpers(app: Flask) -> None:
         from flask_babel import get_locale
 
         extra = []
+<<<<<<< HEAD
+=======
+        # Outside a request (mail queued by the worker or the CLI) there is no current_user.
+>>>>>>> alumni
         if getattr(current_user, "is_authenticated", False):
             for _order, fn in nav_links.panels:
                 extra.extend(fn(current_user) or [])

@@ -6,7 +6,11 @@ from flask import Flask
 from .extensions import db
 
 # Each seeder is idempotent; they run in this order (accounts first, then what hangs on them).
-DEMO_SEEDERS = ("bbtraining.auth.demo", "bbtraining.courses.demo")
+DEMO_SEEDERS = (
+    "bbtraining.auth.demo",
+    "bbtraining.courses.demo",
+    "bbtraining.alumni.demo",
+)
 
 
 def register_cli(app: Flask) -> None:

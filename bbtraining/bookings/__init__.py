@@ -2,6 +2,7 @@ from flask import Blueprint
 
 bp = Blueprint("bookings", __name__)
 
+<<<<<<< HEAD
 from . import (  # noqa: E402, F401
     calendar_sync,
     invoice_views,
@@ -10,3 +11,6 @@ from . import (  # noqa: E402, F401
     stripe_gateway,
     stripe_views,
 )
+=======
+from . import qualifications  # noqa: E402, F401
+>>>>>>> alumni

@@ -1,0 +1,625 @@
+"""Alumni profiles and search: the rules. Functions flush, never commit; views commit once."""
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
+
+from .. import audit
+from ..auth.models import User
+from ..bookings.qualifications import Qualification, has_alumni_qualification
+from ..courses.models import Course
+from ..db_types import utcnow
+from ..errors import DomainError
+from ..extensions import db
+from .consent import CONSENT_VERSION
+from .models import (
+    CONFIRMATION_VALID_FOR,
+    FTS_TABLE,
+    LANGUAGE_CODES,
+    PROVINCE_CODES,
+    AlumniConsent,
+    AlumniProfile,
+    BlockedDate,
+    ProfileLanguage,
+    ProfilePhoto,
+    ProfileTag,
+    Specialisation,
+    TravelProvince,
+    profile_specialisation,
+    search_document,
+)
+from .photos import process_photo
+
+MAX_TAGS = 12
+MAX_TAG_LENGTH = 40
+MAX_BLOCKED_DATES = 400
+MAX_SEARCH_DAYS = 366
+MAX_QUERY_TERMS = 8
+
+
+# -- profiles --------------------------------------------------------------------------------------
+def profile_of(user: User) -> AlumniProfile | None:
+    return db.session.scalar(select(AlumniProfile).where(AlumniProfile.user_id == user.id))
+
+
+def may_have_profile(user: User) -> bool:
+    """Everyone with a completed qualifying training; someone who has a profile keeps it."""
+    return profile_of(user) is not None or has_alumni_qualification(user)
+
+
+@dataclass
+class ProfileData:
+    display_name: str
+    province: str
+    headline: str = ""
+    bio: str = ""
+    municipality: str = ""
+    travel_provinces: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    specialisation_ids: list[int] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    assemblies_count: int = 0
+    sessions_count: int = 0
+    years_experience: int = 0
+    weekdays: list[int] = field(default_factory=list)
+    blocked_dates: list[date] = field(default_factory=list)
+
+
+def normalise_tags(raw: str | list[str]) -> list[str]:
+    values = raw.split(",") if isinstance(raw, str) else raw
+    tags: list[str] = []
+    for value in values:
+        tag = " ".join(value.strip().lower().lstrip("#").split())
+        if not tag:
+            continue
+        if len(tag) > MAX_TAG_LENGTH:
+            raise DomainError(
+                _l("Een trefwoord mag hooguit %(n)s tekens lang zijn.", n=MAX_TAG_LENGTH),
+                field="tags",
+            )
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise DomainError(_l("Kies hooguit %(n)s trefwoorden.", n=MAX_TAGS), field="tags")
+    return tags
+
+
+def save_profile(user: User, data: ProfileData, *, today: date | None = None) -> AlumniProfile:
+    profile = profile_of(user)
+    if profile is None:
+        if not has_alumni_qualification(user):
+            raise DomainError(
+                _l(
+                    "U kunt een alumniprofiel maken zodra u een training voor "
+                    "gespreksbegeleiders heeft afgerond."
+                )
+            )
+        profile = AlumniProfile(user_id=user.id, user=user)  # added once complete, below
+        created = True
+    else:
+        created = False
+    if data.province not in PROVINCE_CODES:
+        raise DomainError(_l("Kies een provincie."), field="province")
+    unknown = set(data.travel_provinces) - set(PROVINCE_CODES)
+    if unknown:
+        raise DomainError(_l("Kies provincies uit de lijst."), field="travel_provinces")
+    if set(data.languages) - set(LANGUAGE_CODES):
+        raise DomainError(_l("Kies talen uit de lijst."), field="languages")
+    if not data.languages:
+        raise DomainError(_l("Kies minstens één taal waarin u begeleidt."), field="languages")
+    today = today or date.today()
+    upcoming = sorted({d for d in data.blocked_dates if d >= today})
+    if len(upcoming) > MAX_BLOCKED_DATES:
+        raise DomainError(
+            _l("Geef hooguit %(n)s data op waarop u niet kunt.", n=MAX_BLOCKED_DATES),
+            field="blocked_dates",
+        )
+    specialisations = []
+    if data.specialisation_ids:
+        specialisations = list(
+            db.session.scalars(
+                select(Specialisation).where(
+                    Specialisation.id.in_(data.specialisation_ids), Specialisation.active
+                )
+            )
+        )
+        if len(specialisations) != len(set(data.specialisation_ids)):
+            raise DomainError(_l("Kies specialisaties uit de lijst."), field="specialisations")
+
+    profile.display_name = data.display_name.strip()
+    profile.headline = data.headline.strip()
+    profile.bio = data.bio.strip()
+    profile.province = data.province
+    profile.municipality = data.municipality.strip()
+    # The home province is always covered; listing it again as travel would count it twice.
+    profile.travel_provinces = [p for p in data.travel_provinces if p != data.province]
+    profile.languages = data.languages
+    profile.specialisations = specialisations
+    profile.tags = normalise_tags(data.tags)
+    profile.assemblies_count = data.assemblies_count
+    profile.sessions_count = data.sessions_count
+    profile.years_experience = data.years_experience
+    profile.weekdays = data.weekdays
+    profile.blocked_dates = upcoming
+    db.session.add(profile)
+    db.session.flush()
+    audit.record("alumni.profile_created" if created else "alumni.profile_updated", profile)
+    return profile
+
+
+def publish_with_consent(profile: AlumniProfile, *, consent_given: bool) -> AlumniProfile:
+    if not consent_given:
+        raise DomainError(
+            _l("Zonder uw toestemming kunnen we uw profiel niet tonen. Vink het vakje aan."),
+            field="consent",
+        )
+    now = utcnow()
+    profile.give_consent(CONSENT_VERSION, now)
+    profile.publish(now)
+    db.session.add(AlumniConsent(user_id=profile.user_id, version=CONSENT_VERSION, given_at=now))
+    db.session.flush()
+    audit.record("alumni.consent_given", profile, version=CONSENT_VERSION)
+    audit.record("alumni.profile_published", profile)
+    return profile
+
+
+def unpublish(profile: AlumniProfile) -> AlumniProfile:
+    """Offline, and the consent withdrawn: publishing again asks for it anew."""
+    profile.unpublish()
+    now = utcnow()
+    profile.consented_at = None
+    for consent in db.session.scalars(
+        select(AlumniConsent).where(
+            AlumniConsent.user_id == profile.user_id, AlumniConsent.withdrawn_at.is_(None)
+        )
+    ):
+        consent.withdrawn_at = now
+    db.session.flush()
+    audit.record("alumni.profile_unpublished", profile)
+    audit.record("alumni.consent_withdrawn", profile)
+    return profile
+
+
+def confirm(profile: AlumniProfile) -> AlumniProfile:
+    if not profile.published:
+        raise DomainError(_l("Publiceer uw profiel eerst."))
+    profile.confirm()
+    db.session.flush()
+    audit.record("alumni.profile_confirmed", profile)
+    return profile
+
+
+def hide(profile: AlumniProfile, reason: str, by: User) -> AlumniProfile:
+    profile.hide(reason, by)
+    db.session.flush()
+    audit.record("alumni.profile_hidden", profile, actor=by, reason=profile.hidden_reason)
+    return profile
+
+
+def unhide(profile: AlumniProfile, by: User) -> AlumniProfile:
+    profile.unhide()
+    db.session.flush()
+    audit.record("alumni.profile_unhidden", profile, actor=by)
+    return profile
+
+
+def set_photo(profile: AlumniProfile, raw: bytes) -> AlumniProfile:
+    processed = process_photo(raw, current_app.config["ALUMNI_PHOTO_MAX_BYTES"])
+    photo = db.session.get(ProfilePhoto, profile.id)
+    if photo is None:
+        photo = ProfilePhoto(profile_id=profile.id)
+        db.session.add(photo)
+    photo.data = processed.data
+    photo.content_type = processed.content_type
+    photo.width, photo.height = processed.width, processed.height
+    photo.updated_at = utcnow()
+    profile.photo_version += 1
+    db.session.flush()
+    audit.record("alumni.photo_uploaded", profile, bytes=len(processed.data))
+    return profile
+
+
+def remove_photo(profile: AlumniProfile) -> AlumniProfile:
+    photo = db.session.get(ProfilePhoto, profile.id)
+    if photo is None:
+        raise DomainError(_l("Uw profiel heeft geen foto."))
+    db.session.delete(photo)
+    profile.photo_version += 1
+    db.session.flush()
+    audit.record("alumni.photo_removed", profile)
+    return profile
+
+
+def profiles_due_for_reminder(now: datetime, days_before: int) -> list[AlumniProfile]:
+    """Published profiles whose confirmation lapses within `days_before` days, not yet told."""
+    lapse_soon = now - CONFIRMATION_VALID_FOR + timedelta(days=days_before)
+    return list(
+        db.session.scalars(
+            select(AlumniProfile).where(
+                AlumniProfile.published.is_(True),
+                AlumniProfile.confirmed_at.is_not(None),
+                AlumniProfile.confirmed_at <= lapse_soon,
+                AlumniProfile.confirm_reminder_sent_at.is_(None),
+            )
+        )
+    )
+
+
+# -- specialisations (managed list) ---------------------------------------------------------------
+def active_specialisations() -> list[Specialisation]:
+    return list(
+        db.session.scalars(
+            select(Specialisation)
+            .where(Specialisation.active.is_(True))
+            .order_by(Specialisation.position, Specialisation.name)
+        )
+    )
+
+
+def slugify(value: str) -> str:
+    import unicodedata
+
+    ascii_value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_value.lower()).strip("-")[:60]
+
+
+def save_specialisation(
+    name: str, *, specialisation: Specialisation | None = None, active: bool = True
+) -> Specialisation:
+    name = " ".join(name.split())
+    if not name:
+        raise DomainError(_l("Geef de specialisatie een naam."), field="name")
+    slug = slugify(name)
+    clash = db.session.scalar(
+        select(Specialisation).where(
+            or_(Specialisation.slug == slug, func.lower(Specialisation.name) == name.lower())
+        )
+    )
+    if clash is not None and clash is not specialisation:
+        raise DomainError(_l("Deze specialisatie bestaat al."), field="name")
+    if specialisation is None:
+        position = db.session.scalar(select(func.coalesce(func.max(Specialisation.position), 0)))
+        specialisation = Specialisation(slug=slug, name=name, position=position + 1)
+        db.session.add(specialisation)
+        action = "alumni.specialisation_created"
+    else:
+        specialisation.name = name
+        action = "alumni.specialisation_updated"
+    specialisation.active = active
+    db.session.flush()
+    audit.record(action, specialisation, name=name, active=active)
+    return specialisation
+
+
+# -- search ----------------------------------------------------------------------------------------
+@dataclass
+class SearchCriteria:
+    province: str | None = None
+    languages: list[str] = field(default_factory=list)
+    specialisation: str | None = None  # slug from the managed list
+    tag: str | None = None
+    min_assemblies: int | None = None
+    min_years: int | None = None
+    dates: list[date] = field(default_factory=list)
+    date_from: date | None = None
+    date_to: date | None = None
+    course_id: int | None = None
+    q: str = ""
+
+    def without_province(self) -> "SearchCriteria":
+        return SearchCriteria(**{**self.__dict__, "province": None})
+
+    @property
+    def has_dates(self) -> bool:
+        return bool(self.dates or self.date_from)
+
+
+@dataclass
+class SearchPage:
+    profiles: list[AlumniProfile]
+    total: int
+    page: int
+    per_page: int
+    province_counts: dict[str, int]
+    trainings: dict[int, list[str]]
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def query_terms(q: str) -> list[str]:
+    return re.findall(r"\w+", q.lower())[:MAX_QUERY_TERMS]
+
+
+def validate_criteria(criteria: SearchCriteria) -> SearchCriteria:
+    """Raise a DomainError for input no search can answer; returns the criteria."""
+    if criteria.province and criteria.province not in PROVINCE_CODES:
+        raise DomainError(_l("Onbekende provincie."), field="province")
+    if set(criteria.languages) - set(LANGUAGE_CODES):
+        raise DomainError(_l("Onbekende taal."), field="language")
+    if criteria.date_from or criteria.date_to:
+        start = criteria.date_from or criteria.date_to
+        end = criteria.date_to or criteria.date_from
+        if end < start:
+            raise DomainError(_l("De einddatum ligt voor de begindatum."), field="date_to")
+        if (end - start).days >= MAX_SEARCH_DAYS:
+            raise DomainError(_l("Kies een periode van hooguit een jaar."), field="date_to")
+        criteria.date_from, criteria.date_to = start, end
+    if len(criteria.dates) > 60:
+        raise DomainError(_l("Geef hooguit 60 losse data op."), field="dates")
+    if criteria.specialisation and _specialisation_id(criteria.specialisation) is None:
+        raise DomainError(_l("Onbekende specialisatie."), field="specialisation")
+    return criteria
+
+
+def _specialisation_id(slug: str) -> int | None:
+    return db.session.scalar(select(Specialisation.id).where(Specialisation.slug == slug))
+
+
+def _is_postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def _tsquery(terms: list[str]):
+    """Every term, as a prefix of its Dutch stem or of the word itself.
+
+    The stem alone misses compounds ('klimaat' stems to 'klimat', which no longer prefixes
+    'klimaatberad'); the plain prefix alone misses inflections. Either may match.
+    """
+    query = None
+    for term in terms:
+        either = func.to_tsquery(literal_column("'dutch'::regconfig"), f"{term}:*").op("||")(
+            func.to_tsquery(literal_column("'simple'::regconfig"), f"{term}:*")
+        )
+        query = either if query is None else query.op("&&")(either)
+    return query
+
+
+def _fts5_match(terms: list[str]) -> str:
+    return " ".join(f'"{t}"*' for t in terms)
+
+
+def _fts5_hits():
+    return (
+        select(literal_column("rowid").label("id"), literal_column("rank").label("rank"))
+        .select_from(text(FTS_TABLE))
+        .where(text(f"{FTS_TABLE} MATCH :fts_query"))
+        .subquery("fts")
+    )
+
+
+def _conditions(criteria: SearchCriteria, now: datetime) -> list:
+    profile = AlumniProfile
+    conditions: list = [
+        # Spelled out as the partial index ix_alumni_profile_visible is, so PostgreSQL uses it.
+        profile.published,
+        ~profile.hidden_by_staff,
+        profile.consented_at.is_not(None),
+        profile.confirmed_at > now - CONFIRMATION_VALID_FOR,
+        # Closed accounts are a short list: a hashed NOT IN, not a join with every user.
+        profile.user_id.not_in(
+            select(User.id).where(or_(User.deleted_at.is_not(None), ~User.is_active_account))
+        ),
+    ]
+    if criteria.province:
+        conditions.append(
+            or_(
+                profile.province == criteria.province,
+                exists().where(
+                    TravelProvince.profile_id == profile.id,
+                    TravelProvince.province == criteria.province,
+                ),
+            )
+        )
+    for language in criteria.languages:
+        conditions.append(
+            exists().where(
+                ProfileLanguage.profile_id == profile.id, ProfileLanguage.language == language
+            )
+        )
+    if criteria.specialisation:
+        spec_id = _specialisation_id(criteria.specialisation)
+        conditions.append(
+            exists().where(
+                profile_specialisation.c.profile_id == profile.id,
+                profile_specialisation.c.specialisation_id == spec_id,
+            )
+        )
+    if criteria.tag:
+        conditions.append(
+            exists().where(ProfileTag.profile_id == profile.id, ProfileTag.tag == criteria.tag)
+        )
+    if criteria.min_assemblies:
+        conditions.append(profile.assemblies_count >= criteria.min_assemblies)
+    if criteria.min_years:
+        conditions.append(profile.years_experience >= criteria.min_years)
+    blocked = []
+    if criteria.dates:
+        blocked.append(BlockedDate.day.in_(sorted(set(criteria.dates))))
+    if criteria.date_from:
+        blocked.append(BlockedDate.day.between(criteria.date_from, criteria.date_to))
+    if blocked:
+        conditions.append(~exists().where(BlockedDate.profile_id == profile.id, or_(*blocked)))
+    if criteria.course_id:
+        conditions.append(
+            exists().where(
+                Qualification.user_id == profile.user_id,
+                Qualification.course_id == criteria.course_id,
+            )
+        )
+    terms = query_terms(criteria.q)
+    if terms:
+        if _is_postgres():
+            conditions.append(search_document().op("@@")(_tsquery(terms)))
+        else:
+            conditions.append(
+                profile.id.in_(
+                    select(literal_column("rowid"))
+                    .select_from(text(FTS_TABLE))
+                    .where(text(f"{FTS_TABLE} MATCH :fts_query"))
+                )
+            )
+    return conditions
+
+
+def _bind(statement: Select, criteria: SearchCriteria) -> Select:
+    terms = query_terms(criteria.q)
+    if terms and not _is_postgres():
+        return statement.params(fts_query=_fts5_match(terms))
+    return statement
+
+
+def _base(columns, criteria: SearchCriteria, now: datetime) -> Select:
+    return select(*columns).select_from(AlumniProfile).where(and_(*_conditions(criteria, now)))
+
+
+def search(
+    criteria: SearchCriteria,
+    *,
+    page: int = 1,
+    per_page: int | None = None,
+    with_map: bool = True,
+    now: datetime | None = None,
+) -> SearchPage:
+    validate_criteria(criteria)
+    now = now or utcnow()
+    per_page = per_page or current_app.config["ALUMNI_PAGE_SIZE"]
+    page = max(1, page)
+
+    home, travel = _coverage(criteria.without_province(), now)
+    # Every profile has one home province and travels only to others (save_profile sees to
+    # that), so the counts per province also give the total: no separate count query.
+    if criteria.province:
+        total = home.get(criteria.province, 0) + travel.get(criteria.province, 0)
+    else:
+        total = sum(home.values())
+    statement = _base([AlumniProfile], criteria, now)
+    order = []
+    terms = query_terms(criteria.q)
+    if terms:
+        if _is_postgres():
+            order.append(func.ts_rank_cd(search_document(), _tsquery(terms)).desc())
+        else:
+            hits = _fts5_hits()
+            statement = statement.join(hits, hits.c.id == AlumniProfile.id)
+            order.append(hits.c.rank.asc())  # bm25: lower is more relevant
+    if criteria.province:
+        # Someone living in the province comes before someone willing to travel there.
+        order.append(case((AlumniProfile.province == criteria.province, 0), else_=1))
+    order += [
+        AlumniProfile.assemblies_count.desc(),
+        AlumniProfile.sessions_count.desc(),
+        AlumniProfile.years_experience.desc(),
+        AlumniProfile.id,
+    ]
+    statement = statement.order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    profiles = list(db.session.scalars(_bind(statement, criteria)))
+    return SearchPage(
+        profiles=profiles,
+        total=total,
+        page=page,
+        per_page=per_page,
+        province_counts=_merge(home, travel) if with_map else {},
+        trainings=verified_trainings([p.user_id for p in profiles]),
+    )
+
+
+def _coverage(criteria: SearchCriteria, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
+    """Matching profiles per home province, and per province they travel to: one statement,
+    the matching profiles found once (a materialised CTE) and counted both ways."""
+    matching = (
+        _base([AlumniProfile.id, AlumniProfile.province], criteria, now)
+        .cte("matching")
+        .prefix_with("MATERIALIZED")
+    )
+    home = select(literal("home").label("kind"), matching.c.province, func.count()).group_by(
+        matching.c.province
+    )
+    travel = (
+        select(literal("travel").label("kind"), TravelProvince.province, func.count())
+        .join(matching, matching.c.id == TravelProvince.profile_id)
+        .group_by(TravelProvince.province)
+    )
+    counts: dict[str, dict[str, int]] = {"home": {}, "travel": {}}
+    for kind, province, count in db.session.execute(_bind(union_all(home, travel), criteria)):
+        counts[kind][province] = count
+    return counts["home"], counts["travel"]
+
+
+def _merge(home: dict[str, int], travel: dict[str, int]) -> dict[str, int]:
+    return {code: home.get(code, 0) + travel.get(code, 0) for code in PROVINCE_CODES}
+
+
+def province_counts(criteria: SearchCriteria, *, now: datetime | None = None) -> dict[str, int]:
+    """How many profiles match every filter but the province, per province they cover."""
+    return _merge(*_coverage(criteria.without_province(), now or utcnow()))
+
+
+def verified_trainings(user_ids: list[int]) -> dict[int, list[str]]:
+    """Course titles each user completed, from the platform's own records."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        select(Qualification.user_id, Course.title)
+        .join(Course, Course.id == Qualification.course_id)
+        .where(Qualification.user_id.in_(user_ids))
+        .order_by(Qualification.completed_at)
+    ).all()
+    result: dict[int, list[str]] = {}
+    for user_id, title in rows:
+        titles = result.setdefault(user_id, [])
+        if title not in titles:
+            titles.append(title)
+    return result
+
+
+def qualifying_courses() -> list[Course]:
+    return list(
+        db.session.scalars(
+            select(Course).where(Course.qualifies_for_alumni.is_(True)).order_by(Course.title)
+        )
+    )
+
+
+def public_card(profile: AlumniProfile, trainings: list[str], urls: dict[str, str]) -> dict:
+    """What a client may see of a profile. Built field by field: contact details never enter."""
+    return {
+        "id": profile.id,
+        "display_name": profile.display_name,
+        "headline": profile.headline,
+        "bio": profile.bio,
+        "province": profile.province,
+        "province_label": profile.province_label,
+        "municipality": profile.municipality,
+        "travels_to": profile.travel_provinces,
+        "languages": profile.languages,
+        "specialisations": [s.name for s in profile.specialisations],
+        "tags": profile.tags,
+        "experience": {
+            "assemblies": profile.assemblies_count,
+            "sessions": profile.sessions_count,
+            "years": profile.years_experience,
+        },
+        "preferred_weekdays": profile.weekday_labels,
+        "verified_trainings": trainings,
+        "confirmed_at": profile.confirmed_at.isoformat() if profile.confirmed_at else None,
+        **urls,
+    }
