@@ -137,10 +137,7 @@ def _register_template_helpers(app: Flask) -> None:
         from flask_babel import get_locale
 
         extra = []
-<<<<<<< HEAD
-=======
         # Outside a request (mail queued by the worker or the CLI) there is no current_user.
->>>>>>> alumni
         if getattr(current_user, "is_authenticated", False):
             for _order, fn in nav_links.panels:
                 extra.extend(fn(current_user) or [])

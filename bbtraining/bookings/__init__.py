@@ -2,15 +2,12 @@ from flask import Blueprint
 
 bp = Blueprint("bookings", __name__)
 
-<<<<<<< HEAD
 from . import (  # noqa: E402, F401
     calendar_sync,
     invoice_views,
     invoices,
     participants,
+    qualifications,
     stripe_gateway,
     stripe_views,
 )
-=======
-from . import qualifications  # noqa: E402, F401
->>>>>>> alumni
