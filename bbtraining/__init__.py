@@ -24,7 +24,11 @@ BLUEPRINT_MODULES = (
     "bbtraining.alumni",
 )
 # Modules whose Celery tasks the worker must know, each with an optional BEAT_SCHEDULE.
-TASK_MODULES = ("bbtraining.notifications.tasks", "bbtraining.alumni.tasks")
+TASK_MODULES = (
+    "bbtraining.notifications.tasks",
+    "bbtraining.alumni.tasks",
+    "bbtraining.bookings.attendance_tasks",
+)
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
