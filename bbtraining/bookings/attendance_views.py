@@ -6,7 +6,9 @@ static/js/attendance.js sends the same forms with fetch (Accept: application/jso
 sheet's state back instead of a redirect.
 """
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 import segno
 from flask import (
@@ -25,6 +27,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from ..courses.models import Edition, TrainingSession
 from ..db_types import utcnow
@@ -46,6 +49,7 @@ from .attendance_forms import (
 )
 from .attendance_models import Completion
 
+T = TypeVar("T")
 POLL_MILLISECONDS = 5000
 QR_REFRESH_MILLISECONDS = 20000
 
@@ -130,6 +134,17 @@ def _render_sheet(session: TrainingSession, *, status: int = 200, forms: dict | 
     )
 
 
+def _attempt(action: Callable[[], T]) -> T:
+    """Run one service call; when a concurrent request inserted the same row first (two
+    trainers tapping the same participant, a check-in at the same moment), the unique
+    constraint refuses ours: start over once, on top of their change."""
+    try:
+        return action()
+    except IntegrityError:
+        db.session.rollback()
+        return action()
+
+
 def _first_error(form) -> str:
     for errors in form.errors.values():
         if errors:
@@ -179,7 +194,7 @@ def attendance_mark(session_id: int):
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form))
     try:
-        services.mark(session, form.key.data, form.status.data, by=current_user)
+        _attempt(lambda: services.mark(session, form.key.data, form.status.data, by=current_user))
     except DomainError as exc:
         return _refuse(session, exc.message)
     db.session.commit()
@@ -193,7 +208,7 @@ def attendance_everyone_present(session_id: int):
     if not ButtonForm().validate_on_submit():
         return _refuse(session, _("Het formulier is verlopen. Probeer het opnieuw."))
     try:
-        changed = services.mark_everyone_present(session, by=current_user)
+        changed = _attempt(lambda: services.mark_everyone_present(session, by=current_user))
     except DomainError as exc:
         return _refuse(session, exc.message)
     db.session.commit()
@@ -231,12 +246,14 @@ def attendance_details(session_id: int):
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form))
     try:
-        services.set_details(
-            session,
-            form.key.data,
-            arrival=form.arrival.data,
-            note=form.note.data,
-            by=current_user,
+        _attempt(
+            lambda: services.set_details(
+                session,
+                form.key.data,
+                arrival=form.arrival.data,
+                note=form.note.data,
+                by=current_user,
+            )
         )
     except DomainError as exc:
         return _refuse(session, exc.message)
@@ -267,12 +284,14 @@ def attendance_add_guest(session_id: int):
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form), forms={"guest": form})
     try:
-        guest = services.add_guest(
-            session,
-            name=form.name.data,
-            email=form.email.data,
-            role=form.role.data,
-            by=current_user,
+        guest = _attempt(
+            lambda: services.add_guest(
+                session,
+                name=form.name.data,
+                email=form.email.data,
+                role=form.role.data,
+                by=current_user,
+            )
         )
     except DomainError as exc:
         return _refuse(session, exc.message, forms={"guest": form})
@@ -310,7 +329,7 @@ def _check_in_svg(session: TrainingSession, now: datetime) -> Markup:
     qr = segno.make(url, error="m")
     svg = qr.svg_inline(
         scale=1,
-        border=2,
+        border=4,  # the quiet zone the QR standard asks for
         omitsize=True,
         dark="#000",
         light="#fff",
@@ -411,7 +430,7 @@ def check_in_confirm(session_id: int):
     if not form.validate_on_submit():
         return _check_in_refused(session, _("Het formulier is verlopen. Probeer het opnieuw."))
     try:
-        _record, changed = services.check_in(session, current_user)
+        _record, changed = _attempt(lambda: services.check_in(session, current_user))
     except DomainError as exc:
         db.session.rollback()
         return _check_in_refused(session, exc.message)

@@ -14,6 +14,9 @@
     messageBox.className = "sheet-message flash " + (isError ? "flash-error" : "flash-success");
     messageBox.setAttribute("role", isError ? "alert" : "status");
     messageBox.hidden = false;
+    window.clearTimeout(showMessage.timer);
+    // A confirmation may go after a moment; an error stays until the next message.
+    if (!isError) showMessage.timer = window.setTimeout(() => { messageBox.hidden = true; }, 4000);
   }
 
   function rowFor(key) {
@@ -64,17 +67,27 @@
     }
   }
 
-  async function send(form, submitter) {
-    const body = new FormData(form);
-    if (submitter && submitter.name) body.set(submitter.name, submitter.value);
+  // Taps go to the server one at a time, in the order they were made: answers to requests
+  // sent side by side could arrive in another order and show an older state. The sheet shows
+  // each tap at once and takes the server's state when the last request has been answered.
+  let queue = Promise.resolve();
+  let refreshWhenIdle = false;
+
+  function optimistic(form, submitter) {
     const row = form.closest("li[data-key]");
-    const previous = row ? row.dataset.status : null;
-    if (row && submitter && submitter.classList.contains("mark")) {
-      // Show the tap at once; the answer below corrects it if the server refused.
-      applyRow({ key: row.dataset.key, status: submitter.value, pending: false,
-                 arrival: row.querySelector("[data-arrival]")?.textContent || "" });
-    }
-    busy += 1;
+    if (!row || !submitter || !submitter.classList.contains("mark")) return;
+    applyRow({ key: row.dataset.key, status: submitter.value, pending: false,
+               arrival: row.querySelector("[data-arrival]")?.textContent || "" });
+  }
+
+  async function refreshState() {
+    const url = sheet ? sheet.dataset.stateUrl : null;
+    if (!url) return;
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (response.ok) applyState(await response.json());
+  }
+
+  async function send(form, body) {
     try {
       const response = await fetch(form.action, {
         method: "POST",
@@ -84,21 +97,23 @@
       });
       const data = await response.json();
       if (!response.ok) {
-        if (row && previous !== null) {
-          applyRow({ key: row.dataset.key, status: previous, pending: false,
-                     arrival: row.querySelector("[data-arrival]")?.textContent || "" });
-        }
+        refreshWhenIdle = true;  // undo the optimistic tap with what the server holds
         showMessage(data.error, true);
         return;
       }
-      applyState(data);
+      if (busy === 1) applyState(data);
       if (data.message) showMessage(data.message, false);
-      const details = form.closest("details");
-      if (details && form.closest(".row-details")) details.open = false;
+      const details = form.closest(".row-details");
+      if (details) details.open = false;
     } catch (error) {
+      refreshWhenIdle = true;
       showMessage(sheet ? sheet.dataset.msgOffline : String(error), true);
     } finally {
       busy -= 1;
+      if (busy === 0 && refreshWhenIdle) {
+        refreshWhenIdle = false;
+        refreshState().catch(() => {});
+      }
     }
   }
 
@@ -106,7 +121,12 @@
     const form = event.target.closest("form[data-async]");
     if (!form || !window.fetch) return;
     event.preventDefault();
-    send(form, event.submitter);
+    const body = new FormData(form);
+    const submitter = event.submitter;
+    if (submitter && submitter.name) body.set(submitter.name, submitter.value);
+    optimistic(form, submitter);
+    busy += 1;
+    queue = queue.then(() => send(form, body));
   });
 
   // Poll the sheet's state while the session runs, so self check-ins appear.
@@ -118,7 +138,8 @@
       if (busy || document.visibilityState !== "visible") return;
       try {
         const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-        if (response.ok) applyState(await response.json());
+        const state = response.ok ? await response.json() : null;
+        if (state && !busy) applyState(state);  // a tap made meanwhile is newer than this
       } catch (error) {
         // Offline for a moment: the next poll tries again.
       }

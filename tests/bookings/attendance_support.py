@@ -6,13 +6,39 @@ test_calendar_sync.py); its participants are shaped like enrollments: key "enrol
 a real user account.
 """
 
+import itertools
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from bbtraining.bookings import participants
-from bbtraining.courses.models import Edition, TrainingSession
+from bbtraining.courses.models import Course, Edition, TrainingSession
 from bbtraining.extensions import db
+
+_course_numbers = itertools.count(1)
+
+
+def make_course(**fields) -> Course:
+    """A published facilitator training that qualifies for the alumni pool, unless told."""
+    number = next(_course_numbers)
+    values = {
+        "slug": f"aanwezigheid-{number}",
+        "title": f"Training gespreksbegeleiding {number}",
+        "kind": "facilitator-training",
+        "audience": "facilitators",
+        "delivery": "open",
+        "price_seat": Decimal("495.00"),
+        "price_inhouse": Decimal("1250.00"),
+        "published": True,
+        "qualifies_for_alumni": True,
+        **fields,
+    }
+    course = Course(**values)
+    course.phases = ["uitvoering"]
+    db.session.add(course)
+    db.session.commit()
+    return course
 
 
 class Roster:
@@ -59,7 +85,7 @@ def _at(minutes_from_now: float) -> datetime:
 
 
 @pytest.fixture
-def make_run(make_course):
+def make_run():
     """An edition whose sessions start at the given offsets (minutes from now)."""
 
     def factory(
@@ -94,7 +120,7 @@ def make_run(make_course):
 
 
 @pytest.fixture
-def make_lone_session(make_course):
+def make_lone_session():
     """A session without an edition, as an inhouse booking schedules them."""
 
     def factory(*, trainer=None, start: float = -60, minutes: int = 120, course=None, **fields):

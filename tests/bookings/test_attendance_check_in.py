@@ -238,7 +238,7 @@ def test_qr_code_encodes_the_current_check_in_url(running, trainer, client, logi
     candidates = {}
     for w in (window, window - 1):  # the page may have been drawn just before a rotation
         url = f"http://localhost/check-in/{session.id}/{services._check_in_digest(session.id, w)}"
-        expected = segno.make(url, error="m").svg_inline(scale=1, border=2, omitsize=True)
+        expected = segno.make(url, error="m").svg_inline(scale=1, border=4, omitsize=True)
         candidates[re.search(r' d="([^"]+)"', expected).group(1)] = url
     assert drawn in candidates
     client.post("/auth/logout")

@@ -10,7 +10,7 @@ trainer, staff = support.trainer, support.staff
 
 
 def test_trainer_panel_shows_own_sessions(
-    make_run, make_lone_session, make_user, make_course, roster, trainer, client, login
+    make_run, make_lone_session, make_user, roster, trainer, client, login
 ):
     today = make_run(trainer=trainer, starts=(-30,), title="Vandaag-training")
     upcoming = make_run(starts=(14 * 24 * 60,), edition_trainers=(trainer,), title="Later")

@@ -373,3 +373,64 @@ def test_state_endpoint_for_polling(group, trainer, client, login):
     assert row["status"] == "present" and row["pending"] is True
     assert state["counts"]["awaiting"] == 1
     assert "1 wacht op bevestiging" in state["counts_text"]
+
+
+def test_two_trainers_tapping_the_same_people_at_once(app, group, make_user, trainer):
+    """A co-trainer and the trainer tick the same participants at the same moment: both get an
+    answer (no 500), and each participant has one record."""
+    import re
+    import threading
+
+    import requests
+
+    from tests.browser.conftest import LiveServer
+    from tests.conftest import PASSWORD
+
+    edition, session, _people, keys = group
+    co = make_user("trainer", email="co@example.nl")
+    edition.trainers.append(co)
+    db.session.commit()
+    mark_url = f"/attendance/sessions/{session.id}/mark"
+    server = LiveServer(app).start()
+    try:
+        browsers = []
+        for user in (trainer, co):
+            http = requests.Session()
+            page = http.get(server.url + "/auth/login", timeout=10).text
+            token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+            http.post(
+                server.url + "/auth/login",
+                data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+                timeout=10,
+            )
+            page = http.get(server.url + "/account/", timeout=10).text  # a new session, a new token
+            token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+            browsers.append((http, token))
+        results = []
+        for key in keys:
+            barrier = threading.Barrier(2)
+
+            def tap(http, token, status, key=key, barrier=barrier):
+                barrier.wait()
+                response = http.post(
+                    server.url + mark_url,
+                    data={"key": key, "status": status},
+                    headers={"Accept": "application/json", "X-CSRFToken": token},
+                    timeout=30,
+                )
+                results.append(response.status_code)
+
+            threads = [
+                threading.Thread(target=tap, args=(*browsers[0], "present")),
+                threading.Thread(target=tap, args=(*browsers[1], "absent")),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+    finally:
+        server.stop()
+    assert results == [200] * 6
+    db.session.expire_all()
+    per_key = {r.participant_key for r in _records(session.id)}
+    assert per_key == set(keys) and len(_records(session.id)) == 3
