@@ -237,6 +237,8 @@ class Completion(db.Model):
     # What the certificate states: the dates of the sessions that counted, and their trainers.
     session_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
     trainer_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # When the group's last counted session ended: the date of completion.
+    group_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

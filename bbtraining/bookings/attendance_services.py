@@ -59,6 +59,10 @@ CHECK_IN_GRANT = timedelta(minutes=10)
 # The periodic task looks this far back for groups whose completion is still to be decided
 # (so a worker that was down for days catches up).
 COMPLETION_LOOKBACK = timedelta(days=14)
+# A completion is shown at once, but the certificate mail and the qualification (with its
+# invitation to the alumni pool) wait until it stayed so for this long: a trainer correcting a
+# mistaken tap after the last session must not have mailed anyone a certificate.
+SETTLE_DELAY = timedelta(minutes=10)
 # An arrival time may lie this long before the start (early birds) and no later than the end.
 ARRIVAL_EARLIEST = timedelta(hours=2)
 NOTE_MAX = 2000
@@ -759,6 +763,7 @@ def compute_completion(group: SessionGroup, *, now: datetime | None = None) -> l
                 "listed": person is not None,
                 "session_dates": dates,
                 "trainer_names": trainers,
+                "group_ends_at": group.ends_at,
             },
             group=group,
             now=now,
@@ -806,26 +811,42 @@ def _decide(
             attended=completion.attended,
             sessions=completion.counted_sessions,
         )
-    _follow_status(completion, before, now=now, completed_at=group.ends_at)
+    _follow_status(completion, before, now=now)
 
 
-def _follow_status(
-    completion: Completion, before: str | None, *, now: datetime, completed_at: datetime | None
-) -> None:
-    """Certificate and qualification follow the completion's status."""
+def _follow_status(completion: Completion, before: str | None, *, now: datetime) -> None:
+    """The certificate follows the completion's status at once; the qualification follows once
+    the completion has settled (see `settle_completions`)."""
     if completion.is_completed:
-        certificates.ensure_certificate(completion, at=now)
-        if completion.user is not None:
-            record_qualification(
-                completion.user,
-                completion.course,
-                edition=completion.edition,
-                source=QualificationSource.ATTENDANCE,
-                completed_at=completed_at,
-            )
+        certificate = certificates.ensure_certificate(completion, at=now)
+        if certificate.mailed_at is not None:
+            _record_qualification(completion)  # settled before: completed again after a fix
     elif before == CompletionStatus.COMPLETED:
         certificates.revoke_certificate(completion, at=now)
         _withdraw_qualification(completion)
+
+
+def _record_qualification(completion: Completion) -> None:
+    if completion.user is not None:
+        record_qualification(
+            completion.user,
+            completion.course,
+            edition=completion.edition,
+            source=QualificationSource.ATTENDANCE,
+            completed_at=completion.group_ends_at,
+        )
+
+
+def settle_completions(now: datetime | None = None) -> int:
+    """Certificates that stayed valid for SETTLE_DELAY: mail them and record the training as
+    verified on the person. Returns how many settled."""
+    now = now or utcnow()
+    settled = certificates.certificates_to_mail(now - SETTLE_DELAY)
+    for certificate in settled:
+        _record_qualification(certificate.completion)
+        certificates.mail_certificate(certificate, at=now)
+    db.session.flush()
+    return len(settled)
 
 
 def _withdraw_qualification(completion: Completion) -> None:
@@ -877,8 +898,7 @@ def override_completion(
         note=completion.override_note,
     )
     if completion.status != before:
-        group = group_for_key(completion.group_key)
-        _follow_status(completion, before, now=now, completed_at=group.ends_at if group else None)
+        _follow_status(completion, before, now=now)
     return completion
 
 

@@ -1,4 +1,5 @@
-"""Completion follows the sessions: after a group's last session ends, decide who completed."""
+"""Completion follows the sessions: after a group's last session ends, decide who completed;
+once a completion has settled, mail the certificate and record the qualification."""
 
 from celery import shared_task
 
@@ -8,14 +9,15 @@ from . import attendance_services
 BEAT_SCHEDULE = {
     "attendance-run-due-completions": {
         "task": "bookings.run_due_completions",
-        "schedule": 10 * 60.0,
+        "schedule": 5 * 60.0,
     },
 }
 
 
 @shared_task(name="bookings.run_due_completions")
-def run_due_completions() -> int:
-    """Idempotent: a group already decided since its end is skipped."""
+def run_due_completions() -> dict[str, int]:
+    """Idempotent: a group decided since its end is skipped, a certificate is mailed once."""
     decided = attendance_services.run_due_completions()
+    settled = attendance_services.settle_completions()
     db.session.commit()
-    return decided
+    return {"decided": decided, "settled": settled}

@@ -40,7 +40,10 @@ class Certificate(db.Model):
     )
     code: Mapped[str] = mapped_column(String(24), unique=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Valid again since (issued or reinstated); the mail waits until it stayed valid a while.
+    valid_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     completion: Mapped[Completion] = relationship(lazy="joined")
 
@@ -85,20 +88,20 @@ def certificate_of(completion: Completion) -> Certificate | None:
 
 
 def ensure_certificate(completion: Completion, *, at: datetime) -> Certificate:
-    """The completed participant's certificate: issued (and mailed) once, valid again after a
-    revocation."""
+    """The completed participant's certificate: issued once, valid again after a revocation.
+    It is mailed later (`mail_certificate`), once it stayed valid for a while."""
     certificate = certificate_of(completion)
     if certificate is None:
         code = new_code()
         while db.session.scalar(select(exists().where(Certificate.code == code))):
             code = new_code()  # 32**16 codes: only ever taken by a test that forces it
-        certificate = Certificate(completion=completion, code=code, issued_at=at)
+        certificate = Certificate(completion=completion, code=code, issued_at=at, valid_since=at)
         db.session.add(certificate)
         db.session.flush()
         audit.record("certificate.issued", certificate, completion_id=completion.id)
-        _mail_certificate(certificate)
     elif not certificate.is_valid:
         certificate.revoked_at = None
+        certificate.valid_since = at
         audit.record("certificate.reinstated", certificate, completion_id=completion.id)
     return certificate
 
@@ -130,10 +133,28 @@ def certificate_pdf(certificate: Certificate) -> bytes:
     )
 
 
-def _mail_certificate(certificate: Certificate) -> None:
+def certificates_to_mail(valid_before: datetime) -> list[Certificate]:
+    """Valid certificates never mailed, valid since before the given moment."""
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .where(
+                Certificate.revoked_at.is_(None),
+                Certificate.mailed_at.is_(None),
+                Certificate.valid_since <= valid_before,
+            )
+            .order_by(Certificate.id)
+        )
+    )
+
+
+def mail_certificate(certificate: Certificate, *, at: datetime) -> None:
+    """Send the certificate to its holder, once in its life."""
+    certificate.mailed_at = at
     dedupe_key = f"certificate:{certificate.id}"
     if db.session.scalar(select(exists().where(OutboxMessage.dedupe_key == dedupe_key))):
         return
+    audit.record("certificate.mailed", certificate, completion_id=certificate.completion_id)
     completion = certificate.completion
     to = completion.user if completion.user is not None else completion.email
     with force_locale(completion.locale):

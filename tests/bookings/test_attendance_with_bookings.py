@@ -56,6 +56,7 @@ def test_confirmed_enrollments_are_on_the_sheet_and_complete(make_run, make_user
     assert key.startswith("enrollment:") and rows[0].participant.user_id == people["confirmed"].id
     services.mark(session, key, "present", by=trainer, now=session.starts_at)
     services.run_due_completions()
+    services.settle_completions(now=utcnow() + services.SETTLE_DELAY)
     db.session.commit()
     completion = db.session.scalar(select(Completion))
     assert completion.is_completed and completion.user_id == people["confirmed"].id
@@ -91,7 +92,9 @@ def test_inhouse_booking_sessions_form_one_group(make_user, make_organisation, t
         db.session.flush()
         db.session.add(models.InhouseSession(booking_id=booking.id, session_id=session.id))
     booking.participants.append(
-        models.InhouseParticipant(name="Raadslid Rob", email="rob@zeist.example.nl", role="raadslid")
+        models.InhouseParticipant(
+            name="Raadslid Rob", email="rob@zeist.example.nl", role="raadslid"
+        )
     )
     db.session.commit()
     first, second = booking.sessions

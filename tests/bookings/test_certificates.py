@@ -12,6 +12,7 @@ from bbtraining.bookings import attendance_services as services
 from bbtraining.bookings import certificates
 from bbtraining.bookings.attendance_models import Completion
 from bbtraining.bookings.certificates import Certificate, normalise_code
+from bbtraining.db_types import utcnow
 from bbtraining.extensions import db
 from tests.bookings import attendance_support as support
 from tests.conftest import outbox_to
@@ -31,6 +32,7 @@ def issued(make_run, make_user, roster, trainer):
     key = roster.enroll(eva).key
     services.mark(session, key, "present", by=trainer, now=session.starts_at)
     services.run_due_completions()
+    services.settle_completions(now=utcnow() + services.SETTLE_DELAY)
     db.session.commit()
     certificate = db.session.scalar(select(Certificate))
     return certificate, eva, key, edition

@@ -33,6 +33,11 @@ def _certificate(completion) -> Certificate | None:
     return db.session.scalar(select(Certificate).where(Certificate.completion_id == completion.id))
 
 
+def _settle():
+    """As the periodic task does once a completion stayed unchanged for a while."""
+    return services.settle_completions(now=utcnow() + services.SETTLE_DELAY)
+
+
 def _qualifications(user):
     return list(db.session.scalars(select(Qualification).where(Qualification.user_id == user.id)))
 
@@ -60,6 +65,9 @@ def test_present_at_every_session_completes(two_days, trainer):
     db.session.commit()
     assert services.run_due_completions() == 1
     db.session.commit()
+    assert outbox_to("eva@example.nl") == []  # the mail waits until the list has settled
+    assert _settle() == 1
+    db.session.commit()
     eva, jan = _completion(keys["eva"]), _completion(keys["jan"])
     assert eva.is_completed and eva.reason.startswith("Aanwezig bij 2 van 2 sessies")
     assert not jan.is_completed
@@ -78,6 +86,9 @@ def test_completing_a_qualifying_course_records_it_and_invites_to_the_pool(two_d
     edition, people, keys = two_days
     _mark_both(edition, keys["eva"], ["present", "present"], trainer)
     services.run_due_completions()
+    db.session.commit()
+    assert _qualifications(people["eva"]) == []  # not before it settled
+    _settle()
     db.session.commit()
     [qualification] = _qualifications(people["eva"])
     assert (qualification.source, qualification.edition_id) == ("attendance", edition.id)
@@ -168,25 +179,51 @@ def test_nothing_is_decided_before_the_last_session_ends(make_run, make_user, ro
     assert _completion(key).is_completed
 
 
-def test_the_periodic_task_decides_each_group_once(two_days, trainer):
-    edition, _people, keys = two_days
+def test_the_periodic_task_decides_each_group_once_and_mails_once(two_days, trainer):
+    edition, people, keys = two_days
     _mark_both(edition, keys["eva"], ["present", "present"], trainer)
     db.session.commit()
-    assert run_due_completions() == 1  # the Celery task, run in this process
-    assert run_due_completions() == 0  # already decided since the end
+    # The Celery task, run in this process.
+    assert run_due_completions() == {"decided": 1, "settled": 0}
+    assert run_due_completions() == {"decided": 0, "settled": 0}  # decided since the end
     run = db.session.get(CompletionRun, f"edition:{edition.id}")
     assert run is not None and run.ends_at == edition.sessions[-1].ends_at
+    assert outbox_to("eva@example.nl") == []
+    certificate = _certificate(_completion(keys["eva"]))
+    certificate.valid_since -= services.SETTLE_DELAY  # ten quiet minutes later
+    db.session.commit()
+    assert run_due_completions() == {"decided": 0, "settled": 1}
+    assert run_due_completions() == {"decided": 0, "settled": 0}
     assert len(outbox_to("eva@example.nl")) == 2  # certificate and pool invite, once each
+    assert len(_qualifications(people["eva"])) == 1
+
+
+def test_a_mistaken_tap_corrected_at_once_sends_nothing(two_days, trainer):
+    edition, people, keys = two_days
+    services.run_due_completions()
+    db.session.commit()
+    # After the end, the trainer ticks Jan present at both sessions by mistake, then corrects.
+    for session in edition.sessions:
+        services.mark(session, keys["jan"], "present", by=trainer)
+    db.session.commit()
+    assert _completion(keys["jan"]).is_completed  # shown at once...
+    services.mark(edition.sessions[1], keys["jan"], "absent", by=trainer)
+    db.session.commit()
+    assert _settle() == 0  # ...but nothing went out
+    assert outbox_to("jan@example.nl") == [] and _qualifications(people["jan"]) == []
+    assert not _certificate(_completion(keys["jan"])).is_valid
 
 
 def test_changed_attendance_after_completion_decides_again(two_days, trainer):
     edition, people, keys = two_days
     _mark_both(edition, keys["eva"], ["present", "present"], trainer)
     services.run_due_completions()
+    _settle()
     db.session.commit()
     eva = _completion(keys["eva"])
     certificate = _certificate(eva)
     code = certificate.code
+    assert len(_qualifications(people["eva"])) == 1
     # The trainer corrects the list a day later: Eva left before the second session.
     services.mark(edition.sessions[1], keys["eva"], "absent", by=trainer)
     db.session.commit()
@@ -199,6 +236,7 @@ def test_changed_attendance_after_completion_decides_again(two_days, trainer):
     assert len(withdrawn) == 1
     # ...and back: the same certificate is valid again, and mailed only once.
     services.mark(edition.sessions[1], keys["eva"], "present", by=trainer)
+    _settle()
     db.session.commit()
     assert eva.is_completed and certificate.revoked_at is None and certificate.code == code
     assert len(_qualifications(people["eva"])) == 1
@@ -221,6 +259,7 @@ def test_withdrawal_leaves_a_qualification_staff_recorded(two_days, trainer, sta
     record_qualification(people["eva"], edition.course, source="admin", by=staff)
     _mark_both(edition, keys["eva"], ["present", "present"], trainer)
     services.run_due_completions()
+    _settle()
     services.mark(edition.sessions[0], keys["eva"], "absent", by=trainer)
     db.session.commit()
     assert [q.source for q in _qualifications(people["eva"])] == ["admin"]
@@ -344,8 +383,8 @@ def test_marks_after_the_end_are_timestamped_now(two_days, trainer):
 def test_worker_decides_completion_and_delivers_the_certificate(
     make_lone_session, trainer, celery_worker, smtp_server
 ):
-    """The beat task's work in a real worker: completion decided after the end, the
-    certificate mailed through SMTP with the PDF attached."""
+    """The beat task's work in a real worker: completion decided after the end; once settled,
+    the certificate mailed through SMTP with the PDF attached."""
     import time
 
     from bbtraining.bookings.attendance_tasks import run_due_completions as task
@@ -360,6 +399,24 @@ def test_worker_decides_completion_and_delivers_the_certificate(
     session.starts_at -= timedelta(hours=2)
     session.ends_at -= timedelta(hours=2)
     db.session.commit()
+
+    def wait_for(condition, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            db.session.rollback()  # see what the worker committed
+            if condition():
+                return True
+            time.sleep(0.2)
+        return False
+
+    task.apply_async()
+    assert wait_for(lambda: _completion("guest:gerda@example.nl") is not None)
+    completion = _completion("guest:gerda@example.nl")
+    assert completion.is_completed
+    certificate = _certificate(completion)
+    assert smtp_server.messages == []  # not before the completion settled
+    certificate.valid_since -= services.SETTLE_DELAY
+    db.session.commit()
     task.apply_async()
     messages = smtp_server.wait_for(1, timeout=30)
     assert messages, "no certificate mail delivered"
@@ -367,10 +424,8 @@ def test_worker_decides_completion_and_delivers_the_certificate(
     assert recipients == ["gerda@example.nl"]
     assert message["Subject"].startswith("Uw certificaat")
     [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
-    db.session.expire_all()
-    completion = _completion("guest:gerda@example.nl")
-    assert completion is not None and completion.is_completed
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_content())).pages)
-    assert _certificate(completion).code in text and "Gerda Griffier" in text
-    time.sleep(0.5)
-    assert len(smtp_server.messages) == 1  # once
+    assert certificate.code in text and "Gerda Griffier" in text
+    task.apply_async()  # again: nothing more to send
+    time.sleep(1.0)
+    assert len(smtp_server.messages) == 1
