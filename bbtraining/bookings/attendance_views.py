@@ -124,8 +124,9 @@ def _render_sheet(session: TrainingSession, *, status: int = 200, forms: dict | 
             markable=not session.is_cancelled and now >= services.check_in_window(session)[0],
             group=group,
             group_ended=group.has_ended(now),
+            # formdata=None: after another form was refused, these show what is stored.
             note_form=forms.get("note")
-            or SessionNoteForm(text=sheet.note.text if sheet.note else ""),
+            or SessionNoteForm(formdata=None, text=sheet.note.text if sheet.note else ""),
             guest_form=forms.get("guest") or GuestForm(formdata=None),
             button_form=ButtonForm(),
             poll_ms=POLL_MILLISECONDS,

@@ -434,3 +434,15 @@ def test_two_trainers_tapping_the_same_people_at_once(app, group, make_user, tra
     db.session.expire_all()
     per_key = {r.participant_key for r in _records(session.id)}
     assert per_key == set(keys) and len(_records(session.id)) == 3
+
+
+def test_a_refused_tap_keeps_the_session_notes_on_the_page(group, trainer, client, login):
+    _edition, session, _people, _keys = group
+    services.set_session_note(session, "Bewaarde notitie", by=trainer)
+    db.session.commit()
+    login(trainer)
+    page = client.post(
+        f"/attendance/sessions/{session.id}/mark", data={"key": "enrollment:999", "status": "x"}
+    )
+    assert page.status_code == 400
+    assert "Bewaarde notitie</textarea>" in page.get_data(as_text=True)
