@@ -29,6 +29,7 @@ TASK_MODULES = (
     "bbtraining.bookings.enrollment_tasks",
     "bbtraining.bookings.inhouse_tasks",
     "bbtraining.bookings.reminder_tasks",
+    "bbtraining.bookings.attendance_tasks",
     "bbtraining.alumni.tasks",
 )
 
