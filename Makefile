@@ -37,7 +37,7 @@ format: $(STAMP)
 # Update the message catalogs after adding or changing _() strings.
 extract: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o bbtraining/translations/messages.pot .
-	$(BIN)/pybabel update -i bbtraining/translations/messages.pot -d bbtraining/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i bbtraining/translations/messages.pot -d bbtraining/translations --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -246,7 +246,7 @@ class _Document(FPDF):
         self.set_y(-(_MARGIN - 4))
         with self.local_context(font_family=_FONT, font_style="", font_size_pt=8):
             self.set_text_color(*_MUTED)
-            page = _("Page %(page)s of %(pages)s", page=self.page_no(), pages="{nb}")
+            page = _("Pagina %(page)s van %(pages)s", page=self.page_no(), pages="{nb}")
             self.cell(0, 4, f"{self.footer_text} · {page}", align="C")
 
     def write_text(
@@ -322,7 +322,7 @@ class _Document(FPDF):
         if party.email:
             details.append(party.email)
         if party.vat_number:
-            details.append(_("VAT number: %(number)s", number=party.vat_number))
+            details.append(_("Btw-nummer: %(number)s", number=party.vat_number))
         for line in details:
             self.write_text(line, x=x, width=width, size=9.5, align=align, height=4.6)
         return self.get_y()
@@ -363,7 +363,7 @@ def _table_style(**overrides: object) -> dict[str, object]:
 
 
 def _money_table(pdf: _Document, lines: Sequence[MoneyLine]) -> None:
-    headings = (_("Description"), _("Quantity"), _("Unit price"), _("VAT"), _("Amount"))
+    headings = (_("Omschrijving"), _("Aantal"), _("Stukprijs"), _("Btw"), _("Bedrag"))
     pdf.set_font(_FONT, "", 9.5)
     with pdf.table(col_widths=(71, 21, 27, 16, 35), **_table_style()) as table:
         head = table.row()
@@ -381,15 +381,15 @@ def _money_table(pdf: _Document, lines: Sequence[MoneyLine]) -> None:
 
 def _totals(pdf: _Document, lines: Sequence[MoneyLine]) -> None:
     subtotal, _rates, total = line_totals(lines)
-    rows: list[tuple[str, str, bool]] = [(_("Subtotal"), _money(subtotal), False)]
+    rows: list[tuple[str, str, bool]] = [(_("Subtotaal"), _money(subtotal), False)]
     for rate, base, vat in _vat_breakdown(lines):
-        label = _("VAT %(rate)s on %(base)s", rate=_percent(rate), base=_money(base))
+        label = _("Btw %(rate)s over %(base)s", rate=_percent(rate), base=_money(base))
         rows.append((label, _money(vat), False))
-    rows.append((_("Total"), _money(total), True))
+    rows.append((_("Totaal"), _money(total), True))
 
     value_width, label_width = 34.0, 80.0
     x = pdf.w - pdf.r_margin - value_width - label_width
-    # Keep the totals together instead of stranding "Total" alone on a new page.
+    # Keep the totals together instead of stranding "Totaal" alone on a new page.
     if pdf.will_page_break(len(rows) * 6 + 8):
         pdf.add_page()
     pdf.ln(3)
@@ -445,7 +445,7 @@ _RIGHT_COLUMN_X = 112.0
 
 def render_invoice(doc: InvoiceDoc) -> bytes:
     """Invoice, or credit invoice when ``credit_for`` is set (its lines carry negative amounts)."""
-    title = _("Credit invoice") if doc.credit_for else _("Invoice")
+    title = _("Creditfactuur") if doc.credit_for else _("Factuur")
     pdf = _Document(
         title=f"{title} {doc.number}",
         author=doc.seller.name,
@@ -456,21 +456,21 @@ def render_invoice(doc: InvoiceDoc) -> bytes:
 
     pdf.write_text(title, y=top, width=90, size=22, bold=True, color=_ACCENT, height=10)
     if doc.paid:
-        _stamp(pdf, _("Paid").upper(), x=pdf.l_margin, y=pdf.get_y() + 2)
+        _stamp(pdf, _("Betaald").upper(), x=pdf.l_margin, y=pdf.get_y() + 2)
     left_end = pdf.get_y()
     seller_end = pdf.party(doc.seller, x=_RIGHT_COLUMN_X, y=top, width=right_width, align="R")
 
     y = max(left_end, seller_end) + 10
-    buyer_end = pdf.party(doc.buyer, x=pdf.l_margin, y=y, width=86, label=_("Bill to"))
+    buyer_end = pdf.party(doc.buyer, x=pdf.l_margin, y=y, width=86, label=_("Factuur aan"))
     meta = [
-        (_("Invoice number"), doc.number),
-        (_("Invoice date"), _long_date(doc.issue_date)),
-        (_("Due date"), _long_date(doc.due_date)),
+        (_("Factuurnummer"), doc.number),
+        (_("Factuurdatum"), _long_date(doc.issue_date)),
+        (_("Vervaldatum"), _long_date(doc.due_date)),
     ]
     if doc.reference:
-        meta.append((_("Your reference"), doc.reference))
+        meta.append((_("Uw referentie"), doc.reference))
     if doc.credit_for:
-        meta.append((_("Credit for invoice"), doc.credit_for))
+        meta.append((_("Crediteert factuur"), doc.credit_for))
     meta_end = pdf.key_values(
         meta, x=_RIGHT_COLUMN_X, y=y + 4.5, label_width=36, value_width=right_width - 36
     )
@@ -482,19 +482,19 @@ def render_invoice(doc: InvoiceDoc) -> bytes:
     _subtotal, _rates, total = line_totals(doc.lines)
     notes: list[str] = []
     if doc.paid:
-        notes.append(_("This invoice has been paid. No further payment is needed."))
+        notes.append(_("Deze factuur is betaald. U hoeft niets meer te betalen."))
     else:
         if total > 0:
             notes.append(
                 _(
-                    "Please pay %(amount)s before %(date)s.",
+                    "Wij verzoeken u %(amount)s vóór %(date)s te betalen.",
                     amount=_money(total),
                     date=_long_date(doc.due_date),
                 )
             )
         elif total < 0:
             notes.append(
-                _("The amount of %(amount)s will be credited to you.", amount=_money(-total))
+                _("Het bedrag van %(amount)s wordt aan u terugbetaald.", amount=_money(-total))
             )
         if doc.payment_note:
             notes.append(doc.payment_note)
@@ -511,13 +511,13 @@ def render_invoice(doc: InvoiceDoc) -> bytes:
 
 def render_proposal(doc: ProposalDoc) -> bytes:
     """Proposal (offerte) for a training; a superseded version is marked on every page."""
-    title = _("Proposal")
-    version = _("version %(version)s", version=doc.version)
+    title = _("Offerte")
+    version = _("versie %(version)s", version=doc.version)
     pdf = _Document(
         title=f"{title} {doc.reference} ({version})",
         author=doc.seller.name,
         footer=f"{doc.seller.name} · {title} {doc.reference}, {version}",
-        watermark=_("Superseded").upper() if doc.superseded else None,
+        watermark=_("Vervallen").upper() if doc.superseded else None,
     )
     top = pdf.t_margin
     right_width = pdf.w - pdf.r_margin - _RIGHT_COLUMN_X
@@ -529,7 +529,9 @@ def render_proposal(doc: ProposalDoc) -> bytes:
 
     if doc.superseded:
         pdf.set_xy(pdf.l_margin, y)
-        notice = _("This version of the proposal has been superseded and is no longer valid.")
+        notice = _(
+            "Deze versie van de offerte is vervangen door een nieuwere en is niet meer geldig."
+        )
         # A local context, because tables pick up a leftover fill colour for every cell.
         with pdf.local_context(
             fill_color=_WATERMARK, text_color=_WARNING, font_style="B", font_size_pt=10
@@ -540,12 +542,12 @@ def render_proposal(doc: ProposalDoc) -> bytes:
         y = pdf.get_y() + 2
 
     y += 4
-    client_end = pdf.party(doc.client, x=pdf.l_margin, y=y, width=86, label=_("Prepared for"))
+    client_end = pdf.party(doc.client, x=pdf.l_margin, y=y, width=86, label=_("Opgesteld voor"))
     meta = [
-        (_("Reference"), doc.reference),
-        (_("Version"), str(doc.version)),
-        (_("Date"), _long_date(doc.issue_date)),
-        (_("Valid until"), _long_date(doc.valid_until)),
+        (_("Kenmerk"), doc.reference),
+        (_("Versie"), str(doc.version)),
+        (_("Datum"), _long_date(doc.issue_date)),
+        (_("Geldig tot"), _long_date(doc.valid_until)),
     ]
     meta_end = pdf.key_values(
         meta, x=_RIGHT_COLUMN_X, y=y + 4.5, label_width=36, value_width=right_width - 36
@@ -555,18 +557,18 @@ def render_proposal(doc: ProposalDoc) -> bytes:
     pdf.heading(_("Training"))
     pdf.write_text(doc.course_title, size=13, bold=True, height=6.5)
 
-    pdf.heading(_("Sessions"))
+    pdf.heading(_("Sessies"))
     if doc.sessions:
         _sessions_table(pdf, doc.sessions)
     else:
-        pdf.write_text(_("Dates to be agreed."), size=9.5)
+        pdf.write_text(_("Data in overleg."), size=9.5)
 
-    pdf.heading(_("Costs"))
+    pdf.heading(_("Kosten"))
     _money_table(pdf, doc.lines)
     _totals(pdf, doc.lines)
 
     if doc.terms.strip():
-        pdf.heading(_("Terms and conditions"), space_before=10)
+        pdf.heading(_("Voorwaarden"), space_before=10)
         pdf.write_text(doc.terms.strip(), size=9, height=4.4)
 
     if not doc.superseded:
@@ -578,7 +580,7 @@ def _sessions_table(pdf: _Document, sessions: Sequence[SessionLine]) -> None:
     pdf.set_font(_FONT, "", 9.5)
     with pdf.table(col_widths=(50, 28, 52, 40), **_table_style()) as table:
         head = table.row()
-        for heading in (_("Date"), _("Time"), _("Location"), _("Trainer")):
+        for heading in (_("Datum"), _("Tijd"), _("Locatie"), _("Trainer")):
             head.cell(heading)
         for session in sorted(sessions, key=lambda s: s.start):
             day, times = _session_when(session.start, session.end)
@@ -589,9 +591,11 @@ def _sessions_table(pdf: _Document, sessions: Sequence[SessionLine]) -> None:
 def _acceptance_block(pdf: _Document) -> None:
     if pdf.will_page_break(50):
         pdf.add_page()
-    pdf.heading(_("Approval"), space_before=10)
-    pdf.write_text(_("Please sign and return this proposal to confirm the booking."), size=9.5)
-    labels = (_("Name"), _("Date"), _("Signature"))
+    pdf.heading(_("Akkoord"), space_before=10)
+    pdf.write_text(
+        _("Onderteken deze offerte en stuur hem terug om de boeking te bevestigen."), size=9.5
+    )
+    labels = (_("Naam"), _("Datum"), _("Handtekening"))
     column = pdf.epw / len(labels)
     y = pdf.get_y() + 16
     pdf.set_draw_color(*_MUTED)
@@ -608,7 +612,7 @@ def _acceptance_block(pdf: _Document) -> None:
 
 def render_certificate(doc: CertificateDoc) -> bytes:
     """Landscape A4 certificate of participation with its verification code and URL."""
-    heading = _("Certificate of participation")
+    heading = _("Certificaat van deelname")
     pdf = _Document(
         title=f"{heading} – {doc.participant_name}",
         author=doc.issuer,
@@ -645,18 +649,18 @@ def render_certificate(doc: CertificateDoc) -> bytes:
     pdf.line(pdf.w / 2 - 30, rule_y, pdf.w / 2 + 30, rule_y)
     pdf.set_y(rule_y + 9)
 
-    centered(_("This is to certify that"), 13, color=_MUTED)
+    centered(_("Hierbij verklaren wij dat"), 13, color=_MUTED)
     pdf.ln(4)
     centered(doc.participant_name, _fit_size(pdf, doc.participant_name, 30, inner_width), bold=True)
     pdf.ln(4)
-    centered(_("has participated in the training"), 13, color=_MUTED)
+    centered(_("heeft deelgenomen aan de training"), 13, color=_MUTED)
     pdf.ln(4)
     centered(doc.course_title, 20, bold=True, color=_ACCENT)
 
     pdf.ln(5)
     if doc.dates:
         dates = _join(_long_date(day) for day in sorted(set(doc.dates)))
-        centered(_("on %(dates)s", dates=dates), 11.5)
+        centered(_("op %(dates)s", dates=dates), 11.5)
         pdf.ln(1)
     if doc.trainer_names:
         trainers = ngettext(
@@ -673,13 +677,13 @@ def render_certificate(doc: CertificateDoc) -> bytes:
     pdf.set_draw_color(*_MUTED)
     pdf.line(inner_x, bottom_y, inner_x + 75, bottom_y)
     pdf.write_text(doc.issuer, x=inner_x, y=bottom_y + 1.5, width=half, size=10, bold=True)
-    pdf.write_text(_("Issued by"), x=inner_x, width=half, size=8.5, color=_MUTED)
+    pdf.write_text(_("Uitgereikt door"), x=inner_x, width=half, size=8.5, color=_MUTED)
 
     right_x = inner_x + half
-    code = _("Verification code: %(code)s", code=doc.code)
+    code = _("Verificatiecode: %(code)s", code=doc.code)
     pdf.write_text(code, x=right_x, y=bottom_y + 1.5, width=half, size=10, bold=True, align="R")
     pdf.write_text(
-        _("Verify this certificate at"), x=right_x, width=half, size=8.5, color=_MUTED, align="R"
+        _("Controleer dit certificaat op"), x=right_x, width=half, size=8.5, color=_MUTED, align="R"
     )
     pdf.write_text(
         doc.verify_url,
@@ -707,7 +711,7 @@ def _fit_size(pdf: FPDF, text: str, size: float, width: float, *, minimum: float
 
 def render_sign_in_sheet(doc: SignInSheetDoc) -> bytes:
     """Attendance list with a signature column; the table header repeats on every page."""
-    heading = _("Sign-in sheet")
+    heading = _("Presentielijst")
     day, times = _session_when(doc.start, doc.end)
     pdf = _Document(
         title=f"{heading} – {doc.title}",
@@ -717,7 +721,7 @@ def render_sign_in_sheet(doc: SignInSheetDoc) -> bytes:
     pdf.write_text(heading, size=20, bold=True, color=_ACCENT, height=9)
     pdf.write_text(doc.title, size=13, bold=True, height=6.5)
     pdf.ln(2)
-    meta = [(_("Date"), f"{day}, {times}"), (_("Location"), doc.location)]
+    meta = [(_("Datum"), f"{day}, {times}"), (_("Locatie"), doc.location)]
     if doc.trainers:
         meta.append((ngettext("Trainer", "Trainers", len(doc.trainers)), _join(doc.trainers)))
     end = pdf.key_values(
@@ -729,7 +733,7 @@ def render_sign_in_sheet(doc: SignInSheetDoc) -> bytes:
     style = _table_style(borders_layout="ALL", v_align="MIDDLE", line_height=5)
     with pdf.table(col_widths=(9, 58, 52, 55), min_row_height=11, **style) as table:
         head = table.row()
-        for heading_text in ("#", _("Name"), _("Organisation"), _("Signature")):
+        for heading_text in ("#", _("Naam"), _("Organisatie"), _("Handtekening")):
             head.cell(heading_text)
         for number, (name, organisation) in enumerate(doc.participants, start=1):
             table.row((str(number), name, organisation, ""))

@@ -28,6 +28,31 @@ from bbtraining import create_app  # noqa: E402
 from bbtraining.extensions import db, limiter  # noqa: E402
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+TRANSLATIONS = ROOT / "bbtraining" / "translations"
+
+
+def compile_catalogs() -> None:
+    """Compile every .po whose .mo is missing or older, as `make translations` does.
+
+    The .mo files are not in git, so a bare `pytest` after `make extract` (or a fresh checkout)
+    would otherwise render English pages from a stale catalog. Runs before any test loads one.
+    """
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        partial = mo_path.with_name(f"messages.{os.getpid()}.mo.tmp")
+        with partial.open("wb") as mo_file:
+            write_mo(mo_file, catalog, use_fuzzy=True)
+        partial.replace(mo_path)  # atomic, so parallel test processes never read half a file
+
+
+compile_catalogs()
 
 
 def require(condition: bool, what: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -31,6 +32,7 @@ from bbtraining.pdf import (
 )
 
 D = Decimal
+TRANSLATIONS = Path(pdf.__file__).resolve().parent / "translations"
 SUMMER_START = datetime(2026, 6, 15, 7, 0, tzinfo=UTC)  # 09:00 CEST in Amsterdam
 WINTER_START = datetime(2027, 1, 12, 8, 0, tzinfo=UTC)  # 09:00 CET in Amsterdam
 
@@ -50,7 +52,13 @@ MASTERCLASS = MoneyLine("Masterclass burgerberaden", D("10"), D("100.00"), D("21
 @pytest.fixture
 def babel_app() -> Iterator[Flask]:
     app = Flask(__name__)
-    app.config.update(BABEL_DEFAULT_LOCALE="nl", BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam")
+    app.config.update(
+        BABEL_DEFAULT_LOCALE="nl",
+        BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam",
+        # The app's catalogs (compiled by `make translations` or the conftest): Dutch msgids,
+        # English translations in en/.
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
+    )
     Babel(app)
     with app.app_context():
         yield app
@@ -184,21 +192,23 @@ def test_invoice_shows_number_reference_lines_and_dutch_money(babel_app: Flask) 
     text = text_of(render_invoice(invoice(lines=(MASTERCLASS, second))))
 
     for expected in (
-        "Invoice",
+        "Factuur",
         "2026-0042",
         "PO-88231",
         "Expertisecentrum Burgerberaden",
-        "VAT number: NL001234567B01",
+        "Btw-nummer: NL001234567B01",
         "Gemeente Zoëterwoude",
         "3 maart 2026",
         "2 april 2026",
         "Masterclass burgerberaden 10 € 100,00 21% € 1.000,00",
         "Boek 'Het burgerberaad' 2 € 24,95 9% € 49,90",
-        "Subtotal € 1.049,90",
-        "VAT 9% on € 49,90 € 4,49",
-        "VAT 21% on € 1.000,00 € 210,00",
-        "Total € 1.264,39",
-        "Please pay € 1.264,39 before 2 april 2026.",
+        "Factuurnummer 2026-0042",
+        "Uw referentie PO-88231",
+        "Subtotaal € 1.049,90",
+        "Btw 9% over € 49,90 € 4,49",
+        "Btw 21% over € 1.000,00 € 210,00",
+        "Totaal € 1.264,39",
+        "Wij verzoeken u € 1.264,39 vóór 2 april 2026 te betalen.",
         "NL91 ABNA 0417 1643 00",
     ):
         assert expected in text
@@ -218,7 +228,7 @@ def test_invoice_metadata(babel_app: Flask) -> None:
 
     meta = reader.metadata
     assert meta is not None
-    assert meta.title == "Invoice 2026-0042"
+    assert meta.title == "Factuur 2026-0042"
     assert meta.author == "Expertisecentrum Burgerberaden"
     assert meta.creation_date is not None
     assert before - timedelta(seconds=1) <= meta.creation_date <= datetime.now(UTC)
@@ -230,21 +240,22 @@ def test_credit_invoice_shows_negative_amounts_and_credited_invoice(babel_app: F
     data = render_invoice(invoice(number="2026-0050", lines=(credit,), credit_for="2026-0042"))
     text = text_of(data)
 
-    assert "Credit invoice" in text
-    assert "Credit for invoice 2026-0042" in text
-    assert "Subtotal € -1.000,00" in text
-    assert "VAT 21% on € -1.000,00 € -210,00" in text
-    assert "Total € -1.210,00" in text
-    assert "Please pay" not in text
-    assert read(data).metadata.title == "Credit invoice 2026-0050"
+    assert "Creditfactuur" in text
+    assert "Crediteert factuur 2026-0042" in text
+    assert "Subtotaal € -1.000,00" in text
+    assert "Btw 21% over € -1.000,00 € -210,00" in text
+    assert "Totaal € -1.210,00" in text
+    assert "Het bedrag van € 1.210,00 wordt aan u terugbetaald." in text
+    assert "Wij verzoeken u" not in text
+    assert read(data).metadata.title == "Creditfactuur 2026-0050"
 
 
 def test_paid_invoice_asks_for_no_payment(babel_app: Flask) -> None:
     text = text_of(render_invoice(invoice(paid=True)))
 
-    assert "PAID" in text
-    assert "has been paid" in text
-    assert "Please pay" not in text
+    assert "BETAALD" in text
+    assert "Deze factuur is betaald." in text
+    assert "Wij verzoeken u" not in text
     assert "NL91 ABNA" not in text
 
 
@@ -258,7 +269,7 @@ def test_long_description_wraps_inside_its_column(babel_app: Flask) -> None:
     assert not any(description in raw for raw in raw_lines)
     description_rows = [raw for raw in raw_lines if "maatwerkbegeleiding" in raw]
     assert len(description_rows) >= 4
-    assert "Total € 1.815,00" in text_of(data)
+    assert "Totaal € 1.815,00" in text_of(data)
 
 
 def test_many_lines_break_over_pages_and_repeat_the_table_header(babel_app: Flask) -> None:
@@ -271,12 +282,12 @@ def test_many_lines_break_over_pages_and_repeat_the_table_header(babel_app: Flas
 
     assert len(pages) > 1
     for page in pages:
-        assert "Description Quantity Unit price VAT Amount" in flat(page)
+        assert "Omschrijving Aantal Stukprijs Btw Bedrag" in flat(page)
     everything = text_of(data)
     for n in range(1, 61):
         assert f"Deelname medewerker nummer {n:02d}" in everything
-    assert "Total € 28.677,00" in flat(pages[-1])
-    assert f"Page 1 of {len(pages)}" in flat(pages[0])
+    assert "Totaal € 28.677,00" in flat(pages[-1])
+    assert f"Pagina 1 van {len(pages)}" in flat(pages[0])
 
 
 def test_names_outside_latin_1_render(babel_app: Flask) -> None:
@@ -294,9 +305,9 @@ def test_labels_go_through_gettext(babel_app: Flask, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(pdf, "_", marked)
     text = text_of(render_invoice(invoice()))
 
-    assert "«Invoice»" in text
-    assert "«Subtotal»" in text
-    assert "«Invoice number»" in text
+    assert "«Factuur»" in text
+    assert "«Subtotaal»" in text
+    assert "«Factuurnummer»" in text
 
 
 def test_money_and_dates_follow_the_current_locale(babel_app: Flask) -> None:
@@ -305,6 +316,64 @@ def test_money_and_dates_follow_the_current_locale(babel_app: Flask) -> None:
 
     assert "Total €1,210.00" in text
     assert "March 3, 2026" in text
+
+
+def test_english_invoice_labels_come_from_the_en_catalog(babel_app: Flask) -> None:
+    with force_locale("en"):
+        data = render_invoice(invoice())
+        credit = replace(MASTERCLASS, quantity=-MASTERCLASS.quantity)
+        credit_text = text_of(
+            render_invoice(invoice(number="2026-0050", lines=(credit,), credit_for="2026-0042"))
+        )
+    text = text_of(data)
+
+    for expected in (
+        "Invoice",
+        "Invoice number 2026-0042",
+        "Your reference PO-88231",
+        "VAT number: NL001234567B01",
+        "Description Quantity Unit price VAT Amount",
+        "Subtotal €1,000.00",
+        "VAT 21% on €1,000.00 €210.00",
+        "Please pay €1,210.00 before April 2, 2026.",
+        "Page 1 of 1",
+    ):
+        assert expected in text
+    assert "Factuur" not in text
+    assert read(data).metadata.title == "Invoice 2026-0042"
+    assert read(data).trailer["/Root"]["/Lang"] == "en"
+    assert "Credit note" in credit_text
+    assert "Credit for invoice 2026-0042" in credit_text
+
+
+def test_english_proposal_certificate_and_sign_in_sheet(babel_app: Flask) -> None:
+    sheet = SignInSheetDoc(
+        title="Masterclass burgerberaden – dag 1",
+        start=SUMMER_START,
+        end=SUMMER_START + timedelta(hours=7),
+        location="Stadhuis, Raadzaal",
+        trainers=("Marieke de Vries",),
+        participants=(("Anne Jansen", "Gemeente Utrecht"),),
+    )
+    with force_locale("en"):
+        proposal_text = text_of(render_proposal(proposal()))
+        superseded = page_texts(render_proposal(proposal(superseded=True)))
+        certificate_text = text_of(render_certificate(certificate()))
+        sheet_text = text_of(render_sign_in_sheet(sheet))
+
+    for expected in ("Proposal", "Version 2", "Valid until April 1, 2026", "Signature"):
+        assert expected in proposal_text
+    assert all("SUPERSEDED" in page for page in superseded)
+    for expected in (
+        "Certificate of participation",
+        "This is to certify that",
+        "Trainers: Łukasz Nowak and Marieke de Vries",
+        "Verification code: BB-7K3Q-9XPA",
+    ):
+        assert expected in certificate_text
+    assert "Sign-in sheet" in sheet_text
+    assert "Trainer Marieke de Vries" in sheet_text
+    assert "# Name Organisation Signature" in sheet_text
 
 
 def test_rendering_without_a_locale_fails_clearly(
@@ -325,21 +394,21 @@ def test_proposal_shows_sessions_in_amsterdam_time_costs_and_terms(babel_app: Fl
     text = text_of(data)
 
     for expected in (
-        "Proposal",
+        "Offerte",
         "OFF-2026-007",
-        "Version 2",
-        "Valid until 1 april 2026",
+        "Versie 2",
+        "Geldig tot 1 april 2026",
         "Incompany training: een burgerberaad organiseren",
         "maandag 15 juni 2026 09:00–16:00 Stadhuis, Raadzaal Łukasz",
         "dinsdag 12 januari 2027 09:00–12:00 Online via Teams Marieke",
-        "Total € 1.210,00",
+        "Totaal € 1.210,00",
         "Annuleren kan kosteloos tot 30 dagen voor de eerste sessie.",
-        "Signature",
+        "Handtekening",
     ):
         assert expected in text
-    assert "Superseded" not in text
+    assert "VERVALLEN" not in text
     meta = read(data).metadata
-    assert meta.title == "Proposal OFF-2026-007 (version 2)"
+    assert meta.title == "Offerte OFF-2026-007 (versie 2)"
     assert meta.author == SELLER.name
 
 
@@ -347,9 +416,9 @@ def test_superseded_proposal_is_marked_and_cannot_be_signed(babel_app: Flask) ->
     data = render_proposal(proposal(superseded=True))
     text = text_of(data)
 
-    assert "superseded and is no longer valid" in text
-    assert all("SUPERSEDED" in page for page in page_texts(data))
-    assert "Signature" not in text
+    assert "vervangen door een nieuwere en is niet meer geldig" in text
+    assert all("VERVALLEN" in page for page in page_texts(data))
+    assert "Handtekening" not in text
 
 
 def test_session_past_midnight_in_amsterdam_shows_both_days(babel_app: Flask) -> None:
@@ -366,7 +435,7 @@ def test_session_past_midnight_in_amsterdam_shows_both_days(babel_app: Flask) ->
 
 
 def test_proposal_without_sessions_says_dates_follow(babel_app: Flask) -> None:
-    assert "Dates to be agreed." in text_of(render_proposal(proposal(sessions=())))
+    assert "Data in overleg." in text_of(render_proposal(proposal(sessions=())))
 
 
 # --- Certificate ------------------------------------------------------------------------------
@@ -382,12 +451,12 @@ def test_certificate_is_one_landscape_page_with_code_and_verify_link(babel_app: 
     box = reader.pages[0].mediabox
     assert float(box.width) > float(box.height)
     for expected in (
-        "Certificate of participation",
+        "Certificaat van deelname",
         "Anne-Sophie van den Bergh-Şahin",
         "Masterclass burgerberaden: ontwerp en facilitatie",
-        "on 15 juni 2026 en 22 juni 2026",
+        "op 15 juni 2026 en 22 juni 2026",
         "Trainers: Łukasz Nowak en Marieke de Vries",
-        "Verification code: BB-7K3Q-9XPA",
+        "Verificatiecode: BB-7K3Q-9XPA",
         doc.verify_url,
     ):
         assert expected in text
@@ -428,10 +497,10 @@ def test_sign_in_sheet_lists_everyone_over_several_pages(babel_app: Flask) -> No
 
     assert len(pages) > 1
     for page in pages:
-        assert "# Name Organisation Signature" in flat(page)
+        assert "# Naam Organisatie Handtekening" in flat(page)
     for number, (name, organisation) in enumerate(participants, start=1):
         assert f"{number} {name} {organisation}" in text
     assert "maandag 15 juni 2026, 09:00–16:00" in text
     assert "Trainers Łukasz Nowak en Marieke de Vries" in text
     assert "Stadhuis, Raadzaal" in text
-    assert read(data).metadata.title == "Sign-in sheet – Masterclass burgerberaden – dag 1"
+    assert read(data).metadata.title == "Presentielijst – Masterclass burgerberaden – dag 1"
