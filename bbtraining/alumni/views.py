@@ -21,6 +21,7 @@ from sqlalchemy import select
 from ..errors import DomainError
 from ..extensions import db
 from ..permissions import get_or_404, get_visible_or_404, roles_required
+from ..web import commit_or_flash
 from . import bp, geo, matches, privacy, services
 from .consent import CONSENT_PARAGRAPHS, CONSENT_VERSION
 from .forms import (
@@ -293,14 +294,7 @@ def photo_upload():
 def photo_delete():
     profile = _own_profile_or_redirect()
     if profile is not None and ButtonForm().validate_on_submit():
-        try:
-            services.remove_photo(profile)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("Uw foto is verwijderd."), "success")
+        commit_or_flash(lambda: services.remove_photo(profile), _("Uw foto is verwijderd."))
     return redirect(url_for("alumni.profile_edit"))
 
 
@@ -333,14 +327,7 @@ def publish():
 def _profile_action(action, success: str):
     profile = _own_profile_or_redirect()
     if profile is not None and ButtonForm().validate_on_submit():
-        try:
-            action(profile)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(success, "success")
+        commit_or_flash(lambda: action(profile), success)
     return redirect(url_for("alumni.profile_edit"))
 
 

@@ -17,6 +17,7 @@ from ..courses.models import AMSTERDAM, Edition
 from ..errors import DomainError
 from ..extensions import db, limiter
 from ..permissions import admin_required, get_or_404, get_visible_or_404
+from ..web import commit_or_flash
 from . import bp, payments
 from . import enrollment_services as services
 from .enrollment_forms import (
@@ -299,14 +300,10 @@ def enrollment_pay_by_invoice(enrollment_id: int):
     enrollment = _own_enrollment_or_404(enrollment_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    try:
-        services.switch_to_invoice(enrollment, by=current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("U betaalt op factuur. Uw inschrijving is bevestigd."), "success")
+    commit_or_flash(
+        lambda: services.switch_to_invoice(enrollment, by=current_user),
+        _("U betaalt op factuur. Uw inschrijving is bevestigd."),
+    )
     return redirect(url_for("bookings.enrollment_detail", enrollment_id=enrollment.id))
 
 
@@ -437,14 +434,9 @@ def waitlist_leave(token: str):
         return render_template("bookings/enroll/link_invalid.html", message=str(exc)), 410
     form = ButtonForm()
     if form.validate_on_submit():
-        try:
-            services.leave_waitlist(entry)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("U staat niet meer op de wachtlijst."), "success")
+        commit_or_flash(
+            lambda: services.leave_waitlist(entry), _("U staat niet meer op de wachtlijst.")
+        )
         return redirect(url_for("bookings.waitlist_leave", token=token))
     return render_template(
         "bookings/enroll/leave.html",
@@ -462,14 +454,10 @@ def waitlist_entry_leave(entry_id: int):
         abort(404)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    try:
-        services.leave_waitlist(entry, by=current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("U staat niet meer op de wachtlijst."), "success")
+    commit_or_flash(
+        lambda: services.leave_waitlist(entry, by=current_user),
+        _("U staat niet meer op de wachtlijst."),
+    )
     return redirect(url_for("account.dashboard"))
 
 

@@ -1,10 +1,9 @@
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..errors import DomainError
-from ..extensions import db
 from ..permissions import admin_required, get_or_404, get_visible_or_404
+from ..web import commit_or_flash
 from . import bp
 from .invoices import Invoice, PaymentMethod, invoice_pdf
 
@@ -24,12 +23,8 @@ def invoice_download(invoice_id: int):
 @admin_required
 def invoice_mark_paid(invoice_id: int):
     invoice = get_or_404(Invoice, invoice_id)
-    try:
-        invoice.mark_paid(PaymentMethod.BANK_TRANSFER, by=current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(_("Factuur %(number)s is als betaald gemarkeerd.", number=invoice.number), "success")
+    commit_or_flash(
+        lambda: invoice.mark_paid(PaymentMethod.BANK_TRANSFER, by=current_user),
+        _("Factuur %(number)s is als betaald gemarkeerd.", number=invoice.number),
+    )
     return redirect(request.referrer or url_for("admin.dashboard"))

@@ -11,6 +11,7 @@ from ..db_types import utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..permissions import admin_required, get_or_404
+from ..web import commit_or_flash
 from . import services, staff_bp
 from .forms import (
     MAX_SESSIONS,
@@ -142,14 +143,7 @@ def _publication(course_id: int, action, done: str):
     course = get_or_404(Course, course_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        action(course)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
-        flash(done, "success")
+    commit_or_flash(lambda: action(course), done)
     if request.form.get("back") == "list":
         return redirect(url_for("courses_admin.courses"))
     return redirect(url_for("courses_admin.edit_course", course_id=course_id))
