@@ -165,7 +165,9 @@ class CourseForm(FlaskForm):
             _whole_number(1, 500, _l("De maximale groepsgrootte moet minstens 1 zijn.")),
         ],
     )
-    qualifies_for_alumni = BooleanField(_l("Wie deze training afrondt, kan in de alumnipoule"))
+    qualifies_for_alumni = BooleanField(
+        _l("Wie deze training afrondt, kan zich aansluiten bij de alumnipool")
+    )
     completion_min_percent = IntegerField(
         _l("Minimale aanwezigheid om af te ronden (%)"),
         default=100,
