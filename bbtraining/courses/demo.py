@@ -179,7 +179,7 @@ COURSES = (
         "qualifies_for_alumni": True,
         "summary": (
             "Drie dagen praktijktraining voor wie tafels in een burgerberaad gaat begeleiden. "
-            "Na afronding kunt u zich aanmelden voor onze alumnipoule."
+            "Na afronding kunt u zich aanmelden voor onze alumnipool."
         ),
         "description": (
             "Aan de tafels van een burgerberaad zitten inwoners die elkaar niet kennen, die "
@@ -190,7 +190,7 @@ COURSES = (
             "leren van deskundigen, afwegen en besluiten. U oefent met acteurs en krijgt "
             "feedback van trainers die zelf aan beraden hebben gewerkt.\n\n"
             "Wie alle dagen aanwezig is, ontvangt een certificaat en kan een profiel aanmaken "
-            "in de alumnipoule, waar gemeenten en uitvoerders begeleiders zoeken."
+            "in de alumnipool, waar gemeenten en uitvoerders begeleiders zoeken."
         ),
         "learning_goals": (
             "U begeleidt een tafel van acht tot twaalf deelnemers door een volledige sessie\n"

@@ -243,7 +243,7 @@ def test_course_page_prices_editions_and_calls_to_action(client, catalog):
     assert "vol — wachtlijst" in page
     assert f'href="/editions/{c2.id}/enroll">Op de wachtlijst' in page
     assert "/request" not in page  # open only
-    assert "alumnipoule" in page
+    assert "alumnipool" in page
     # The trainer of an upcoming edition, with bio.
     assert "Amira El Idrissi" in page and "klimaat en wonen" in page
 
