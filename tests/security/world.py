@@ -158,6 +158,7 @@ def build_world() -> World:
     full = _edition(training, capacity=1, trainer=trainer2, days_ahead=45)
     draft_edition = _edition(draft, capacity=10, trainer=trainer2, days_ahead=60)
     o["edition"], o["full_edition"], o["draft_edition"] = edition, full, draft_edition
+    o["open_edition"] = _edition(training, capacity=5, trainer=trainer, days_ahead=70)
     o["session"] = edition.sessions[0]
 
     # -- enrollments, the waiting list, their invoices ---------------------------------------------
