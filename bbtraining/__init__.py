@@ -9,11 +9,13 @@ from flask_babel import format_currency, format_date, format_datetime, format_ti
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from config import CONFIGS, DEV_SECRET_KEY
 
 from .celery_app import celery_init_app
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+from .permissions import MAX_ID
 
 BLUEPRINT_MODULES = (
     "bbtraining.core",
@@ -40,6 +42,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         static_folder="../static",
         instance_path=_instance_dir(),
     )
+    # An id beyond 64 bits cannot exist; SQLite would raise on it (a 500) instead of a 404.
+    app.url_map.converters["int"] = BoundedIntConverter
     app.config.from_object(CONFIGS[config_name])
     app.config.update(overrides)
     _refuse_unsafe_production(app, config_name)
@@ -91,6 +95,14 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     register_cli(app)
     return app
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` up to the largest database id; a longer number matches no route (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _lazy(text: str):

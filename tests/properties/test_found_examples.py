@@ -1,0 +1,31 @@
+"""Inputs the property tests found that broke a page, kept as plain examples."""
+
+from urllib.parse import urlsplit
+
+from tests.properties.test_bad_input import FormParser, plausible, row_counts
+from tests.security.world import build_world
+
+
+def _form(client, page: str, action_part: str):
+    parser = FormParser(page)
+    parser.feed(client.get(page).get_data(as_text=True))
+    return next(f for f in parser.forms if action_part in urlsplit(f.action).path)
+
+
+def _post(client, form, **overrides):
+    data = {name: plausible(f, 1) for name, f in form.fields.items() if name != "csrf_token"}
+    data.update(overrides)
+    return client.post(form.action, data=data)
+
+
+def test_ids_beyond_64_bits_are_a_404(client, login):
+    w = build_world()
+    huge = "9" * 25
+    assert client.get(f"/editions/{huge}/enroll").status_code == 404
+    assert client.get(f"/courses/{w.course.slug}").status_code == 200
+    login(w.user("client"))
+    assert client.get(f"/alumni/requests/{huge}").status_code == 404
+    # Ids from a query string go the same way.
+    response = client.get(f"/alumni/requests/new?profile={w.profile.id}&shortlist={huge}")
+    assert response.status_code == 404
+    assert '<html lang="nl">' in response.get_data(as_text=True)
