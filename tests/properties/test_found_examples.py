@@ -29,3 +29,16 @@ def test_ids_beyond_64_bits_are_a_404(client, login):
     response = client.get(f"/alumni/requests/new?profile={w.profile.id}&shortlist={huge}")
     assert response.status_code == 404
     assert '<html lang="nl">' in response.get_data(as_text=True)
+
+
+def test_a_session_time_that_is_no_time_is_refused_in_dutch(client, login):
+    w = build_world()
+    login(w.user("admin"))
+    page = f"/admin/courses/{w.course.id}/editions/new"
+    form = _form(client, page, "/editions/new")
+    before = row_counts()
+    response = _post(client, form, **{"sessions-0-start": "25:99"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Ongeldige waarde." in body and "Not a valid" not in body
+    assert row_counts() == before
