@@ -111,7 +111,11 @@ class AmountField(DecimalField):
         if not value.is_finite():
             self.data = None
             raise ValueError(_l("Vul een bedrag of getal in, bijvoorbeeld 1250,00."))
-        self.data = value.quantize(Decimal("0.01"))
+        try:
+            self.data = value.quantize(Decimal("0.01"))
+        except InvalidOperation as exc:  # more digits than any amount has
+            self.data = None
+            raise ValueError(_l("Vul een bedrag of getal in, bijvoorbeeld 1250,00.")) from exc
 
 
 PART_CHOICES = [("", _l("Dagdeel"))] + [(k.value, v) for k, v in PART_OF_DAY_LABELS.items()]

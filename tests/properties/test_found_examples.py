@@ -42,3 +42,15 @@ def test_a_session_time_that_is_no_time_is_refused_in_dutch(client, login):
     assert response.status_code == 400
     assert "Ongeldige waarde." in body and "Not a valid" not in body
     assert row_counts() == before
+
+
+def test_an_amount_with_more_digits_than_money_has_is_refused(client, login):
+    w = build_world()
+    login(w.user("admin"))
+    page = f"/admin/inhouse/{w.booking.id}/proposal"
+    form = _form(client, page, "/proposal")
+    before = row_counts()
+    response = _post(client, form, **{"lines-0-quantity": "9" * 30})
+    assert response.status_code == 400
+    assert "Vul een bedrag of getal in, bijvoorbeeld 1250,00." in response.get_data(as_text=True)
+    assert row_counts() == before
