@@ -4,11 +4,13 @@ import importlib
 import os
 from decimal import Decimal
 
+import flask
 from flask import Flask, render_template, request
 from flask_babel import format_currency, format_date, format_datetime, format_time
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.routing import IntegerConverter
 
 from config import CONFIGS, DEV_SECRET_KEY
@@ -44,6 +46,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     )
     # An id beyond 64 bits cannot exist; SQLite would raise on it (a 500) instead of a 404.
     app.url_map.converters["int"] = BoundedIntConverter
+    app.request_class = Request
     app.config.from_object(CONFIGS[config_name])
     app.config.update(overrides)
     _refuse_unsafe_production(app, config_name)
@@ -103,6 +106,24 @@ class BoundedIntConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+def _drop_nul(value):
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class ParametersWithoutNul(ImmutableMultiDict):
+    """Query parameters and form fields without NUL characters. Nobody types one, and
+    PostgreSQL cannot store text holding one: every form would answer with a 500."""
+
+    def __init__(self, mapping=None):
+        if mapping is not None:
+            mapping = [(_drop_nul(k), _drop_nul(v)) for k, v in iter_multi_items(mapping)]
+        super().__init__(mapping)
+
+
+class Request(flask.Request):
+    parameter_storage_class = ParametersWithoutNul
 
 
 def _lazy(text: str):
