@@ -44,7 +44,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         static_folder="../static",
         instance_path=_instance_dir(),
     )
-    # An id beyond 64 bits cannot exist; SQLite would raise on it (a 500) instead of a 404.
+    # An id beyond what an INTEGER column holds cannot exist; the database would raise on it
+    # (a 500) instead of answering 404.
     app.url_map.converters["int"] = BoundedIntConverter
     app.request_class = Request
     app.config.from_object(CONFIGS[config_name])
@@ -101,7 +102,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
 
 class BoundedIntConverter(IntegerConverter):
-    """`<int:...>` up to the largest database id; a longer number matches no route (404)."""
+    """`<int:...>` up to the largest database id; a larger number matches no route (404)."""
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)

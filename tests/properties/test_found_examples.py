@@ -18,15 +18,19 @@ def _post(client, form, **overrides):
     return client.post(form.action, data=data)
 
 
-def test_ids_beyond_64_bits_are_a_404(client, login):
+def test_ids_beyond_what_an_integer_column_holds_are_a_404(client, login):
     w = build_world()
     huge = "9" * 25
     assert client.get(f"/editions/{huge}/enroll").status_code == 404
+    assert client.get(f"/editions/{2**31}/enroll").status_code == 404
     assert client.get(f"/courses/{w.course.slug}").status_code == 200
     login(w.user("client"))
     assert client.get(f"/alumni/requests/{huge}").status_code == 404
+    assert client.get(f"/alumni/requests/{2**31}").status_code == 404
     # Ids from a query string go the same way.
     response = client.get(f"/alumni/requests/new?profile={w.profile.id}&shortlist={huge}")
+    assert response.status_code == 404
+    response = client.get(f"/alumni/requests/new?profile={w.profile.id}&shortlist={2**31}")
     assert response.status_code == 404
     assert '<html lang="nl">' in response.get_data(as_text=True)
 
