@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from ..errors import DomainError
 from ..extensions import db
-from ..permissions import get_or_404, get_visible_or_404, roles_required
+from ..permissions import MAX_ID, get_or_404, get_visible_or_404, roles_required
 from . import bp, geo, matches, privacy, services
 from .consent import CONSENT_PARAGRAPHS, CONSENT_VERSION
 from .forms import (
@@ -437,20 +437,24 @@ def respond(recipient_id: int, token: str):
 # -- sending match requests ------------------------------------------------------------------------
 def _selected_profiles(raw_ids) -> tuple[list[AlumniProfile], bool]:
     """The chosen profiles this user may see, and whether any chosen id was left out."""
-    ids = []
+    ids, beyond = [], False
     for raw in raw_ids:
         for part in str(raw).split(","):
             if part.strip().isdigit():
-                ids.append(int(part))
+                # A number beyond any id names no profile (and the database would raise on it).
+                if int(part) > MAX_ID:
+                    beyond = True
+                else:
+                    ids.append(int(part))
     ids = list(dict.fromkeys(ids))[:50]
     if not ids:
-        return [], False
+        return [], beyond
     found = {
         p.id: p for p in db.session.scalars(select(AlumniProfile).where(AlumniProfile.id.in_(ids)))
     }
     # Someone may only ask for a profile they are allowed to see.
     visible = [found[i] for i in ids if i in found and found[i].can_view(current_user)]
-    return visible, len(visible) < len(ids)
+    return visible, beyond or len(visible) < len(ids)
 
 
 UNAVAILABLE = _l(

@@ -83,3 +83,15 @@ def test_nul_characters_never_reach_the_database(client, login):
     login(w.user("admin"))
     response = client.get("/admin/users/?q=Sanne%00")
     assert response.status_code == 200 and "Sanne Staf" in response.get_data(as_text=True)
+
+
+def test_a_profile_number_beyond_any_id_is_just_unavailable(client, login):
+    w = build_world()
+    login(w.user("client"))
+    page = f"/alumni/requests/new?profile={w.profile.id}"
+    form = _form(client, page, "/alumni/requests/new")
+    before = row_counts()
+    response = _post(client, form, profiles=f"{w.profile.id},{2**31}")
+    assert response.status_code == 400
+    assert "niet (meer) beschikbaar" in response.get_data(as_text=True)
+    assert row_counts() == before
