@@ -95,3 +95,17 @@ def test_a_profile_number_beyond_any_id_is_just_unavailable(client, login):
     assert response.status_code == 400
     assert "niet (meer) beschikbaar" in response.get_data(as_text=True)
     assert row_counts() == before
+
+
+def test_a_trainer_chosen_twice_is_assigned_once(client, login):
+    from bbtraining.courses.models import Edition
+    from bbtraining.extensions import db
+
+    w = build_world()
+    login(w.user("admin"))
+    trainer_id = w.user("trainer").id  # not yet on this edition
+    url = f"/admin/courses/editions/{w.draft_edition.id}/trainers"
+    response = client.post(url, data={"trainers": [str(trainer_id), str(trainer_id)]})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [t.id for t in db.session.get(Edition, w.draft_edition.id).trainers] == [trainer_id]
