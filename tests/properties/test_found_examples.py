@@ -109,3 +109,18 @@ def test_a_trainer_chosen_twice_is_assigned_once(client, login):
     assert response.status_code == 302
     db.session.expire_all()
     assert [t.id for t in db.session.get(Edition, w.draft_edition.id).trainers] == [trainer_id]
+
+
+def test_a_capacity_beyond_any_room_is_refused(client, login):
+    w = build_world()
+    login(w.user("admin"))
+    before = row_counts()
+    url = f"/admin/courses/editions/{w.draft_edition.id}/capacity"
+    response = client.post(url, data={"capacity": str(2**31)})
+    assert response.status_code == 400
+    assert "Een editie heeft hooguit 1000 plaatsen." in response.get_data(as_text=True)
+    form = _form(client, f"/admin/courses/{w.course.id}/editions/new", "/editions/new")
+    response = _post(client, form, capacity="1001")
+    assert response.status_code == 400
+    assert "Een editie heeft hooguit 1000 plaatsen." in response.get_data(as_text=True)
+    assert row_counts() == before
