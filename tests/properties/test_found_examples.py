@@ -124,3 +124,11 @@ def test_a_capacity_beyond_any_room_is_refused(client, login):
     assert response.status_code == 400
     assert "Een editie heeft hooguit 1000 plaatsen." in response.get_data(as_text=True)
     assert row_counts() == before
+
+
+def test_the_pipeline_filter_ignores_a_course_that_is_not_in_its_list(client, login):
+    w = build_world()
+    login(w.user("admin"))
+    response = client.get(f"/admin/inhouse/?course={2**31}&status=all")
+    assert response.status_code == 400
+    assert w.org_a.name in response.get_data(as_text=True)  # the unfiltered pipeline
