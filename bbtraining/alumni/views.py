@@ -67,6 +67,9 @@ def _search_form() -> SearchForm:
 
 def _criteria(form: SearchForm) -> services.SearchCriteria:
     course = form.course.data or ""
+    course_id = int(course) if course.isdigit() else None
+    if course_id is not None and course_id > MAX_ID:
+        course_id = -1  # no course has it, as with any unknown number; the database would raise
     return services.SearchCriteria(
         province=form.province.data or None,
         languages=[code for code in form.language.data or [] if code],
@@ -77,7 +80,7 @@ def _criteria(form: SearchForm) -> services.SearchCriteria:
         dates=form.dates.dates,
         date_from=form.date_from.data,
         date_to=form.date_to.data,
-        course_id=int(course) if course.isdigit() else None,
+        course_id=course_id,
         q=form.q.data or "",
     )
 

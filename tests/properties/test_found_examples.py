@@ -132,3 +132,13 @@ def test_the_pipeline_filter_ignores_a_course_that_is_not_in_its_list(client, lo
     response = client.get(f"/admin/inhouse/?course={2**31}&status=all")
     assert response.status_code == 400
     assert w.org_a.name in response.get_data(as_text=True)  # the unfiltered pipeline
+
+
+def test_alumni_search_for_a_course_number_beyond_any_id(client, login):
+    w = build_world()
+    login(w.user("client"))
+    response = client.get(f"/alumni/?course={2**31}")
+    assert response.status_code == 200
+    assert w.profile.display_name not in response.get_data(as_text=True)  # as any unknown course
+    response = client.get(f"/alumni/?course={w.course.id}")
+    assert w.profile.display_name in response.get_data(as_text=True)
