@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from config import CONFIGS, DEV_SECRET_KEY
 
@@ -47,6 +47,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     # An id beyond what an INTEGER column holds cannot exist; the database would raise on it
     # (a 500) instead of answering 404.
     app.url_map.converters["int"] = BoundedIntConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextWithoutNulConverter
     app.request_class = Request
     app.config.from_object(CONFIGS[config_name])
     app.config.update(overrides)
@@ -107,6 +108,15 @@ class BoundedIntConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+class TextWithoutNulConverter(UnicodeConverter):
+    """A slug, token or name in the path: a NUL in it matches no route (404), as PostgreSQL
+    cannot even compare text holding one."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]")
 
 
 def _drop_nul(value):

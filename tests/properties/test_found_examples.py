@@ -142,3 +142,11 @@ def test_alumni_search_for_a_course_number_beyond_any_id(client, login):
     assert w.profile.display_name not in response.get_data(as_text=True)  # as any unknown course
     response = client.get(f"/alumni/?course={w.course.id}")
     assert w.profile.display_name in response.get_data(as_text=True)
+
+
+def test_a_nul_in_a_slug_or_token_is_a_404(client):
+    w = build_world()
+    assert client.get("/courses/%00/request").status_code == 404
+    assert client.get(f"/courses/{w.inhouse_course.slug}%00").status_code == 404
+    assert client.get("/auth/reset/abc%00def").status_code == 404
+    assert client.get(f"/courses/{w.inhouse_course.slug}/request").status_code == 200
