@@ -150,3 +150,11 @@ def test_a_nul_in_a_slug_or_token_is_a_404(client):
     assert client.get(f"/courses/{w.inhouse_course.slug}%00").status_code == 404
     assert client.get("/auth/reset/abc%00def").status_code == 404
     assert client.get(f"/courses/{w.inhouse_course.slug}/request").status_code == 200
+
+
+def test_a_page_number_beyond_any_page_is_the_last_page(client, login):
+    w = build_world()
+    login(w.user("admin"))
+    for page in ("/admin/alumni/profiles", "/admin/alumni/matches"):
+        response = client.get(f"{page}?page={'9' * 25}")
+        assert response.status_code == 200, page
