@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -488,4 +488,49 @@ def test_odd_values_in_url_parts_are_never_a_server_error(app, client, unlimited
                 found = problems_with(response, before)
                 if found:
                     problems.append(f"{method} {url[:120]}: {found}")
+    assert not problems, "\n".join(problems)
+
+
+QUERY_NAMES = (
+    "page",
+    "q",
+    "status",
+    "sessions",
+    "format",
+    "next",
+    "role",
+    "shortlist",
+    "profile",
+    "course",
+    "kind",
+    "phase",
+    "audience",
+    "delivery",
+    "province",
+    "language",
+    "min_age",
+    "betaling",
+)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_odd_query_parameters_are_never_a_server_error(app, client, unlimited, role):
+    """The parameters pages read from links (page numbers, filters, `next`), each page given
+    all of them at once with the same odd value."""
+    w = build_world()
+    Visitor(client, w.user(role))
+    problems = []
+    for page in pages_for(app, w, role):
+        for value in (*SWEEP, "0", "-99999999999999999999", "%"):
+            before = row_counts()
+            try:
+                query = urlencode({name: value for name in QUERY_NAMES})
+                response = client.get(page + ("&" if "?" in page else "?") + query)
+            except Exception as exc:
+                problems.append(f"{page} = {value[:20]!r}: {type(exc).__name__}: {exc}"[:300])
+                db.session.rollback()
+                continue
+            found = problems_with(response, before)
+            if found:
+                problems.append(f"{page} = {value[:20]!r}: {found}")
     assert not problems, "\n".join(problems)
