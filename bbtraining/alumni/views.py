@@ -19,7 +19,7 @@ from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import db, limiter
 from ..permissions import MAX_ID, get_or_404, get_visible_or_404, roles_required
 from . import bp, geo, matches, privacy, services
 from .consent import CONSENT_PARAGRAPHS, CONSENT_VERSION
@@ -465,8 +465,13 @@ UNAVAILABLE = _l(
 )
 
 
+def _contact_limit() -> str:
+    return current_app.config["CONTACT_RATE_LIMIT"]
+
+
 @bp.route("/requests/new", methods=["GET", "POST"])
 @client_or_staff
+@limiter.limit(_contact_limit, methods=["POST"])
 def request_new():
     form = MatchRequestForm()
     raw = request.form.get("profiles", "") if request.method == "POST" else None
