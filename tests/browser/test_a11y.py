@@ -96,12 +96,39 @@ def axe_violations(page) -> list[str]:
     return found
 
 
+# What axe no longer checks but screen readers trip over: an id used twice makes a label name
+# the wrong element (the form field goes unnamed).
+MARKUP_PROBLEMS = """() => {
+  const problems = [], seen = new Set();
+  // Hidden inputs (every form's csrf_token) are out of reach of assistive technology.
+  for (const el of document.querySelectorAll("[id]:not(input[type=hidden])")) {
+    if (seen.has(el.id)) problems.push("id used twice: " + el.id);
+    seen.add(el.id);
+  }
+  const controls = ["INPUT", "SELECT", "TEXTAREA", "BUTTON", "METER", "OUTPUT", "PROGRESS"];
+  for (const label of document.querySelectorAll("label[for]")) {
+    const target = document.getElementById(label.htmlFor);
+    if (!target || !controls.includes(target.tagName)) {
+      problems.push("label for=" + label.htmlFor + " names no form field");
+    }
+  }
+  for (const el of document.querySelectorAll("*")) {
+    for (const attr of el.attributes) {
+      if (attr.value === "None") problems.push(attr.name + '="None" on ' + el.tagName);
+    }
+  }
+  return problems;
+}"""
+
+
 def _walk(page, live_server, w, role) -> list[str]:
     problems = []
     for build in PAGES[role]:
         url = build(w)
         page.goto(live_server.url + url)
         problems += [f"{role} {url}: {v}" for v in axe_violations(page)]
+        found = sorted(set(page.evaluate(MARKUP_PROBLEMS)))
+        problems += [f"{role} {url}: {v}" for v in found]
     return problems
 
 
