@@ -182,7 +182,7 @@ def build_world() -> World:
     waiting = enrollments.join_waitlist(full2, fac2)
     db.session.flush()
     assert offered.status == "offered", offered.status
-    o["offered_entry"], o["waiting_entry"] = offered, waiting
+    o["offered_entry"], o["waiting_entry"], o["full_edition2"] = offered, waiting, full2
     o["offer_token"] = enrollments.offer_token(offered)
     o["leave_token"] = enrollments.leave_token(waiting)
 
