@@ -4,16 +4,20 @@ import importlib
 import os
 from decimal import Decimal
 
+import flask
 from flask import Flask, render_template, request
 from flask_babel import format_currency, format_date, format_datetime, format_time
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from config import CONFIGS, DEV_SECRET_KEY
 
 from .celery_app import celery_init_app
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+from .permissions import MAX_ID
 
 BLUEPRINT_MODULES = (
     "bbtraining.core",
@@ -42,6 +46,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         static_folder="../static",
         instance_path=_instance_dir(),
     )
+    # An id beyond what an INTEGER column holds cannot exist; the database would raise on it
+    # (a 500) instead of answering 404.
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextWithoutNulConverter
+    app.request_class = Request
     app.config.from_object(CONFIGS[config_name])
     app.config.update(overrides)
     _refuse_unsafe_production(app, config_name)
@@ -93,6 +102,41 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     register_cli(app)
     return app
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` up to the largest database id; a larger number matches no route (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+class TextWithoutNulConverter(UnicodeConverter):
+    """A slug, token or name in the path: a NUL in it matches no route (404), as PostgreSQL
+    cannot even compare text holding one."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]")
+
+
+def _drop_nul(value):
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class ParametersWithoutNul(ImmutableMultiDict):
+    """Query parameters and form fields without NUL characters. Nobody types one, and
+    PostgreSQL cannot store text holding one: every form would answer with a 500."""
+
+    def __init__(self, mapping=None):
+        if mapping is not None:
+            mapping = [(_drop_nul(k), _drop_nul(v)) for k, v in iter_multi_items(mapping)]
+        super().__init__(mapping)
+
+
+class Request(flask.Request):
+    parameter_storage_class = ParametersWithoutNul
 
 
 def _lazy(text: str):

@@ -8,6 +8,8 @@ from flask_login import current_user, login_required
 
 from .extensions import db
 
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds (PostgreSQL raises beyond it)
+
 
 def roles_required(*roles: str) -> Callable:
     def decorator(view: Callable) -> Callable:
@@ -28,6 +30,9 @@ admin_required = roles_required("admin")
 
 
 def get_or_404(model, object_id):
+    # Ids also come from query strings (`?shortlist=`); a huge one would make the database raise.
+    if not isinstance(object_id, int) or not 0 < object_id <= MAX_ID:
+        abort(404)
     obj = db.session.get(model, object_id)
     if obj is None:
         abort(404)

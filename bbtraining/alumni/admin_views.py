@@ -28,6 +28,12 @@ from .models import (
 from .views import UNAVAILABLE, _selected_profiles, attach_error
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+MAX_PAGE = 10_000
+
+
+def _page_number() -> int:
+    # Bounded: a huge page number would make an offset the database cannot hold (a 500).
+    return min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
 
 
 @admin_bp.route("/")
@@ -47,7 +53,7 @@ def profiles():
         query = query.where(AlumniProfile.published.is_(True))
     elif status == "unpublished":
         query = query.where(AlumniProfile.published.is_(False))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = _page_number()
     rows = list(db.session.scalars(query.limit(51).offset((page - 1) * 50)))
     return render_template(
         "alumni/admin/profiles.html",
@@ -99,7 +105,7 @@ def match_list():
                 select(MatchRecipient.request_id).where(MatchRecipient.status == status)
             )
         )
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = _page_number()
     rows = list(db.session.scalars(query.limit(51).offset((page - 1) * 50)))
     return render_template(
         "alumni/admin/matches.html",

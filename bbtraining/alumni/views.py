@@ -19,8 +19,8 @@ from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
 from ..errors import DomainError
-from ..extensions import db
-from ..permissions import get_or_404, get_visible_or_404, roles_required
+from ..extensions import db, limiter
+from ..permissions import MAX_ID, get_or_404, get_visible_or_404, roles_required
 from ..web import commit_or_flash
 from . import bp, geo, matches, privacy, services
 from .consent import CONSENT_PARAGRAPHS, CONSENT_VERSION
@@ -68,6 +68,9 @@ def _search_form() -> SearchForm:
 
 def _criteria(form: SearchForm) -> services.SearchCriteria:
     course = form.course.data or ""
+    course_id = int(course) if course.isdigit() else None
+    if course_id is not None and course_id > MAX_ID:
+        course_id = -1  # no course has it, as with any unknown number; the database would raise
     return services.SearchCriteria(
         province=form.province.data or None,
         languages=[code for code in form.language.data or [] if code],
@@ -78,7 +81,7 @@ def _criteria(form: SearchForm) -> services.SearchCriteria:
         dates=form.dates.dates,
         date_from=form.date_from.data,
         date_to=form.date_to.data,
-        course_id=int(course) if course.isdigit() else None,
+        course_id=course_id,
         q=form.q.data or "",
     )
 
@@ -424,20 +427,24 @@ def respond(recipient_id: int, token: str):
 # -- sending match requests ------------------------------------------------------------------------
 def _selected_profiles(raw_ids) -> tuple[list[AlumniProfile], bool]:
     """The chosen profiles this user may see, and whether any chosen id was left out."""
-    ids = []
+    ids, beyond = [], False
     for raw in raw_ids:
         for part in str(raw).split(","):
             if part.strip().isdigit():
-                ids.append(int(part))
+                # A number beyond any id names no profile (and the database would raise on it).
+                if int(part) > MAX_ID:
+                    beyond = True
+                else:
+                    ids.append(int(part))
     ids = list(dict.fromkeys(ids))[:50]
     if not ids:
-        return [], False
+        return [], beyond
     found = {
         p.id: p for p in db.session.scalars(select(AlumniProfile).where(AlumniProfile.id.in_(ids)))
     }
     # Someone may only ask for a profile they are allowed to see.
     visible = [found[i] for i in ids if i in found and found[i].can_view(current_user)]
-    return visible, len(visible) < len(ids)
+    return visible, beyond or len(visible) < len(ids)
 
 
 UNAVAILABLE = _l(
@@ -445,8 +452,13 @@ UNAVAILABLE = _l(
 )
 
 
+def _contact_limit() -> str:
+    return current_app.config["CONTACT_RATE_LIMIT"]
+
+
 @bp.route("/requests/new", methods=["GET", "POST"])
 @client_or_staff
+@limiter.limit(_contact_limit, methods=["POST"])
 def request_new():
     form = MatchRequestForm()
     raw = request.form.get("profiles", "") if request.method == "POST" else None

@@ -3,6 +3,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtforms_in_locale
 from wtforms import (
     BooleanField,
     DateField,
@@ -110,7 +111,11 @@ class AmountField(DecimalField):
         if not value.is_finite():
             self.data = None
             raise ValueError(_l("Vul een bedrag of getal in, bijvoorbeeld 1250,00."))
-        self.data = value.quantize(Decimal("0.01"))
+        try:
+            self.data = value.quantize(Decimal("0.01"))
+        except InvalidOperation as exc:  # more digits than any amount has
+            self.data = None
+            raise ValueError(_l("Vul een bedrag of getal in, bijvoorbeeld 1250,00.")) from exc
 
 
 PART_CHOICES = [("", _l("Dagdeel"))] + [(k.value, v) for k, v in PART_OF_DAY_LABELS.items()]
@@ -245,6 +250,11 @@ def _int_or_zero(value) -> int:
 
 
 class ProposalSessionForm(Form):
+    class Meta:
+        # A plain sub-form would speak WTForms' English for its own parse errors.
+        def get_translations(self, form):
+            return wtforms_in_locale
+
     day = DutchDateField(_l("Datum"), validators=[Optional()])
     start = DutchTimeField(_l("Begin"), validators=[Optional()])
     end = DutchTimeField(_l("Einde"), validators=[Optional()])
@@ -279,6 +289,11 @@ class ProposalSessionForm(Form):
 
 
 class LineForm(Form):
+    class Meta:
+        # A plain sub-form would speak WTForms' English for its own parse errors.
+        def get_translations(self, form):
+            return wtforms_in_locale
+
     kind = SelectField(
         _l("Soort"),
         choices=[(k.value, v) for k, v in LINE_KIND_LABELS.items()],

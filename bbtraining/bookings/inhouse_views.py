@@ -416,7 +416,8 @@ def inhouse_account_panel(user) -> Markup | None:
 def _filters_from(form: PipelineFilterForm) -> services.PipelineFilter:
     return services.PipelineFilter(
         status=form.status.data or "open",
-        course_id=form.course.data or None,
+        # Only a course from the list: another number may not even fit the id column.
+        course_id=(form.course.data or None) if not form.course.errors else None,
         q=form.q.data or "",
         min_age_days=form.min_age.data if not form.min_age.errors else None,
     )

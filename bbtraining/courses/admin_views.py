@@ -48,7 +48,8 @@ def _trainer_choices(form_field) -> None:
 
 def _chosen_trainers(ids: list[int] | None) -> list[User]:
     by_id = {t.id: t for t in services.trainers()}
-    return [by_id[i] for i in ids or [] if i in by_id]
+    # A trainer ticked twice (a replayed or hand-made form) is still one trainer.
+    return [by_id[i] for i in dict.fromkeys(ids or []) if i in by_id]
 
 
 def _local(moment: datetime | None) -> datetime | None:

@@ -2,6 +2,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations as wtforms_in_locale
 from wtforms import (
     BooleanField,
     DateField,
@@ -180,6 +181,11 @@ class CourseForm(FlaskForm):
 
 class SessionRowForm(Form):
     """One session of an edition, as local date and times; an empty date skips the row."""
+
+    class Meta:
+        # A plain sub-form would speak WTForms' English ("Not a valid time value.").
+        def get_translations(self, form):
+            return wtforms_in_locale
 
     day = DateField(_l("Datum"), validators=[Optional()])
     start = TimeField(_l("Begin"), validators=[Optional()])

@@ -434,9 +434,16 @@ class EditionInput:
     cancellation_policy: str = ""
 
 
+MAX_CAPACITY = 1000  # far beyond any training room; also keeps the number inside the column
+
+
 def _check_capacity(capacity: int) -> None:
     if capacity is None or capacity < 1:
         raise DomainError(_l("De capaciteit moet minstens 1 zijn."), field="capacity")
+    if capacity > MAX_CAPACITY:
+        raise DomainError(
+            _l("Een editie heeft hooguit %(n)s plaatsen.", n=MAX_CAPACITY), field="capacity"
+        )
 
 
 def schedule_edition(course: Course, data: EditionInput, *, now: datetime | None = None) -> Edition:

@@ -244,7 +244,7 @@ def test_schedule_multi_day_edition_over_http(client, admin, make_course, make_u
         ({"online_url": "zoom"}, "Vul een volledige link in"),
         ({"sessions-0-day": "", "sessions-1-day": ""}, "Plan minstens één sessie"),
         ({"sessions-0-day": "2020-01-01"}, "Sessie 1 ligt in het verleden."),
-        ({"sessions-0-day": "31-02-2027"}, "Not a valid date value"),
+        ({"sessions-0-day": "31-02-2027"}, "Ongeldige datum."),
         ({"sessions-1-start": ""}, "Vul een begin- en eindtijd in."),
     ],
 )

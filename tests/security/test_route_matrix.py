@@ -1,0 +1,577 @@
+"""Who may reach what: every rule of app.url_map, for every role and for anonymous visitors.
+
+TABLE states per URL rule who reaches it. A rule the table does not know fails
+`test_every_route_has_a_decision`, so a new page cannot ship without someone deciding who may
+open it. `test_route_matrix` then walks every rule as each role, with real objects built by the
+services (tests/security/world.py):
+
+- a role in `allow` reaches the page: no 403/404/405, no detour to the login page, no 500;
+- anonymous visitors outside `allow` are sent to the login page;
+- signed-in roles outside `allow` get `denied` (403 for a role gate; 404 where the object is
+  someone else's, so an id reveals nothing);
+- `foreign` is the same URL with an object of another organisation or another person: every
+  allowed role except staff gets a 404 there (or the given status), and the page shows none of
+  the other party's data;
+- a refused request writes nothing (audit log and outbox unchanged).
+
+URLs are built with the acting role's own objects where it has them.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import func, select
+
+from bbtraining.extensions import db
+from tests.conftest import PASSWORD
+from tests.security.world import ROLES, World, build_world
+
+A, F, C, T, S = "anonymous", "facilitator", "client", "trainer", "admin"
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = frozenset({F, C, T, S})
+STAFF = frozenset({S})
+
+Url = str | Callable[[World, str], str]
+
+
+@dataclass(frozen=True)
+class Route:
+    allow: frozenset[str]
+    url: Url
+    denied: int | dict = 403  # for signed-in roles outside `allow`; a dict maps role -> status
+    foreign: Callable[[World, str], str | None] | None = None
+    foreign_status: int | tuple[int, ...] = 404
+    ok: tuple[int, ...] | None = None  # statuses that count as reached, when not the usual ones
+    post: "Route | None" = None  # a different decision for POST on the same rule
+    # Walked after the rest, in this order: 1 changes state others read, 2 ends the session.
+    last: int = 0
+
+    def denied_status(self, role: str) -> int:
+        if isinstance(self.denied, dict):
+            return self.denied.get(role, 404)
+        return self.denied
+
+
+def obj(name: str, pattern: str, attr: str = "id") -> Callable[[World, str], str]:
+    """A URL around one object of the world, the same for every role."""
+    return lambda w, role: pattern.format(getattr(w.objects[name], attr))
+
+
+def own(pattern: str, **per_role: str) -> Callable[[World, str], str]:
+    """A URL around the acting role's own object; `default` names the object for other roles."""
+
+    def build(w: World, role: str) -> str:
+        name = per_role.get(role, per_role["default"])
+        return pattern.format(w.objects[name].id)
+
+    return build
+
+
+def only_for(role_urls: dict[str, Callable[[World, str], str]]):
+    def build(w: World, role: str) -> str | None:
+        fn = role_urls.get(role)
+        return fn(w, role) if fn else None
+
+    return build
+
+
+def _reset_token(w: World, role: str) -> str:
+    from bbtraining.auth.services import make_reset_token
+
+    return "/auth/reset/" + make_reset_token(w.user(role) or w.user(F))
+
+
+def _verify_token(w: World, role: str) -> str:
+    from bbtraining.auth.services import make_verify_token
+
+    return "/auth/verify/" + make_verify_token(w.user(role) or w.user(F))
+
+
+def _respond(w: World, role: str) -> str:
+    return f"/alumni/respond/{w.recipient.id}/{w.respond_token}"
+
+
+def _respond_with_wrong_id(w: World, role: str) -> str:
+    return f"/alumni/respond/{w.recipient2.id}/{w.respond_token}"
+
+
+OWN_ENROLLMENT = own("/enrollments/{}", default="enrollment")
+OTHER_ENROLLMENT = only_for({F: obj("enrollment2", "/enrollments/{}")})
+BOOKING = own("/account/inhouse/{}", default="booking")
+OTHER_ORG_BOOKING = only_for({C: obj("booking2", "/account/inhouse/{}")})
+ENROLLMENT_GATE = {C: 404, T: 404, S: 404}  # only the participant themself
+CLIENT_GATE = {F: 404, T: 404, S: 403}  # staff see the booking, but the client decides
+
+TABLE: dict[str, Route] = {
+    # -- core -------------------------------------------------------------------------------------
+    "/static/<path:filename>": Route(EVERYONE, "/static/css/app.css"),
+    "/healthz": Route(EVERYONE, "/healthz", ok=(200, 503)),  # 503 without a worker: still JSON
+    "/language/<code>": Route(EVERYONE, "/language/nl"),
+    "/account/": Route(SIGNED_IN, "/account/"),
+    "/account/calendar-token": Route(SIGNED_IN, "/account/calendar-token"),
+    "/admin/": Route(STAFF, "/admin/"),
+    # -- accounts ---------------------------------------------------------------------------------
+    "/auth/login": Route(EVERYONE, "/auth/login"),
+    "/auth/logout": Route(EVERYONE, "/auth/logout", last=2),
+    "/auth/register": Route(EVERYONE, "/auth/register"),
+    "/auth/reset": Route(EVERYONE, "/auth/reset"),
+    "/auth/reset/<token>": Route(EVERYONE, _reset_token),
+    # Verifying redirects: to the dashboard, or to the login page for a visitor.
+    "/auth/verify/<token>": Route(EVERYONE, _verify_token, ok=(302,)),
+    "/auth/verify/resend": Route(SIGNED_IN, "/auth/verify/resend"),
+    "/auth/password": Route(SIGNED_IN, "/auth/password"),
+    "/admin/users/": Route(STAFF, "/admin/users/"),
+    # The other facilitator: an empty form must not take the acting admin's own rights away.
+    "/admin/users/<int:user_id>": Route(STAFF, lambda w, role: f"/admin/users/{w.others[F].id}"),
+    "/admin/organisations/": Route(STAFF, "/admin/organisations/"),
+    # -- mail -------------------------------------------------------------------------------------
+    "/dev/mailbox/": Route(STAFF, "/dev/mailbox/"),
+    "/dev/mailbox/<name>": Route(STAFF, lambda w, role: f"/dev/mailbox/{w.mailbox_name}"),
+    "/dev/mailbox/<name>/attachments/<int:index>": Route(
+        STAFF, lambda w, role: f"/dev/mailbox/{w.mailbox_name}/attachments/0"
+    ),
+    "/admin/outbox/": Route(STAFF, "/admin/outbox/"),
+    "/admin/outbox/<int:row_id>/retry": Route(STAFF, obj("outbox_row", "/admin/outbox/{}/retry")),
+    # -- public catalog ---------------------------------------------------------------------------
+    "/": Route(EVERYONE, "/"),
+    "/courses/": Route(EVERYONE, "/courses/"),
+    "/courses/<slug>": Route(
+        EVERYONE,
+        obj("course", "/courses/{}", "slug"),
+        foreign=obj("draft_course", "/courses/{}", "slug"),  # unpublished: staff only
+    ),
+    "/calendar/public.ics": Route(EVERYONE, "/calendar/public.ics"),
+    # -- catalog admin ----------------------------------------------------------------------------
+    "/admin/courses/": Route(STAFF, "/admin/courses/"),
+    "/admin/courses/new": Route(STAFF, "/admin/courses/new"),
+    "/admin/courses/<int:course_id>/edit": Route(STAFF, obj("course", "/admin/courses/{}/edit")),
+    "/admin/courses/<int:course_id>/publish": Route(
+        STAFF, obj("draft_course", "/admin/courses/{}/publish")
+    ),
+    "/admin/courses/<int:course_id>/unpublish": Route(
+        STAFF, obj("draft_course", "/admin/courses/{}/unpublish")
+    ),
+    "/admin/courses/editions/": Route(STAFF, "/admin/courses/editions/"),
+    "/admin/courses/<int:course_id>/editions/new": Route(
+        STAFF, obj("course", "/admin/courses/{}/editions/new")
+    ),
+    "/admin/courses/editions/<int:edition_id>": Route(
+        STAFF, obj("edition", "/admin/courses/editions/{}")
+    ),
+    "/admin/courses/editions/<int:edition_id>/trainers": Route(
+        STAFF, obj("draft_edition", "/admin/courses/editions/{}/trainers")
+    ),
+    "/admin/courses/editions/<int:edition_id>/capacity": Route(
+        STAFF, obj("draft_edition", "/admin/courses/editions/{}/capacity")
+    ),
+    "/admin/courses/editions/<int:edition_id>/duplicate": Route(
+        STAFF, obj("draft_edition", "/admin/courses/editions/{}/duplicate")
+    ),
+    "/admin/courses/editions/<int:edition_id>/cancel": Route(
+        STAFF, obj("draft_edition", "/admin/courses/editions/{}/cancel")
+    ),
+    "/admin/courses/sessions/<int:session_id>/move": Route(
+        STAFF, obj("session", "/admin/courses/sessions/{}/move")
+    ),
+    "/admin/courses/sessions/<int:session_id>/cancel": Route(
+        STAFF, obj("session", "/admin/courses/sessions/{}/cancel")
+    ),
+    "/admin/courses/trainers/": Route(STAFF, "/admin/courses/trainers/"),
+    "/admin/courses/trainers/<int:user_id>": Route(
+        STAFF, lambda w, role: f"/admin/courses/trainers/{w.user(T).id}"
+    ),
+    # -- open enrollment --------------------------------------------------------------------------
+    "/editions/<int:edition_id>/enroll": Route(
+        EVERYONE,
+        obj("edition", "/editions/{}/enroll"),
+        foreign=obj("draft_edition", "/editions/{}/enroll"),  # course not published
+    ),
+    "/editions/<int:edition_id>/waitlist": Route(
+        EVERYONE,
+        obj("full_edition", "/editions/{}/waitlist"),
+        foreign=obj("draft_edition", "/editions/{}/waitlist"),
+    ),
+    "/enrollments/<int:enrollment_id>": Route(
+        frozenset({F, S}), OWN_ENROLLMENT, denied=404, foreign=OTHER_ENROLLMENT
+    ),
+    "/enrollments/<int:enrollment_id>/pay": Route(
+        frozenset({F}),
+        own("/enrollments/{}/pay", default="enrollment"),
+        denied=ENROLLMENT_GATE,
+        foreign=only_for({F: obj("enrollment2", "/enrollments/{}/pay")}),
+    ),
+    "/enrollments/<int:enrollment_id>/invoice": Route(
+        frozenset({F}),
+        own("/enrollments/{}/invoice", default="enrollment"),
+        denied=ENROLLMENT_GATE,
+        foreign=only_for({F: obj("enrollment2", "/enrollments/{}/invoice")}),
+    ),
+    "/enrollments/<int:enrollment_id>/cancel": Route(
+        frozenset({F}),
+        own("/enrollments/{}/cancel", default="enrollment"),
+        denied=ENROLLMENT_GATE,
+        foreign=only_for({F: obj("enrollment2", "/enrollments/{}/cancel")}),
+    ),
+    # The link in the offer mail is the key: anyone holding it sees the offer; accepting it is
+    # for the person it was made to, signed in.
+    "/waitlist/offer/<token>": Route(
+        EVERYONE,
+        lambda w, role: f"/waitlist/offer/{w.offer_token}",
+        foreign=lambda w, role: "/waitlist/offer/not-a-token",
+        foreign_status=410,
+        post=Route(
+            frozenset({F}),
+            lambda w, role: f"/waitlist/offer/{w.offer_token}",
+            denied=404,
+        ),
+    ),
+    "/waitlist/offer/<token>/decline": Route(
+        EVERYONE,
+        lambda w, role: f"/waitlist/offer/{w.offer_token}/decline",
+        foreign=lambda w, role: "/waitlist/offer/not-a-token/decline",
+        foreign_status=410,
+        last=1,
+    ),
+    "/waitlist/leave/<token>": Route(
+        EVERYONE,
+        lambda w, role: f"/waitlist/leave/{w.leave_token}",
+        foreign=lambda w, role: "/waitlist/leave/not-a-token",
+        foreign_status=410,
+        last=1,
+    ),
+    "/waitlist/<int:entry_id>/leave": Route(
+        frozenset({F}),
+        obj("offered_entry", "/waitlist/{}/leave"),
+        denied=404,
+        foreign=only_for({F: obj("waiting_entry", "/waitlist/{}/leave")}),
+        last=1,
+    ),
+    "/admin/enrollments": Route(STAFF, "/admin/enrollments"),
+    "/admin/editions/<int:edition_id>/enrollments": Route(
+        STAFF, obj("edition", "/admin/editions/{}/enrollments")
+    ),
+    "/admin/editions/<int:edition_id>/enrollments.csv": Route(
+        STAFF, obj("edition", "/admin/editions/{}/enrollments.csv")
+    ),
+    "/admin/enrollments/<int:enrollment_id>/cancel": Route(
+        STAFF, obj("enrollment2", "/admin/enrollments/{}/cancel")
+    ),
+    "/admin/editions/<int:edition_id>/cancel-enrollments": Route(
+        STAFF, obj("draft_edition", "/admin/editions/{}/cancel-enrollments")
+    ),
+    "/invoices/<int:invoice_id>.pdf": Route(
+        frozenset({F, C, S}),
+        own("/invoices/{}.pdf", client="org_invoice", default="invoice"),
+        denied=404,
+        foreign=only_for(
+            {F: obj("invoice2", "/invoices/{}.pdf"), C: obj("invoice", "/invoices/{}.pdf")}
+        ),
+    ),
+    "/admin/invoices/<int:invoice_id>/paid": Route(
+        STAFF, obj("invoice2", "/admin/invoices/{}/paid")
+    ),
+    "/stripe/webhook": Route(EVERYONE, "/stripe/webhook"),  # Stripe's signature is the key
+    # -- inhouse ----------------------------------------------------------------------------------
+    "/courses/<slug>/request": Route(
+        EVERYONE,
+        obj("inhouse_course", "/courses/{}/request", "slug"),
+        foreign=obj("draft_course", "/courses/{}/request", "slug"),
+    ),
+    "/account/inhouse/<int:booking_id>": Route(
+        frozenset({C, S}), BOOKING, denied=404, foreign=OTHER_ORG_BOOKING
+    ),
+    "/account/inhouse/<int:booking_id>/proposals/<int:version>": Route(
+        frozenset({C, S}),
+        own("/account/inhouse/{}/proposals/1", default="booking"),
+        denied=404,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/proposals/1")}),
+    ),
+    "/account/inhouse/<int:booking_id>/proposals/<int:version>.pdf": Route(
+        frozenset({C, S}),
+        own("/account/inhouse/{}/proposals/1.pdf", default="booking"),
+        denied=404,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/proposals/1.pdf")}),
+    ),
+    "/account/inhouse/<int:booking_id>/accept": Route(
+        frozenset({C}),
+        obj("booking", "/account/inhouse/{}/accept"),
+        denied=CLIENT_GATE,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/accept")}),
+    ),
+    "/account/inhouse/<int:booking_id>/decline": Route(
+        frozenset({C}),
+        obj("booking", "/account/inhouse/{}/decline"),
+        denied=CLIENT_GATE,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/decline")}),
+    ),
+    "/account/inhouse/<int:booking_id>/cancel": Route(
+        frozenset({C}),
+        obj("booking", "/account/inhouse/{}/cancel"),
+        denied=CLIENT_GATE,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/cancel")}),
+    ),
+    "/account/inhouse/<int:booking_id>/messages": Route(
+        frozenset({C, S}),
+        obj("booking", "/account/inhouse/{}/messages"),
+        denied=404,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/messages")}),
+    ),
+    "/account/inhouse/<int:booking_id>/participants": Route(
+        frozenset({C}),
+        obj("scheduled_booking", "/account/inhouse/{}/participants"),
+        denied=CLIENT_GATE,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/participants")}),
+    ),
+    "/account/inhouse/<int:booking_id>/participants/<int:participant_id>/delete": Route(
+        frozenset({C}),
+        lambda w, role: (
+            f"/account/inhouse/{w.scheduled_booking.id}/participants/{w.participant.id}/delete"
+        ),
+        denied=CLIENT_GATE,
+        foreign=only_for(
+            {
+                C: lambda w, role: (
+                    f"/account/inhouse/{w.booking2.id}/participants/{w.participant.id}/delete"
+                )
+            }
+        ),
+    ),
+    "/admin/inhouse/": Route(STAFF, "/admin/inhouse/"),
+    "/admin/inhouse/export.csv": Route(STAFF, "/admin/inhouse/export.csv"),
+    "/admin/inhouse/<int:booking_id>": Route(STAFF, obj("booking", "/admin/inhouse/{}")),
+    "/admin/inhouse/<int:booking_id>/review": Route(
+        STAFF, obj("booking2", "/admin/inhouse/{}/review")
+    ),
+    "/admin/inhouse/<int:booking_id>/confirm-membership": Route(
+        STAFF, obj("booking2", "/admin/inhouse/{}/confirm-membership")
+    ),
+    "/admin/inhouse/<int:booking_id>/delivered": Route(
+        STAFF, obj("scheduled_booking", "/admin/inhouse/{}/delivered")
+    ),
+    "/admin/inhouse/<int:booking_id>/evaluated": Route(
+        STAFF, obj("scheduled_booking", "/admin/inhouse/{}/evaluated")
+    ),
+    "/admin/inhouse/<int:booking_id>/cancel": Route(
+        STAFF, obj("booking2", "/admin/inhouse/{}/cancel")
+    ),
+    "/admin/inhouse/<int:booking_id>/proposal": Route(
+        STAFF, obj("booking", "/admin/inhouse/{}/proposal")
+    ),
+    "/admin/inhouse/<int:booking_id>/sessions/<int:session_id>": Route(
+        STAFF,
+        lambda w, role: f"/admin/inhouse/{w.scheduled_booking.id}/sessions/{w.booking_session.id}",
+    ),
+    "/admin/inhouse/<int:booking_id>/sessions/<int:session_id>/cancel": Route(
+        STAFF,
+        lambda w, role: (
+            f"/admin/inhouse/{w.scheduled_booking.id}/sessions/{w.booking_session.id}/cancel"
+        ),
+    ),
+    "/admin/inhouse/<int:booking_id>/invoice": Route(
+        STAFF, obj("scheduled_booking", "/admin/inhouse/{}/invoice")
+    ),
+    # -- alumni pool ------------------------------------------------------------------------------
+    "/alumni/": Route(frozenset({C, S}), "/alumni/"),
+    "/alumni/<int:profile_id>": Route(
+        frozenset({F, C, S}),
+        own("/alumni/{}", facilitator="profile", default="profile2"),
+        denied=404,
+        foreign=only_for({F: obj("profile2", "/alumni/{}")}),
+    ),
+    "/alumni/<int:profile_id>/photo/<int:version>.jpg": Route(
+        frozenset({F, C, S}),
+        lambda w, role: f"/alumni/{w.profile.id}/photo/{w.profile.photo_version}.jpg",
+        denied=404,
+    ),
+    "/alumni/profile": Route(SIGNED_IN, "/alumni/profile"),  # others see why they cannot
+    "/alumni/profile/photo": Route(SIGNED_IN, "/alumni/profile/photo"),
+    "/alumni/profile/photo/delete": Route(SIGNED_IN, "/alumni/profile/photo/delete"),
+    "/alumni/profile/publish": Route(SIGNED_IN, "/alumni/profile/publish"),
+    "/alumni/profile/unpublish": Route(SIGNED_IN, "/alumni/profile/unpublish"),
+    "/alumni/profile/confirm": Route(SIGNED_IN, "/alumni/profile/confirm"),
+    "/alumni/inbox": Route(SIGNED_IN, "/alumni/inbox"),
+    "/alumni/inbox/<int:recipient_id>/<any(accept, decline):decision>": Route(
+        frozenset({F}),
+        obj("recipient", "/alumni/inbox/{}/decline"),
+        denied=404,
+        foreign=only_for({F: obj("recipient2", "/alumni/inbox/{}/decline")}),
+    ),
+    "/alumni/respond/<int:recipient_id>/<token>": Route(
+        EVERYONE, _respond, foreign=_respond_with_wrong_id, foreign_status=400
+    ),
+    "/alumni/requests/new": Route(frozenset({C, S}), "/alumni/requests/new"),
+    "/alumni/requests/": Route(frozenset({C, S}), "/alumni/requests/"),
+    "/alumni/requests/<int:request_id>": Route(
+        frozenset({C, S}),
+        obj("match_request", "/alumni/requests/{}"),
+        denied=404,
+        foreign=only_for({C: obj("match_request2", "/alumni/requests/{}")}),
+    ),
+    "/alumni/shortlists/<int:shortlist_id>": Route(
+        frozenset({C, S}),
+        obj("shortlist", "/alumni/shortlists/{}"),
+        denied=404,
+        foreign=only_for({C: obj("shortlist2", "/alumni/shortlists/{}")}),
+    ),
+    "/alumni/privacy": Route(SIGNED_IN, "/alumni/privacy"),
+    "/alumni/privacy/export.json": Route(SIGNED_IN, "/alumni/privacy/export.json"),
+    "/alumni/privacy/delete": Route(SIGNED_IN, "/alumni/privacy/delete"),
+    "/admin/alumni/": Route(STAFF, "/admin/alumni/"),
+    "/admin/alumni/profiles": Route(STAFF, "/admin/alumni/profiles"),
+    "/admin/alumni/profiles/<int:profile_id>/<any(hide, unhide):action>": Route(
+        STAFF, obj("profile2", "/admin/alumni/profiles/{}/hide")
+    ),
+    "/admin/alumni/matches": Route(STAFF, "/admin/alumni/matches"),
+    "/admin/alumni/shortlists/new": Route(STAFF, "/admin/alumni/shortlists/new"),
+    "/admin/alumni/shortlists": Route(STAFF, "/admin/alumni/shortlists"),
+    "/admin/alumni/qualifications": Route(STAFF, "/admin/alumni/qualifications"),
+    "/admin/alumni/specialisations": Route(STAFF, "/admin/alumni/specialisations"),
+    "/admin/alumni/specialisations/<int:specialisation_id>": Route(
+        STAFF, obj("specialisation", "/admin/alumni/specialisations/{}")
+    ),
+}
+
+
+def app_rules(app) -> dict[str, set[str]]:
+    """URL rule -> the methods it serves (without HEAD and OPTIONS, which Flask adds)."""
+    rules: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        rules.setdefault(rule.rule, set()).update(rule.methods - {"HEAD", "OPTIONS"})
+    return rules
+
+
+def test_every_route_has_a_decision(app):
+    rules = app_rules(app)
+    missing = sorted(set(rules) - set(TABLE))
+    stale = sorted(set(TABLE) - set(rules))
+    assert not missing, (
+        "Routes without an access decision; add them to TABLE in "
+        f"tests/security/test_route_matrix.py: {missing}"
+    )
+    assert not stale, f"TABLE lists rules the app no longer has: {stale}"
+
+
+# -- walking the table ----------------------------------------------------------------------------
+@dataclass
+class Check:
+    method: str
+    url: str
+    expect: str  # "reach", "login", or a status code as text
+    rule: str
+    ok: tuple[int, ...] | None = None
+    foreign: bool = False
+    secrets: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _url(url: Url, w: World, role: str) -> str:
+    return url(w, role) if callable(url) else url
+
+
+def plan(app, w: World, role: str) -> list[Check]:
+    """Every request this role makes, built before the first one changes anything."""
+    checks: list[tuple[int, Check]] = []
+    # What another organisation or person must never see on a refused page.
+    secrets = (w.org_b.name, w.others[F].email, w.others[C].email)
+    for rule, methods in sorted(app_rules(app).items()):
+        base = TABLE[rule]
+        for method in sorted(methods):  # GET before POST
+            route = base.post if method == "POST" and base.post else base
+            order = route.last
+            if role in route.allow:
+                expect = "reach"
+            elif role == A:
+                expect = "login"
+            else:
+                expect = str(route.denied_status(role))
+            checks.append((order, Check(method, _url(route.url, w, role), expect, rule, route.ok)))
+            foreign = route.foreign or base.foreign
+            if foreign and role in route.allow and role != S:
+                foreign_url = foreign(w, role)
+                if foreign_url:
+                    statuses = base.foreign_status
+                    statuses = statuses if isinstance(statuses, tuple) else (statuses,)
+                    expect = "|".join(map(str, statuses))
+                    checks.append(
+                        (
+                            order,
+                            Check(method, foreign_url, expect, rule, foreign=True, secrets=secrets),
+                        )
+                    )
+    return [check for _order, check in sorted(checks, key=lambda item: item[0])]
+
+
+def _counts() -> tuple[int, int]:
+    from bbtraining.audit import AuditEntry
+    from bbtraining.notifications.models import OutboxMessage
+
+    db.session.expire_all()
+    return (
+        db.session.scalar(select(func.count()).select_from(AuditEntry)),
+        db.session.scalar(select(func.count()).select_from(OutboxMessage)),
+    )
+
+
+def judge(check: Check, response) -> str | None:
+    """None when the response is what the table says; otherwise what went wrong."""
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    to_login = status in (301, 302, 303) and "/auth/login" in location
+    if check.expect == "reach" and check.ok is not None:
+        return None if status in check.ok else f"{status}, expected one of {check.ok}"
+    if status >= 500:
+        return f"{status} (server error)"
+    if check.expect == "reach":
+        if status in (401, 403, 404, 405) or to_login:
+            return f"{status} {location}".strip() + ", expected to reach it"
+        return None
+    if check.expect == "login":
+        return None if to_login else f"{status} {location}, expected the login page".strip()
+    expected = {int(code) for code in check.expect.split("|")}
+    if status not in expected:
+        return f"{status} {location}, expected {check.expect}".strip()
+    body = response.get_data(as_text=True)
+    leaked = [s for s in check.secrets if s in body]
+    if leaked:
+        return f"{status} but shows {leaked}"
+    return None
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_matrix(app, client, role):
+    w = build_world()
+    checks = plan(app, w, role)
+    if role != A:
+        user = w.user(role)
+        response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.data[:300]
+    token = client._token()
+    problems = []
+    for check in checks:
+        refused = check.expect != "reach"
+        before = _counts() if refused else None
+        if check.method == "GET":
+            response = client.get(check.url)
+        else:
+            response = client.post(check.url, data={"csrf_token": token})
+        problem = judge(check, response)
+        if refused and problem is None and _counts() != before:
+            problem = "refused, but the audit log or the outbox changed"
+        if problem:
+            kind = "foreign " if check.foreign else ""
+            problems.append(f"{check.method} {check.url} [{kind}{check.rule}]: {problem}")
+    assert not problems, f"{role}: {len(problems)} of {len(checks)} checks:\n" + "\n".join(problems)
+
+
+def test_hidden_alumni_profiles_are_a_404_for_clients(client, login):
+    """Beyond the table: a profile taken offline is gone for clients, photo included."""
+    from bbtraining.alumni import services
+
+    w = build_world()
+    hidden_id, version = w.profile.id, w.profile.photo_version
+    services.unpublish(w.profile)
+    db.session.commit()
+    login(w.user(C))
+    assert client.get(f"/alumni/{hidden_id}").status_code == 404
+    assert client.get(f"/alumni/{hidden_id}/photo/{version}.jpg").status_code == 404
+    assert client.get(f"/alumni/{w.profile2.id}").status_code == 200

@@ -1,0 +1,299 @@
+"""A small but complete world for walking every route: one person per role plus a second one of
+each (another organisation, another person), and the objects they own, in the states the pages
+expect. Built through the services, as the pages would build it.
+
+`build_world()` commits; the autouse fixture of tests/conftest.py empties the tables afterwards.
+"""
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from bbtraining.extensions import db
+from tests.conftest import PASSWORD
+
+ROLES = ("anonymous", "facilitator", "client", "trainer", "admin")
+
+
+@dataclass
+class World:
+    users: dict = field(default_factory=dict)  # role -> the person acting in that role
+    others: dict = field(default_factory=dict)  # role -> a second person in that role
+    objects: dict = field(default_factory=dict)
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["objects"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def user(self, role: str):
+        return self.users.get(role)
+
+
+def _user(email: str, name: str, *roles: str, organisation=None):
+    from bbtraining.auth.models import Role, User
+
+    user = User(email=email, name=name, organisation=organisation)
+    user.set_password(PASSWORD)
+    for role in roles:
+        user.add_role(Role(role))
+    user.mark_email_verified()
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (40, 90, 160)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def _edition(course, *, capacity: int, trainer, days_ahead: int = 30):
+    from bbtraining.courses.models import Edition, TrainingSession
+
+    edition = Edition(course=course, capacity=capacity, location="Utrecht")
+    first = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(
+        days=days_ahead
+    )
+    edition.sessions.append(
+        TrainingSession(
+            course=course,
+            starts_at=first,
+            ends_at=first + timedelta(hours=7),
+            location="Utrecht",
+            trainer=trainer,
+        )
+    )
+    edition.trainers.append(trainer)
+    db.session.add(edition)
+    db.session.flush()
+    return edition
+
+
+def build_world() -> World:
+    from bbtraining.alumni import matches
+    from bbtraining.alumni import services as alumni
+    from bbtraining.auth.models import Organisation
+    from bbtraining.bookings import enrollment_services as enrollments
+    from bbtraining.bookings import inhouse_services as inhouse
+    from bbtraining.bookings.qualifications import record_qualification
+    from bbtraining.courses.models import Course
+    from bbtraining.notifications import services as outbox
+    from bbtraining.notifications.models import OutboxMessage
+
+    w = World()
+    org_a = Organisation(name="Gemeente Amersfoort", kind="gemeente")
+    org_b = Organisation(name="Provincie Drenthe", kind="provincie")
+    db.session.add_all([org_a, org_b])
+    db.session.flush()
+    w.users = {
+        "facilitator": _user("eva@example.nl", "Eva Begeleider", "facilitator"),
+        "client": _user(
+            "griffie@amersfoort.example.nl", "Pieter Griffier", "client", organisation=org_a
+        ),
+        "trainer": _user("joost@example.nl", "Joost Trainer", "trainer"),
+        "admin": _user("staf@example.nl", "Sanne Staf", "admin"),
+    }
+    w.others = {
+        "facilitator": _user("noor@example.nl", "Noor Begeleider", "facilitator"),
+        "client": _user(
+            "projecten@drenthe.example.nl", "Fatima Projectleider", "client", organisation=org_b
+        ),
+        "trainer": _user("amira@example.nl", "Amira Trainer", "trainer"),
+    }
+    fac, fac2 = w.users["facilitator"], w.others["facilitator"]
+    client, client2 = w.users["client"], w.others["client"]
+    trainer, trainer2 = w.users["trainer"], w.others["trainer"]
+    staff = w.users["admin"]
+    o = w.objects
+    o["org_a"], o["org_b"] = org_a, org_b
+
+    # -- catalog ----------------------------------------------------------------------------------
+    training = Course(
+        slug="training-gespreksbegeleiding",
+        title="Training gespreksbegeleiding",
+        kind="facilitator-training",
+        audience="facilitators",
+        delivery="open",
+        summary="Twee dagen oefenen met het begeleiden van tafelgesprekken.",
+        price_seat=Decimal("495.00"),
+        price_inhouse=Decimal("2500.00"),
+        published=True,
+        qualifies_for_alumni=True,
+    )
+    training.phases = ["uitvoering"]
+    inspiratie = Course(
+        slug="inspiratiesessie",
+        title="Inspiratiesessie burgerberaad",
+        kind="inspiratiesessie",
+        audience="council",
+        delivery="inhouse",
+        summary="Wat een burgerberaad vraagt van raad en college.",
+        price_inhouse=Decimal("1450.00"),
+        duration_minutes=120,
+        published=True,
+    )
+    inspiratie.phases = ["verkenning"]
+    draft = Course(
+        slug="nog-niet-gepubliceerd",
+        title="Masterclass in voorbereiding",
+        kind="masterclass",
+        audience="civil-servants",
+        delivery="both",
+        price_seat=Decimal("300.00"),
+        published=False,
+    )
+    draft.phases = ["voorbereiding"]
+    db.session.add_all([training, inspiratie, draft])
+    db.session.flush()
+    o["course"], o["inhouse_course"], o["draft_course"] = training, inspiratie, draft
+    edition = _edition(training, capacity=10, trainer=trainer)
+    full = _edition(training, capacity=1, trainer=trainer2, days_ahead=45)
+    draft_edition = _edition(draft, capacity=10, trainer=trainer2, days_ahead=60)
+    o["edition"], o["full_edition"], o["draft_edition"] = edition, full, draft_edition
+    o["open_edition"] = _edition(training, capacity=5, trainer=trainer, days_ahead=70)
+    o["session"] = edition.sessions[0]
+
+    # -- enrollments, the waiting list, their invoices ---------------------------------------------
+    def billing(user):
+        return enrollments.Billing(
+            name=user.name, street="Oudegracht 1", postcode="3511 AB", city="Utrecht"
+        )
+
+    o["enrollment"] = enrollments.enroll(edition, fac, billing(fac), "invoice")
+    o["enrollment2"] = enrollments.enroll(edition, fac2, billing(fac2), "invoice")
+    o["invoice"] = o["enrollment"].invoice
+    o["invoice2"] = o["enrollment2"].invoice
+    # `full` frees its seat for the facilitator on its waiting list: an open offer.
+    taken = enrollments.enroll(full, fac2, billing(fac2), "invoice")
+    offered = enrollments.join_waitlist(full, fac)
+    enrollments.cancel_enrollment(taken, by=staff, reason="Ziek", refund="full")
+    enrollments.offer_next_seats(full)
+    # `full2` keeps the other facilitator waiting.
+    full2 = _edition(training, capacity=1, trainer=trainer, days_ahead=50)
+    enrollments.enroll(full2, fac, billing(fac), "invoice")
+    waiting = enrollments.join_waitlist(full2, fac2)
+    db.session.flush()
+    assert offered.status == "offered", offered.status
+    o["offered_entry"], o["waiting_entry"], o["full_edition2"] = offered, waiting, full2
+    o["offer_token"] = enrollments.offer_token(offered)
+    o["leave_token"] = enrollments.leave_token(waiting)
+
+    # -- inhouse: org A has a proposal waiting, org B too --------------------------------------
+    def request_for(user, days: int):
+        today = inhouse.today_amsterdam()
+        booking, _new = inhouse.submit_request(
+            inspiratie,
+            inhouse.RequestData(
+                contact_name=user.name,
+                contact_email=user.email,
+                expected_participants=25,
+                delivery_mode="venue",
+                venue="Stadhuis",
+                date_options=[(today + timedelta(days=days), "evening")],
+                assembly_phase="verkenning",
+                assembly_context="Een burgerberaad over de energietransitie.",
+            ),
+            user=user,
+        )
+        return booking
+
+    def propose(booking, days: int, by_trainer):
+        starts = inhouse.local_datetime(inhouse.today_amsterdam() + timedelta(days=days), time(19))
+        inhouse.send_proposal(
+            booking,
+            by=staff,
+            sessions=[
+                inhouse.SessionDraft(
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=2),
+                    trainer=by_trainer,
+                    location="Stadhuis",
+                )
+            ],
+            lines=[
+                inhouse.LineDraft("session-fee", "Inspiratiesessie", Decimal(1), Decimal("1450"))
+            ],
+            valid_until=inhouse.today_amsterdam() + timedelta(days=14),
+            vat_rate=Decimal("21.00"),
+            terms="Annuleren kan tot vier weken vooraf.",
+        )
+
+    booking = request_for(client, 30)
+    propose(booking, 31, trainer)
+    booking2 = request_for(client2, 40)
+    propose(booking2, 41, trainer2)
+    scheduled = request_for(client, 50)
+    propose(scheduled, 51, trainer)
+    inhouse.accept_proposal(scheduled, by=client, version=1, po_number="PO-1", agreed_to_terms=True)
+    db.session.flush()
+    invoiced = request_for(client, 20)
+    propose(invoiced, 21, trainer)
+    inhouse.accept_proposal(invoiced, by=client, version=1, po_number="PO-2", agreed_to_terms=True)
+    inhouse.mark_delivered(invoiced, by=staff, now=datetime.now(UTC) + timedelta(days=60))
+    o["org_invoice"] = inhouse.issue_booking_invoice(
+        invoiced, by=staff, lines=inhouse.invoice_lines_from_proposal(invoiced)
+    )
+    o["booking"], o["booking2"], o["scheduled_booking"] = booking, booking2, scheduled
+    o["booking_session"] = scheduled.sessions[0]
+    o["participant"] = inhouse.add_participant(
+        scheduled, by=client, name="Raadslid Jansen", email="jansen@amersfoort.example.nl"
+    )
+    db.session.flush()
+
+    # -- alumni: both facilitators qualified and published; match requests by both clients -----
+    def alumnus(user, province: str):
+        record_qualification(user, training, source="admin", by=staff)
+        profile = alumni.save_profile(
+            user,
+            alumni.ProfileData(display_name=user.name, province=province, languages=["nl"]),
+        )
+        alumni.publish_with_consent(profile, consent_given=True)
+        return profile
+
+    o["profile"] = alumnus(fac, "utrecht")
+    o["profile2"] = alumnus(fac2, "drenthe")
+    alumni.set_photo(o["profile"], _jpeg())
+    o["specialisation"] = alumni.save_specialisation("Jongeren betrekken")
+    day = inhouse.today_amsterdam() + timedelta(days=90)
+
+    def match(by, profiles):
+        return matches.create_request(
+            by,
+            profiles,
+            assembly="Burgerberaad klimaat",
+            organisation_name=by.organisation.name,
+            dates=[day],
+            place="Stadhuis",
+            role="table",
+        )
+
+    o["match_request"] = match(client, [o["profile"], o["profile2"]])
+    o["match_request2"] = match(client2, [o["profile"], o["profile2"]])
+    db.session.flush()
+    o["recipient"] = next(r for r in o["match_request"].recipients if r.alumnus_id == fac.id)
+    o["recipient2"] = next(r for r in o["match_request"].recipients if r.alumnus_id == fac2.id)
+    o["respond_token"] = matches.response_token(o["recipient"])
+    o["shortlist"] = matches.create_shortlist(
+        client, [o["profile2"]], title="Voor Amersfoort", note="", by=staff
+    )
+    o["shortlist2"] = matches.create_shortlist(
+        client2, [o["profile"]], title="Voor Drenthe", note="", by=staff
+    )
+
+    # -- mail: one row in the outbox and one message in the development mailbox ---------------
+    db.session.commit()
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    row = next(r for r in rows if r.attachments)  # an invoice PDF: the mailbox shows it
+    outbox.deliver(row.id)
+    db.session.commit()
+    o["outbox_row"] = row
+    o["mailbox_name"] = f"{row.id:08d}.eml"
+    return w
