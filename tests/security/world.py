@@ -288,6 +288,9 @@ def build_world() -> World:
         client2, [o["profile"]], title="Voor Drenthe", note="", by=staff
     )
 
+    # -- attendance, completion, certificates, evaluation ---------------------------------------
+    _attendance(w, billing)
+
     # -- mail: one row in the outbox and one message in the development mailbox ---------------
     db.session.commit()
     rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
@@ -297,3 +300,77 @@ def build_world() -> World:
     o["outbox_row"] = row
     o["mailbox_name"] = f"{row.id:08d}.eml"
     return w
+
+
+def _shift(edition, start: datetime) -> None:
+    """Time passes: the edition's (only) session now starts at `start`."""
+    session = edition.sessions[0]
+    length = session.ends_at - session.starts_at
+    session.starts_at, session.ends_at = start, start + length
+    db.session.flush()
+
+
+def _attendance(w: World, billing) -> None:
+    """A session running now (the world's trainer leads it, the facilitator is enrolled), and two
+    editions that ended three days ago, one per trainer, with completions, certificates and an
+    evaluation round each."""
+    from bbtraining.bookings import attendance_services as attendance
+    from bbtraining.bookings import enrollment_services as enrollments
+    from bbtraining.bookings import evaluations
+    from bbtraining.bookings.attendance_models import Completion
+    from bbtraining.bookings.attendance_views import _grant_serializer
+    from bbtraining.bookings.certificates import Certificate
+    from bbtraining.db_types import utcnow
+
+    o = w.objects
+    fac, fac2 = w.users["facilitator"], w.others["facilitator"]
+    trainer, trainer2 = w.users["trainer"], w.others["trainer"]
+    now = utcnow().replace(microsecond=0)
+
+    # Running now: enrolled while it lay ahead, then the day came.
+    running = _edition(o["course"], capacity=10, trainer=trainer, days_ahead=80)
+    enrollments.enroll(running, fac, billing(fac), "invoice")
+    _shift(running, now - timedelta(minutes=30))
+    session = running.sessions[0]
+    o["att_edition"], o["att_session"] = running, session
+    o["guest"] = attendance.add_guest(  # guests join inhouse sessions only
+        o["booking_session"], name="Gast Jansen", email="gast@example.nl", role=None, by=trainer
+    )
+    o["check_in_token"] = attendance.check_in_token(session, now)
+    o["check_in_grant"] = _grant_serializer().dumps({"session": session.id})
+    o["other_grant"] = _grant_serializer().dumps({"session": o["session"].id})
+
+    # Ended: the facilitators were there, completion is decided, certificates issued.
+    done = _edition(o["course"], capacity=10, trainer=trainer, days_ahead=85)
+    done2 = _edition(o["course"], capacity=10, trainer=trainer2, days_ahead=86)
+    for edition, people in ((done, (fac, fac2)), (done2, (fac2,))):
+        for person in people:
+            enrollments.enroll(edition, person, billing(person), "invoice")
+        _shift(edition, now - timedelta(days=3))
+        ended = edition.sessions[0]
+        for row in attendance.build_sheet(ended).rows:
+            attendance.mark(ended, row.key, "present", by=ended.trainer, now=ended.starts_at)
+        attendance.compute_completion(attendance.session_group(ended))
+
+    def certificate(edition, user):
+        return db.session.scalar(
+            select(Certificate)
+            .join(Completion, Certificate.completion_id == Completion.id)
+            .where(Completion.edition_id == edition.id, Completion.user_id == user.id)
+        )
+
+    o["done_edition"], o["done_edition2"] = done, done2
+    o["done_session"] = done.sessions[0]
+    o["certificate"] = certificate(done, fac)
+    o["certificate2"] = certificate(done, fac2)  # the other facilitator's, same training
+    o["certificate3"] = certificate(done2, fac2)  # led by the other trainer
+    assert o["certificate"] and o["certificate2"] and o["certificate3"]
+    o["completion"] = o["certificate"].completion
+
+    groups = {g.key: g for g in evaluations.due_groups(now)}
+    o["round"] = evaluations.open_round(groups[f"edition:{done.id}"])
+    o["round2"] = evaluations.open_round(groups[f"edition:{done2.id}"])
+    requests = {r.user_id: r for r in o["round"].requests}
+    o["evaluation_token"] = evaluations.make_token(requests[fac.id])
+    o["evaluation_token2"] = evaluations.make_token(requests[fac2.id])
+    db.session.flush()
