@@ -44,7 +44,8 @@ class Route:
     foreign_status: int | tuple[int, ...] = 404
     ok: tuple[int, ...] | None = None  # statuses that count as reached, when not the usual ones
     post: "Route | None" = None  # a different decision for POST on the same rule
-    # Walked after the rest, in this order: 1 changes state others read, 2 ends the session.
+    # Walked after the rest, in this order: 1 changes state others read, 2 ends the session;
+    # -1 before the rest (a token that is only valid for a minute or two).
     last: int = 0
 
     def denied_status(self, role: str) -> int:
@@ -102,6 +103,34 @@ BOOKING = own("/account/inhouse/{}", default="booking")
 OTHER_ORG_BOOKING = only_for({C: obj("booking2", "/account/inhouse/{}")})
 ENROLLMENT_GATE = {C: 404, T: 404, S: 404}  # only the participant themself
 CLIENT_GATE = {F: 404, T: 404, S: 403}  # staff see the booking, but the client decides
+SHEET_PEOPLE = frozenset({T, S})  # an attendance sheet: the session's trainers and staff
+
+
+def sheet(suffix: str = "", session: str = "att_session") -> Route:
+    """One of the attendance sheet's URLs: anyone but the session's trainers and staff gets a
+    404; a session another trainer leads is a 404 for ours."""
+    return Route(
+        SHEET_PEOPLE,
+        obj(session, "/attendance/sessions/{}" + suffix),
+        denied=404,
+        foreign=only_for(
+            {T: lambda w, role: f"/attendance/sessions/{w.full_edition.sessions[0].id}{suffix}"}
+        ),
+    )
+
+
+def edition_export(suffix: str) -> Route:
+    return Route(
+        SHEET_PEOPLE,
+        obj("att_edition", "/attendance/editions/{}" + suffix),
+        denied=404,
+        foreign=only_for({T: obj("full_edition", "/attendance/editions/{}" + suffix)}),
+    )
+
+
+def _check_in(w: World, role: str) -> str:
+    return f"/check-in/{w.att_session.id}?grant={w.check_in_grant}"
+
 
 TABLE: dict[str, Route] = {
     # -- core -------------------------------------------------------------------------------------
@@ -429,6 +458,105 @@ TABLE: dict[str, Route] = {
     "/admin/alumni/specialisations": Route(STAFF, "/admin/alumni/specialisations"),
     "/admin/alumni/specialisations/<int:specialisation_id>": Route(
         STAFF, obj("specialisation", "/admin/alumni/specialisations/{}")
+    ),
+    # -- attendance -------------------------------------------------------------------------------
+    "/attendance/sessions/<int:session_id>": sheet(),
+    "/attendance/sessions/<int:session_id>/state": sheet("/state"),
+    "/attendance/sessions/<int:session_id>/mark": sheet("/mark"),
+    "/attendance/sessions/<int:session_id>/everyone-present": sheet("/everyone-present"),
+    "/attendance/sessions/<int:session_id>/confirm": sheet("/confirm"),
+    "/attendance/sessions/<int:session_id>/details": sheet("/details"),
+    "/attendance/sessions/<int:session_id>/note": sheet("/note"),
+    # Guests join inhouse sessions only: the scheduled booking's, which our trainer leads.
+    "/attendance/sessions/<int:session_id>/guests": sheet("/guests", "booking_session"),
+    "/attendance/sessions/<int:session_id>/guests/<int:guest_id>/remove": Route(
+        SHEET_PEOPLE,
+        lambda w, role: f"/attendance/sessions/{w.booking_session.id}/guests/{w.guest.id}/remove",
+        denied=404,
+        foreign=only_for(
+            {
+                T: lambda w, role: (
+                    f"/attendance/sessions/{w.full_edition.sessions[0].id}"
+                    f"/guests/{w.guest.id}/remove"
+                )
+            }
+        ),
+    ),
+    "/attendance/sessions/<int:session_id>/check-in-code": sheet("/check-in-code"),
+    "/attendance/sessions/<int:session_id>/check-in-code.svg": sheet("/check-in-code.svg"),
+    "/attendance/sessions/<int:session_id>/attendance.csv": sheet("/attendance.csv"),
+    "/attendance/sessions/<int:session_id>/attendance.xlsx": sheet("/attendance.xlsx"),
+    "/attendance/sessions/<int:session_id>/sign-in-sheet.pdf": sheet("/sign-in-sheet.pdf"),
+    "/attendance/sessions/<int:session_id>/completion": sheet("/completion", "done_session"),
+    "/attendance/editions/<int:edition_id>/attendance.csv": edition_export("/attendance.csv"),
+    "/attendance/editions/<int:edition_id>/attendance.xlsx": edition_export("/attendance.xlsx"),
+    # Deciding against the attendance rule is for staff.
+    "/attendance/completions/<int:completion_id>/override": Route(
+        STAFF, obj("completion", "/attendance/completions/{}/override")
+    ),
+    # The QR code's address: anyone holding a fresh token (it rotates every minute) is sent on
+    # to log in and confirm; an old or made-up token is refused.
+    "/check-in/<int:session_id>/<token>": Route(
+        EVERYONE,
+        lambda w, role: f"/check-in/{w.att_session.id}/{w.check_in_token}",
+        foreign=lambda w, role: f"/check-in/{w.att_session.id}/not-a-token",
+        foreign_status=400,
+        last=-1,
+    ),
+    # Confirming needs an account and the scan's grant (a grant for another session is refused).
+    # The POST carries the grant in its form, which the walk does not send: it is refused with
+    # a 400 for everyone here; that only the session's participants are checked in is tested in
+    # tests/bookings/test_attendance_check_in.py.
+    "/check-in/<int:session_id>": Route(
+        SIGNED_IN,
+        _check_in,
+        foreign=lambda w, role: f"/check-in/{w.att_session.id}?grant={w.other_grant}",
+        foreign_status=400,
+    ),
+    # -- certificates -----------------------------------------------------------------------------
+    "/certificates/": Route(EVERYONE, "/certificates/"),
+    "/certificates/<code>": Route(
+        EVERYONE,
+        obj("certificate", "/certificates/{}", "code"),
+        foreign=lambda w, role: "/certificates/ABCD-EFGH-JKMN-PQRS",  # no such certificate
+    ),
+    # The participant's own, the trainers of the training, staff.
+    "/account/certificates/<int:certificate_id>.pdf": Route(
+        frozenset({F, T, S}),
+        obj("certificate", "/account/certificates/{}.pdf"),
+        denied=404,
+        foreign=only_for(
+            {
+                F: obj("certificate2", "/account/certificates/{}.pdf"),
+                T: obj("certificate3", "/account/certificates/{}.pdf"),
+            }
+        ),
+    ),
+    # -- evaluations ------------------------------------------------------------------------------
+    # The mailed link is the key, for the person it was sent to: signed in as someone else, it
+    # is refused.
+    "/evaluation/<token>": Route(
+        frozenset({A, F}),
+        lambda w, role: f"/evaluation/{w.evaluation_token}",
+        foreign=only_for({F: lambda w, role: f"/evaluation/{w.evaluation_token2}"}),
+        foreign_status=403,
+        denied=403,
+    ),
+    "/admin/evaluations/": Route(STAFF, "/admin/evaluations/"),
+    "/admin/evaluations/<int:round_id>": Route(STAFF, obj("round", "/admin/evaluations/{}")),
+    "/account/evaluations/<int:round_id>": Route(
+        frozenset({T, S}),
+        obj("round", "/account/evaluations/{}"),
+        denied=404,
+        foreign=only_for({T: obj("round2", "/account/evaluations/{}")}),
+    ),
+    # -- calendar feeds ---------------------------------------------------------------------------
+    # The token is the only credential (calendar apps cannot log in). Someone who never signs in
+    # here, so that no walk regenerates the token first.
+    "/calendar/<token>.ics": Route(
+        EVERYONE,
+        lambda w, role: f"/calendar/{w.others[F].calendar_token}.ics",
+        foreign=lambda w, role: "/calendar/not-a-token.ics",
     ),
 }
 
