@@ -128,6 +128,10 @@ class Config:
     WAITLIST_MAX_GROUP = int(os.environ.get("WAITLIST_MAX_GROUP", 10))
 
     DEV_PAGES = False
+    # Public catalog pages kept per web worker for anonymous visitors; any catalog write drops
+    # them at once, so this only bounds what changes with the clock (a deadline passing).
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", 60))
+    PAGE_CACHE_ENTRIES = int(os.environ.get("PAGE_CACHE_ENTRIES", 512))
 
     CELERY = {
         "broker_url": _broker_url(),

@@ -4,6 +4,7 @@ from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user
 
 from ..db_types import utcnow
+from ..page_cache import cached_page
 from . import bp, services
 from .jsonld import course_jsonld
 from .models import (
@@ -24,6 +25,7 @@ def catalog_helpers():
 
 
 @bp.route("/")
+@cached_page
 def home():
     by_phase = services.courses_by_phase()
     courses = {c.id: c for group in by_phase.values() for c in group}
@@ -36,6 +38,7 @@ def home():
 
 
 @bp.route("/courses/")
+@cached_page
 def catalog():
     filters = services.CatalogFilters.from_args(request.args)
     courses = services.search_courses(filters)
@@ -52,6 +55,7 @@ def catalog():
 
 
 @bp.route("/courses/<slug>")
+@cached_page
 def course(slug: str):
     preview = current_user.is_authenticated and current_user.is_admin
     found = services.published_course_or_none(slug, preview=preview)

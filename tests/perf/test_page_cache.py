@@ -1,0 +1,163 @@
+"""The public catalog pages are served from the page cache to anonymous visitors, and are never
+stale after a change: seats, prices and publication state show at once, whichever process made
+the change and however it wrote it (ORM, bulk UPDATE, plain SQL)."""
+
+import re
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from bbtraining.bookings import enrollment_services as enrollments
+from bbtraining.courses import services as catalog
+from bbtraining.courses.models import Course, Edition
+from bbtraining.extensions import db
+from tests.conftest import PASSWORD, ROOT, service_env
+from tests.security.world import _edition, _user
+
+pytestmark = pytest.mark.usefixtures("app")
+
+
+@pytest.fixture
+def course():
+    trainer = _user("trainer@example.nl", "Joost Trainer", "trainer")
+    found = Course(
+        slug="training-gespreksbegeleiding",
+        title="Training gespreksbegeleiding",
+        kind="facilitator-training",
+        audience="facilitators",
+        delivery="open",
+        price_seat=Decimal("495.00"),
+        published=True,
+    )
+    found.phases = ["uitvoering"]
+    db.session.add(found)
+    db.session.flush()
+    _edition(found, capacity=1, trainer=trainer)
+    db.session.commit()
+    return found
+
+
+def _get(client, url):
+    response = client.get(url)
+    return response, response.get_data(as_text=True)
+
+
+def _hit(client, url) -> str:
+    """The page, asked twice: the second answer must come from the cache."""
+    client.get(url)
+    response, body = _get(client, url)
+    assert response.headers.get("X-Page-Cache") == "hit", url
+    return body
+
+
+def _enroll_someone(edition_id: int) -> None:
+    user = _user("noor@example.nl", "Noor Begeleider", "facilitator")
+    billing = enrollments.Billing(
+        name="Noor", street="Straat 1", postcode="3511 AB", city="Utrecht"
+    )
+    enrollments.enroll(db.session.get(Edition, edition_id), user, billing, "invoice")
+    db.session.commit()
+
+
+def test_anonymous_pages_come_from_the_cache_with_the_visitors_own_token(client, course):
+    for url in ("/", "/courses/", f"/courses/{course.slug}", "/courses/?phase=uitvoering"):
+        body = _hit(client, url)
+        assert course.title in body
+    token = re.search(r'name="csrf-token" content="([^"]+)"', body).group(1)
+    # The token in the cached page belongs to this visitor: the language switch accepts it.
+    response = client.post("/language/nl", data={"csrf_token": token}, csrf=False)
+    assert response.status_code == 302
+    other = client.application.test_client()
+    other_body = other.get("/courses/").get_data(as_text=True)
+    other_token = re.search(r'name="csrf-token" content="([^"]+)"', other_body).group(1)
+    assert other_token != token
+
+
+def test_a_taken_seat_shows_at_once(client, course):
+    edition_id = course.editions[0].id
+    body = _hit(client, f"/courses/{course.slug}")
+    assert "Inschrijven" in body and "Op de wachtlijst" not in body
+    assert "Nog 1 plaats" in _hit(client, "/")
+    _enroll_someone(edition_id)
+    response, body = _get(client, f"/courses/{course.slug}")
+    assert response.headers.get("X-Page-Cache") is None
+    assert "Op de wachtlijst" in body
+    assert "vol — wachtlijst" in _get(client, "/")[1]
+
+
+def test_a_capacity_change_by_bulk_update_shows_at_once(client, course):
+    edition = course.editions[0]
+    _hit(client, f"/courses/{course.slug}")
+    catalog.change_capacity(edition, 3)  # one conditional UPDATE statement, not the ORM
+    db.session.commit()
+    assert "3 plaatsen in totaal" in _get(client, f"/courses/{course.slug}")[1]
+
+
+def test_a_price_change_and_unpublishing_by_staff_show_at_once(client, course, make_user, login):
+    assert "495,00" in _hit(client, f"/courses/{course.slug}")
+    assert course.title in _hit(client, "/courses/")
+    course.price_seat = Decimal("525.00")
+    db.session.commit()
+    assert "525,00" in _get(client, f"/courses/{course.slug}")[1]
+    login(make_user("admin"))
+    assert client.post(f"/admin/courses/{course.id}/unpublish").status_code == 302
+    client.post("/auth/logout")
+    assert client.get(f"/courses/{course.slug}").status_code == 404
+    assert course.title not in _get(client, "/courses/")[1]
+
+
+def test_plain_sql_from_another_process_shows_at_once(client, course):
+    """As the Celery worker would: its own process, its own connection."""
+    edition_id = course.editions[0].id
+    _hit(client, f"/courses/{course.slug}")
+    statement = "UPDATE edition SET seats_taken = 1 WHERE id = :id"
+    script = (
+        "import sys\n"
+        "from sqlalchemy import text\n"
+        "from bbtraining import create_app\n"
+        "from bbtraining.extensions import db\n"
+        "app = create_app('testing')\n"
+        "with app.app_context():\n"
+        f"    db.session.execute(text({statement!r}), {{'id': int(sys.argv[1])}})\n"
+        "    db.session.commit()\n"
+    )
+    command = [sys.executable, "-c", script, str(edition_id)]
+    subprocess.run(command, cwd=ROOT, env=service_env(), check=True)  # noqa: S603
+    db.session.rollback()  # a new request starts a new transaction (SQLite reads a snapshot)
+    assert "Op de wachtlijst" in _get(client, f"/courses/{course.slug}")[1]
+
+
+def test_a_rolled_back_write_keeps_the_cache(client, course):
+    _hit(client, f"/courses/{course.slug}")
+    db.session.execute(text("UPDATE course SET title = 'Iets anders'"))
+    db.session.rollback()
+    assert course.title in _hit(client, f"/courses/{course.slug}")
+
+
+def test_signed_in_visitors_and_flash_messages_never_get_a_stored_page(client, course, make_user):
+    _hit(client, "/")
+    user = make_user("facilitator", name="Eva Begeleider")
+    response = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    response, body = _get(client, "/")
+    assert response.headers.get("X-Page-Cache") is None and "Uitloggen" in body
+    assert "Welkom, Eva." in body  # the flash, on a page rendered for this visitor
+    client.post("/auth/logout")
+    response, body = _get(client, "/")
+    assert "U bent uitgelogd." in body and response.headers.get("X-Page-Cache") is None
+    assert "U bent uitgelogd." not in _hit(client, "/")
+
+
+def test_pages_expire_with_the_clock(client, course, app):
+    cache = app.extensions["page_cache"]
+    old = cache.seconds
+    cache.seconds = -1  # every stored page is already too old
+    try:
+        client.get("/courses/")
+        response, _body = _get(client, "/courses/")
+        assert response.headers.get("X-Page-Cache") is None
+    finally:
+        cache.seconds = old
