@@ -17,7 +17,10 @@ import tempfile
 import urllib.request
 from pathlib import Path
 
-PYPI = "https://pypi.org/pypi/{name}/json"
+from pip._internal.models.index import PyPI
+
+# The package index pip itself uses by default, as pip knows it.
+PYPI = PyPI.pypi_url + "/{name}/json"
 
 
 def run_pip_audit(extra: list[str]) -> dict:
