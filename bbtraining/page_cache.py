@@ -101,8 +101,8 @@ class PageCache:
     def current_version(self) -> int | None:
         try:
             return self.version.current()
-        except Exception:  # no version, no cache: better slow than stale
-            log.warning("page cache: version unavailable", exc_info=True)
+        except Exception as exc:  # no version, no cache: better slow than stale
+            log.warning("page cache off for this request: %s", exc)
             return None
 
     def bump(self) -> None:

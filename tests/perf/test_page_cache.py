@@ -161,3 +161,24 @@ def test_pages_expire_with_the_clock(client, course, app):
         assert response.headers.get("X-Page-Cache") is None
     finally:
         cache.seconds = old
+
+
+def test_without_a_version_store_pages_are_rendered_fresh(client, course, app):
+    """Redis down: better slow than stale."""
+
+    class Unreachable:
+        def current(self):
+            raise ConnectionError("redis is down")
+
+        def bump(self):
+            raise ConnectionError("redis is down")
+
+    cache = app.extensions["page_cache"]
+    working, cache.version = cache.version, Unreachable()
+    try:
+        for _ in range(2):
+            response, body = _get(client, f"/courses/{course.slug}")
+            assert response.status_code == 200 and course.title in body
+            assert response.headers.get("X-Page-Cache") is None
+    finally:
+        cache.version = working
