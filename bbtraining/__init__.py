@@ -2,6 +2,7 @@
 
 import importlib
 import os
+import weakref
 from decimal import Decimal
 
 import flask
@@ -104,7 +105,25 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from .cli import register_cli
 
     register_cli(app)
+    forget_connections_after_fork(app)
     return app
+
+
+def forget_connections_after_fork(app: Flask) -> None:
+    """A process forked from this one (gunicorn's preloaded workers) opens connections of its
+    own: two processes talking over one socket mix up each other's answers."""
+    app_ref = weakref.ref(app)
+
+    def in_child() -> None:
+        forked = app_ref()
+        if forked is None:
+            return
+        with forked.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)  # the parent's connections stay the parent's
+        forked.extensions["page_cache"].forget_connections()
+
+    os.register_at_fork(after_in_child=in_child)
 
 
 class BoundedIntConverter(IntegerConverter):

@@ -36,17 +36,25 @@ def select_locale() -> str:
     from flask import current_app, has_request_context
     from flask_login import current_user
 
-    languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI and worker: mails pick their locale with force_locale
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = session.get("lang")
+    signed_in = getattr(current_user, "is_authenticated", False)
+    return locale_from(
+        session.get("lang"),
+        request.accept_languages,
+        current_app.config["LANGUAGES"],
+        current_app.config["BABEL_DEFAULT_LOCALE"],
+        user_locale=current_user.locale if signed_in else None,
+    )
+
+
+def locale_from(chosen, accept_languages, languages, default: str, user_locale=None) -> str:
+    """The language switch wins, then the account's language, then the browser's."""
     if chosen in languages:
         return chosen
-    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
-        return current_user.locale
-    return (
-        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    )
+    if user_locale in languages:
+        return user_locale
+    return accept_languages.best_match(languages) or default
 
 
 babel = Babel()

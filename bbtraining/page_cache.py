@@ -10,12 +10,17 @@ deadline passing) is bounded by PAGE_CACHE_SECONDS.
 
 Only GET requests from visitors who are not signed in and have no flash message waiting are
 served from the cache; the page's CSRF token (in the meta tag and the language switch) is put
-back per visitor. The pages live in each worker's memory (PAGE_CACHE_ENTRIES per process).
+back per visitor. The pages live in each worker's memory (PAGE_CACHE_ENTRIES per process) and
+are answered by `FrontDoor` in front of Flask, so a hit costs about what a hello-world request
+costs; the view decorator `cached_page` only decides what is kept.
 """
 
+import contextlib
 import fcntl
 import functools
+import hashlib
 import logging
+import os
 import re
 import threading
 import time
@@ -27,10 +32,14 @@ from flask import Flask, current_app, g, make_response, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+from werkzeug.wrappers import Request, Response
 
-from .extensions import db, limiter
+from .extensions import db, limiter, locale_from
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +63,34 @@ REDIS_KEY = "bbtraining:catalog-version"
 
 
 class RedisVersion:
+    """The version is read on every cached page, so each thread keeps a connection of its own
+    and speaks to it directly: a third of the cost of a pooled `GET` (bench/load.py)."""
+
     def __init__(self, url: str):
         import redis
 
         self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.connections = threading.local()
 
     def current(self) -> int | None:
-        value = self.client.get(REDIS_KEY)
+        conn = getattr(self.connections, "conn", None)
+        if conn is None:
+            pool = self.client.connection_pool
+            conn = self.connections.conn = pool.connection_class(**pool.connection_kwargs)
+        try:
+            conn.send_command("GET", REDIS_KEY)
+            value = conn.read_response()
+        except Exception:
+            conn.disconnect()
+            self.connections.conn = None
+            raise
         return int(value) if value is not None else 0
 
     def bump(self) -> None:
         self.client.incr(REDIS_KEY)
+
+    def forget_connections(self) -> None:
+        self.connections = threading.local()  # the pool itself notices a fork
 
 
 class FileVersion:
@@ -95,8 +121,12 @@ class PageCache:
         self.version = (
             RedisVersion(url) if url else FileVersion(Path(app.instance_path) / "catalog-version")
         )
-        self.pages: OrderedDict[tuple, tuple[float, int, str, dict]] = OrderedDict()
+        self.pages: OrderedDict[tuple, tuple[float, int, list[bytes], list]] = OrderedDict()
         self.lock = threading.Lock()
+
+    def forget_connections(self) -> None:
+        if isinstance(self.version, RedisVersion):
+            self.version.forget_connections()
 
     def current_version(self) -> int | None:
         try:
@@ -122,9 +152,9 @@ class PageCache:
             self.pages.move_to_end(key)
             return entry
 
-    def put(self, key: tuple, status: int, body: str, headers: dict) -> None:
+    def put(self, key: tuple, status: int, parts: list[bytes], headers: list) -> None:
         with self.lock:
-            self.pages[key] = (time.monotonic() + self.seconds, status, body, headers)
+            self.pages[key] = (time.monotonic() + self.seconds, status, parts, headers)
             self.pages.move_to_end(key)
             while len(self.pages) > self.entries:
                 self.pages.popitem(last=False)
@@ -133,6 +163,7 @@ class PageCache:
 def init_app(app: Flask) -> None:
     cache = PageCache(app)
     app.extensions["page_cache"] = cache
+    app.wsgi_app = FrontDoor(app, app.wsgi_app, cache)
     # Cached pages are public GET pages without rate limits; spare them the limiter's lookups.
     if _is_cached_view not in getattr(limiter, "_request_filters", []):
         limiter.request_filter(_is_cached_view)
@@ -194,7 +225,7 @@ def _is_cached_view() -> bool:
 
 
 def cached_page(view: Callable) -> Callable:
-    """Serve this view's page from the cache to anonymous visitors (see the module's doc)."""
+    """Keep this page for anonymous visitors; `FrontDoor` serves it (see the module's doc)."""
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
@@ -204,24 +235,165 @@ def cached_page(view: Callable) -> Callable:
         version = cache.current_version()  # read before the data: see the module's doc
         if version is None:
             return view(*args, **kwargs)
-        key = (version, str(get_locale()), request.full_path)
-        entry = cache.get(key)
-        if entry is None:
-            response = make_response(view(*args, **kwargs))
-            if response.status_code != 200 or response.mimetype != "text/html":
-                return response
+        response = make_response(view(*args, **kwargs))
+        if response.status_code == 200 and response.mimetype == "text/html":
             token = g.get("csrf_token") or generate_csrf()
             body = response.get_data(as_text=True).replace(token, TOKEN_MARK)
-            keep = {"Content-Type": response.headers["Content-Type"]}
-            cache.put(key, response.status_code, body, keep)
-            return response
-        _expires, status, body, headers = entry
-        response = make_response(body.replace(TOKEN_MARK, generate_csrf()), status, headers)
-        response.headers["X-Page-Cache"] = "hit"
+            key = page_key(request.environ, version, str(get_locale()))
+            # Stored by FrontDoor once the response's final headers are known.
+            request.environ[STORE_KEY] = (key, body.encode().split(TOKEN_MARK.encode()))
         return response
 
     wrapped.page_cached = True
     return wrapped
+
+
+def page_key(environ: dict, version: int, locale: str) -> tuple:
+    return (
+        version,
+        locale,
+        environ.get("wsgi.url_scheme"),
+        environ.get("HTTP_HOST"),
+        environ.get("SCRIPT_NAME", ""),
+        environ.get("PATH_INFO", ""),
+        environ.get("QUERY_STRING", ""),
+    )
+
+
+STORE_KEY = "bbtraining.page_cache.store"
+# What a stored page must not repeat: it belongs to the visitor it was rendered for, or is
+# recomputed for the body sent.
+_NOT_STORED = frozenset({"set-cookie", "content-length"})
+
+
+class FrontDoor:
+    """WSGI middleware that answers a stored page before Flask runs.
+
+    A hit costs about what a hello-world request costs: no routing, no request context, no
+    database. It still does per visitor what Flask would: read the signed session cookie with
+    Flask's own session interface, pass on anyone signed in (or with a remember-me cookie, or a
+    flash message waiting), pick the language as `select_locale` does, and sign this visitor's
+    CSRF token into the page (giving a new visitor a session and token, as Flask-WTF would).
+
+    What a Cookie header says is the same every time it comes (the session in it is signed), so
+    that is worked out once per worker and kept for VISITOR_SECONDS; a returning visitor's hit
+    is then a few dictionary lookups and the catalog version.
+    """
+
+    VISITOR_SECONDS = 60
+    VISITORS = 4096
+
+    def __init__(self, app: Flask, wsgi_app, cache: PageCache):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.cache = cache
+        self.sessions = app.session_interface
+        self.remember_cookie = app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        self.languages = app.config["LANGUAGES"]
+        self.default_locale = app.config["BABEL_DEFAULT_LOCALE"]
+        self.token_field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        self.token_signer = URLSafeTimedSerializer(
+            app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key, salt="wtf-csrf-token"
+        )
+        # Cookie header -> (kept until, the session's language, signed CSRF token), or None for
+        # a visitor Flask must see.
+        self.visitors: dict[str, tuple[float, str | None, bytes] | None] = {}
+        self.browser_languages: dict[str, str] = {}
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] == "GET" and self.cache.pages:
+            cookie_header = environ.get("HTTP_COOKIE")
+            if cookie_header:
+                answered = self.answer_returning_visitor(environ, start_response, cookie_header)
+            else:
+                answered = self.answer_new_visitor(environ, start_response)
+            if answered is not None:
+                return answered
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        result = self.wsgi_app(environ, capture)
+        stored = environ.get(STORE_KEY)
+        if stored is not None and captured.get("status", "").startswith("200"):
+            key, parts = stored
+            headers = [(k, v) for k, v in captured["headers"] if k.lower() not in _NOT_STORED]
+            self.cache.put(key, 200, parts, headers)
+        return result
+
+    def answer_returning_visitor(self, environ, start_response, cookie_header: str):
+        now = time.monotonic()
+        known = self.visitors.get(cookie_header, False)
+        if known is False or (known is not None and known[0] < now):
+            known = self.visitor(Request(environ), now)
+            if len(self.visitors) >= self.VISITORS:
+                # The oldest goes; another thread may be changing the dict meanwhile.
+                with contextlib.suppress(RuntimeError, StopIteration):
+                    self.visitors.pop(next(iter(self.visitors)), None)
+            self.visitors[cookie_header] = known
+        if known is None:
+            return None
+        _until, session_language, token = known
+        entry = self.stored_page(environ, session_language)
+        if entry is None:
+            return None
+        _expires, status, parts, headers = entry
+        body = token.join(parts)
+        start_response(
+            "200 OK",
+            [*headers, ("Content-Length", str(len(body))), ("X-Page-Cache", "hit")],
+        )
+        return [body]
+
+    def visitor(self, request: Request, now: float):
+        """The session behind a Cookie header, if its pages may come from the cache."""
+        if self.remember_cookie in request.cookies:
+            return None
+        visitor = self.sessions.open_session(self.app, request)
+        if not visitor or "_user_id" in visitor or visitor.get("_flashes"):
+            return None  # no session (or a forged one) gets one from Flask
+        if not isinstance(visitor.get(self.token_field), str):
+            return None
+        token = self.token_signer.dumps(visitor[self.token_field]).encode()
+        return (now + self.VISITOR_SECONDS, visitor.get("lang"), token)
+
+    def answer_new_visitor(self, environ, start_response):
+        """A first page: a session with a CSRF token comes with it, as Flask-WTF would give."""
+        entry = self.stored_page(environ, None)
+        if entry is None:
+            return None
+        _expires, status, parts, headers = entry
+        visitor = self.sessions.session_class()
+        visitor[self.token_field] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - as Flask-WTF
+        token = self.token_signer.dumps(visitor[self.token_field]).encode()
+        response = Response(token.join(parts), status, headers)
+        response.headers["X-Page-Cache"] = "hit"
+        self.sessions.save_session(self.app, visitor, response)
+        return response(environ, start_response)
+
+    def stored_page(self, environ, session_language: str | None):
+        version = self.cache.current_version()
+        if version is None:
+            return None
+        return self.cache.get(page_key(environ, version, self.locale(session_language, environ)))
+
+    def locale(self, session_language: str | None, environ) -> str:
+        if session_language in self.languages:
+            return session_language
+        header = environ.get("HTTP_ACCEPT_LANGUAGE", "")
+        chosen = self.browser_languages.get(header)
+        if chosen is None:
+            if len(self.browser_languages) > 256:
+                self.browser_languages.clear()
+            chosen = self.browser_languages[header] = locale_from(
+                None,
+                parse_accept_header(header, LanguageAccept),
+                self.languages,
+                self.default_locale,
+            )
+        return chosen
 
 
 __all__ = ["CATALOG_TABLES", "cached_page", "init_app"]

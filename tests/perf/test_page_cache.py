@@ -182,3 +182,85 @@ def test_without_a_version_store_pages_are_rendered_fresh(client, course, app):
             assert response.headers.get("X-Page-Cache") is None
     finally:
         cache.version = working
+
+
+def _token(body: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', body).group(1)
+
+
+def test_a_new_visitors_first_page_is_a_hit_with_a_session_and_a_token_of_their_own(app, course):
+    first = app.test_client()
+    first.get("/courses/")
+    stored = first.get("/courses/")
+    assert stored.headers.get("X-Page-Cache") == "hit"
+
+    newcomer = app.test_client()
+    response = newcomer.get("/courses/")
+    assert response.headers.get("X-Page-Cache") == "hit"
+    assert newcomer.get_cookie(app.config["SESSION_COOKIE_NAME"]) is not None
+    token = _token(response.get_data(as_text=True))
+    assert token != _token(stored.get_data(as_text=True))
+    # Flask-WTF accepts the token the front door signed: the language switch works with it.
+    switched = newcomer.post("/language/en", data={"csrf_token": token, "next": "/courses/"})
+    assert switched.status_code == 302
+    # ...and refuses someone else's.
+    foreign = app.test_client()
+    foreign.get("/courses/")
+    refused = foreign.post("/language/en", data={"csrf_token": token, "next": "/courses/"})
+    assert refused.status_code == 400
+
+
+def test_a_hit_carries_the_security_headers_and_none_of_the_first_visitors_cookie(app, course):
+    first = app.test_client()
+    rendered = first.get(f"/courses/{course.slug}")
+    assert "Set-Cookie" in rendered.headers
+    second = app.test_client()
+    second.get("/")  # a session of their own first
+    hit = second.get(f"/courses/{course.slug}")
+    assert hit.headers.get("X-Page-Cache") == "hit"
+    assert "Set-Cookie" not in hit.headers  # their session already holds a token
+    for header in (
+        "Content-Security-Policy",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "X-Frame-Options",
+    ):
+        assert hit.headers[header] == rendered.headers[header]
+    assert "Cookie" in hit.headers["Vary"]
+    assert hit.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert int(hit.headers["Content-Length"]) == len(hit.get_data())
+
+
+def test_each_language_is_kept_apart(app, course):
+    english_browser = app.test_client()
+    english_browser.get("/courses/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    english = english_browser.get("/courses/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert english.headers.get("X-Page-Cache") == "hit"
+    assert '<html lang="en">' in english.get_data(as_text=True)
+
+    dutch_browser = app.test_client()
+    dutch = dutch_browser.get("/courses/", headers={"Accept-Language": "nl-NL,nl;q=0.9"})
+    assert '<html lang="nl">' in dutch.get_data(as_text=True)
+
+    # The language switch beats the browser's language, on a hit as well.
+    token = _token(dutch.get_data(as_text=True))
+    dutch_browser.post("/language/en", data={"csrf_token": token, "next": "/courses/"})
+    switched = dutch_browser.get("/courses/", headers={"Accept-Language": "nl-NL,nl;q=0.9"})
+    assert switched.headers.get("X-Page-Cache") == "hit"
+    assert '<html lang="en">' in switched.get_data(as_text=True)
+
+
+def test_a_remember_me_cookie_goes_past_the_front_door(app, client, course, make_user):
+    user = make_user("facilitator", name="Eva Begeleider")
+    _hit(client, "/")
+    response = client.post(
+        "/auth/login", data={"email": user.email, "password": PASSWORD, "remember": "y"}
+    )
+    assert response.status_code == 302
+    remember = client.get_cookie(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    assert remember is not None
+    # A browser restarted: the session cookie is gone, the remember-me cookie signs them in.
+    client.delete_cookie(app.config["SESSION_COOKIE_NAME"])
+    response, body = _get(client, "/")
+    assert response.headers.get("X-Page-Cache") is None
+    assert "Uitloggen" in body
