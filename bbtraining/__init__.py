@@ -215,7 +215,7 @@ def _register_template_helpers(app: Flask) -> None:
             for _order, fn in nav_links.panels:
                 extra.extend(fn(current_user) or [])
         return {
-            "current_locale": str(get_locale() or "nl"),
+            "current_locale": get_locale().language if get_locale() else "nl",
             "languages": app.config["LANGUAGES"],
             "extra_nav": extra,
             "site_name": app.config["SITE_NAME"],

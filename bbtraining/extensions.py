@@ -39,13 +39,24 @@ def select_locale() -> str:
     if not has_request_context():  # CLI and worker: mails pick their locale with force_locale
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     signed_in = getattr(current_user, "is_authenticated", False)
-    return locale_from(
+    language = locale_from(
         session.get("lang"),
         request.accept_languages,
         current_app.config["LANGUAGES"],
         current_app.config["BABEL_DEFAULT_LOCALE"],
         user_locale=current_user.locale if signed_in else None,
     )
+    return babel_locale(language)
+
+
+# English pages follow British conventions (29 Nov 2026, 14:00), which Dutch readers expect
+# more than American ones; the English messages serve both.
+BABEL_LOCALES = {"en": "en_GB"}
+
+
+def babel_locale(language: str) -> str:
+    """The Babel locale for formatting dates, times and money in one of LANGUAGES."""
+    return BABEL_LOCALES.get(language, language)
 
 
 def locale_from(chosen, accept_languages, languages, default: str, user_locale=None) -> str:

@@ -239,7 +239,7 @@ def cached_page(view: Callable) -> Callable:
         if response.status_code == 200 and response.mimetype == "text/html":
             token = g.get("csrf_token") or generate_csrf()
             body = response.get_data(as_text=True).replace(token, TOKEN_MARK)
-            key = page_key(request.environ, version, str(get_locale()))
+            key = page_key(request.environ, version, get_locale().language)
             # Stored by FrontDoor once the response's final headers are known.
             request.environ[STORE_KEY] = (key, body.encode().split(TOKEN_MARK.encode()))
         return response

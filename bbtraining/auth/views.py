@@ -134,7 +134,8 @@ def register():
 def _current_locale():
     from flask_babel import get_locale
 
-    return get_locale() or "nl"
+    locale = get_locale()
+    return locale.language if locale else "nl"
 
 
 def _attach_error(form, exc: DomainError) -> None:

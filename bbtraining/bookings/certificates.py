@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import audit
 from ..db_types import UTCDateTime, utcnow
-from ..extensions import db
+from ..extensions import babel_locale, db
 from ..notifications.models import OutboxMessage
 from ..notifications.services import Attachment, queue_mail
 from ..pdf import CertificateDoc, render_certificate
@@ -157,7 +157,7 @@ def mail_certificate(certificate: Certificate, *, at: datetime) -> None:
     audit.record("certificate.mailed", certificate, completion_id=certificate.completion_id)
     completion = certificate.completion
     to = completion.user if completion.user is not None else completion.email
-    with force_locale(completion.locale):
+    with force_locale(babel_locale(completion.locale)):
         pdf = certificate_pdf(certificate)
     queue_mail(
         to=to,

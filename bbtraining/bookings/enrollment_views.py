@@ -97,7 +97,7 @@ def _register_from(form, name: str):
         email=form.email.data,
         password=form.password.data,
         roles=(Role.FACILITATOR,),
-        locale=str(get_locale() or "nl"),
+        locale=get_locale().language,
     )
 
 

@@ -127,7 +127,7 @@ def inhouse_request(slug: str):
                 name=form.contact_name.data,
                 email=form.contact_email.data,
                 password=form.password.data,
-                locale=str(get_locale() or "nl"),
+                locale=get_locale().language,
             )
         try:
             booking, new_user = services.submit_request(course, data, user=user, account=account)

@@ -19,7 +19,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db_types import utcnow
-from ..extensions import db
+from ..extensions import babel_locale, db
 from .models import OutboxMessage, OutboxStatus, WorkerHeartbeat
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def queue_mail(
         to_email, to_name, to_locale = to.email, to.name, getattr(to, "locale", None)
     locale = locale or to_locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     context = {**(context or {}), "recipient_name": to_name}
-    with force_locale(locale):
+    with force_locale(babel_locale(locale)):
         subject_text = str(subject)
         context["subject"] = subject_text
         text_body = render_template(f"emails/{template}.txt", **context)

@@ -386,3 +386,17 @@ def test_moved_session_has_higher_sequence_in_feed(client, catalog):
 def test_empty_public_ics_still_parses(client):
     calendar = Calendar.from_ical(client.get("/calendar/public.ics").data)
     assert calendar.walk("VEVENT") == []
+
+
+def test_english_pages_write_dates_and_times_the_british_way(client, make_edition):
+    edition = make_edition(days=(30,), start="14:00", end="17:30")
+    day = edition.sessions[0].starts_at.astimezone(AMSTERDAM).date()
+    body = client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', body).group(1)
+    assert client.post("/language/en", data={"csrf_token": token, "next": "/"}).status_code == 302
+
+    page = client.get(f"/courses/{edition.course.slug}").get_data(as_text=True)
+    assert '<html lang="en">' in page
+    # "Tuesday 29 December 2026", not "Tuesday, December 29, 2026"
+    assert f"{day:%A} {day.day} {day:%B} {day.year}" in page
+    assert "14:00" in page and "2:00 PM" not in page
