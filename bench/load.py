@@ -9,8 +9,10 @@ Creates the tables (create_all) and the demo data (`flask seed-demo`) in the dat
 gunicorn.conf.py (the production settings of the README) in the production configuration, and
 in the same run a minimal Flask app (bench/hello_app.py) with the same settings. Concurrent
 keep-alive clients on 127.0.0.1 request each page for a fixed time: home, catalog, a course page,
-alumni search and the dashboard (both signed in as the demo client). The last line printed is
-one JSON object: {"name": "load", "figures": {...}}.
+alumni search and the dashboard (both signed in as the demo client). Each page's measurement
+follows one of hello-world, and `<page>_ratio_to_hello` is the median over the rounds of the
+page's rate over that hello-world rate; `hello_rps` and `<page>_rps` are medians of their own.
+The last line printed is one JSON object: {"name": "load", "figures": {...}}.
 """
 
 import argparse
@@ -21,6 +23,7 @@ import os
 import re
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -278,6 +281,7 @@ def main() -> None:
     hello = gunicorn("hello_app:app", hello_port, env, chdir=ROOT / "bench")
     server = gunicorn("wsgi:app", port, env)
     results: dict[str, list[dict]] = {}
+    ratios: dict[str, list[float]] = {}
     try:
         wait_until_up(hello_port, "/", hello)
         wait_until_up(port, "/healthz", server)
@@ -290,13 +294,20 @@ def main() -> None:
             "search": (port, "/alumni/?province=utrecht", client_cookie),
             "dashboard": (port, "/account/", client_cookie),
         }
-        # Rounds that take turns, and the median of each: other work on the machine then
-        # weighs on hello-world and the pages alike.
+        # Rounds that take turns, and the median of each. Each page is measured right after a
+        # hello-world measurement and its ratio is taken to that one: other work on a shared
+        # machine then weighs on both sides of each ratio alike.
+        pages = [key for key in targets if key != "hello"]
         for round_number in range(1, args.rounds + 1):
-            for key, (target_port, path, cookie) in targets.items():
-                result = measure(target_port, path, cookie, **measure_args)
-                results.setdefault(key, []).append(result)
-                print(f"round {round_number} {key:<10} {path} {result}", flush=True)
+            for key in pages:
+                for measured in ("hello", key):
+                    target_port, path, cookie = targets[measured]
+                    result = measure(target_port, path, cookie, **measure_args)
+                    results.setdefault(measured, []).append(result)
+                    print(f"round {round_number} {measured:<10} {path} {result}", flush=True)
+                ratios.setdefault(key, []).append(
+                    results[key][-1]["rps"] / (results["hello"][-1]["rps"] or 1)
+                )
     finally:
         stop(hello)
         stop(server)
@@ -309,9 +320,8 @@ def main() -> None:
         figures[f"{key}_p50_ms"] = middle["p50_ms"]
         figures[f"{key}_p99_ms"] = middle["p99_ms"]
         errors += sum(r["errors"] for r in runs)
-    hello_rps = figures["hello_rps"] or 1
-    for key in ("home", "catalog", "course", "search", "dashboard"):
-        figures[f"{key}_ratio_to_hello"] = round(figures[f"{key}_rps"] / hello_rps, 3)
+    for key, paired in ratios.items():
+        figures[f"{key}_ratio_to_hello"] = round(statistics.median(paired), 3)
     figures["errors"] = errors
     figures["connections"] = args.connections
     figures["duration_s"] = args.duration
