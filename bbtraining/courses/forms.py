@@ -79,6 +79,15 @@ class AmountField(Field):
         self.data = amount
 
 
+def _deadline_field() -> DateTimeLocalField:
+    return DateTimeLocalField(
+        _l("Inschrijven kan tot"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+        description=_l("Laat leeg: inschrijven kan tot de eerste sessie begint."),
+    )
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -220,12 +229,7 @@ class EditionForm(FlaskForm):
             Length(max=500),
         ],
     )
-    enrollment_deadline = DateTimeLocalField(
-        _l("Inschrijven kan tot"),
-        format="%Y-%m-%dT%H:%M",
-        validators=[Optional()],
-        description=_l("Laat leeg: inschrijven kan tot de eerste sessie begint."),
-    )
+    enrollment_deadline = _deadline_field()
     price_seat = AmountField(
         _l("Afwijkende prijs per deelnemer (excl. btw)"),
         description=_l("Laat leeg voor de prijs van de training."),
@@ -251,6 +255,25 @@ class EditionForm(FlaskForm):
     )
     trainers = MultiCheckboxField(_l("Trainers"), coerce=int, validators=[Optional()])
     sessions = FieldList(FormField(SessionRowForm), min_entries=1, max_entries=MAX_SESSIONS)
+
+
+class EditionDetailsForm(FlaskForm):
+    """Place, enrollment deadline and price of a scheduled edition."""
+
+    location = StringField(
+        _l("Locatie"),
+        filters=[_strip],
+        validators=[Length(max=300, message=_l("Een locatie is hooguit 300 tekens lang."))],
+        description=_l("Wie een uitnodiging heeft, krijgt een bijgewerkte en een korte e-mail."),
+    )
+    enrollment_deadline = _deadline_field()
+    price_seat = AmountField(
+        _l("Afwijkende prijs per deelnemer (excl. btw)"),
+        description=_l(
+            "Laat leeg voor de prijs van de training. Geldt voor nieuwe inschrijvingen; wie al "
+            "ingeschreven is, houdt zijn prijs."
+        ),
+    )
 
 
 class TrainersForm(FlaskForm):

@@ -194,6 +194,9 @@ TABLE: dict[str, Route] = {
     "/admin/courses/editions/<int:edition_id>/capacity": Route(
         STAFF, obj("draft_edition", "/admin/courses/editions/{}/capacity")
     ),
+    "/admin/courses/editions/<int:edition_id>/details": Route(
+        STAFF, obj("draft_edition", "/admin/courses/editions/{}/details")
+    ),
     "/admin/courses/editions/<int:edition_id>/duplicate": Route(
         STAFF, obj("draft_edition", "/admin/courses/editions/{}/duplicate")
     ),
