@@ -390,6 +390,9 @@ TABLE: dict[str, Route] = {
     "/admin/inhouse/<int:booking_id>/proposal": Route(
         STAFF, obj("booking", "/admin/inhouse/{}/proposal")
     ),
+    "/admin/inhouse/<int:booking_id>/sessions/new": Route(
+        STAFF, obj("scheduled_booking", "/admin/inhouse/{}/sessions/new")
+    ),
     "/admin/inhouse/<int:booking_id>/sessions/<int:session_id>": Route(
         STAFF,
         lambda w, role: f"/admin/inhouse/{w.scheduled_booking.id}/sessions/{w.booking_session.id}",
