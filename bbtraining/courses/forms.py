@@ -72,8 +72,10 @@ class AmountField(Field):
             raise ValueError(
                 _l("Vul een bedrag in euro in, bijvoorbeeld 1450 of 1450,50.")
             ) from exc
-        if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000"):
+        if not amount.is_finite() or amount < 0:
             raise ValueError(_l("Vul een bedrag van 0 of meer in."))
+        if amount >= Decimal("100000000"):
+            raise ValueError(_l("Dit bedrag is te hoog; controleer het bedrag."))
         if amount != amount.quantize(Decimal("0.01")):
             raise ValueError(_l("Een bedrag heeft hoogstens twee cijfers achter de komma."))
         self.data = amount

@@ -594,7 +594,7 @@ def _check_details(edition: Edition, data: EditionDetails, now: datetime) -> Non
     if price is not None and (not price.is_finite() or price < 0):
         raise DomainError(_l("Een prijs kan niet negatief zijn."), field="price_seat")
     if price is not None and price > MAX_PRICE:
-        raise DomainError(_l("Deze prijs is te hoog; controleer het bedrag."), field="price_seat")
+        raise DomainError(_l("Dit bedrag is te hoog; controleer het bedrag."), field="price_seat")
     if price is None and edition.course.price_seat is None:
         raise DomainError(
             _l("De training heeft geen prijs per deelnemer; vul een prijs voor deze editie in."),
