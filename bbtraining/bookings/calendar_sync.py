@@ -16,7 +16,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, se
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..courses.models import Edition, TrainingSession
-from ..courses.signals import session_changed
+from ..courses.signals import edition_location_changed, session_changed
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
 from ..notifications.calendar import CalendarEvent, build_calendar
@@ -162,3 +162,34 @@ def sync_edition_invites(edition: Edition) -> None:
 def _on_session_changed(session: TrainingSession, **_kwargs) -> None:
     if session.id is not None:
         sync_session_invites(session)
+
+
+@edition_location_changed.connect
+def _on_edition_location_changed(edition: Edition, before=None, sessions=(), **_kwargs) -> None:
+    """The edition moved to another place: besides the updated invites, everyone invited to
+    the moved sessions gets one short mail that says what changed."""
+    ids = [s.id for s in sessions if s.id is not None]
+    if not ids:
+        return
+    db.session.flush()
+    locales = {p.key: p.locale for s in sessions for p in session_participants(s)}
+    invited: dict[str, CalendarInvite] = {}
+    for invite in db.session.scalars(
+        select(CalendarInvite)
+        .where(CalendarInvite.session_id.in_(ids), CalendarInvite.status == InviteStatus.ACTIVE)
+        .order_by(CalendarInvite.id)
+    ):
+        invited.setdefault(invite.email.strip().casefold(), invite)
+    for invite in invited.values():
+        queue_mail(
+            to=invite.email,
+            subject=_l("Nieuwe locatie: %(course)s", course=edition.course.title),
+            template="bookings/edition_location_changed",
+            context={
+                "name": invite.name,
+                "edition": edition,
+                "before": before,
+                "sessions": sorted(sessions, key=lambda s: s.starts_at),
+            },
+            locale=locales.get(invite.attendee_key, "nl"),
+        )

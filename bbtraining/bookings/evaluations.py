@@ -1,8 +1,10 @@
 """Evaluation after a training: one request per person, one answer per request.
 
 After the last session of a group has ended (a beat job, `send_due_evaluation_requests`), each
-participant of the group, and for inhouse bookings the client contact, gets one mail with a
-signed link to a short form: a rapportcijfer from 1 to 10, what went well, what could be better.
+participant who attended (marked present at one of the group's sessions at least; for inhouse
+bookings the client contact too, when marked present) gets one mail with a signed link to a
+short form: a rapportcijfer from 1 to 10, what went well, what could be better. Absent, excused
+and unmarked people get none: attendance, not the booking, says who took part.
 
 A *group* is what people followed together and evaluate once:
 * an open edition: "edition:<id>", all its scheduled sessions;
@@ -13,7 +15,8 @@ More kinds plug in with `register_group_finder(fn(ended_after, ended_before) -> 
 returning the groups whose last session ended in that window.
 
 The database holds the rules that matter: one round per group (UNIQUE group_key, so a second beat
-cannot mail twice), one request per person in a round, one response per request.
+cannot mail twice), one request per person in a round, one response per request. Attendance
+marked after the round opened still counts: the next beat asks those newly marked present.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..notifications.services import queue_mail
 from ..urls import public_url
+from .attendance_models import AttendanceRecord, AttendanceStatus
 from .participants import Participant, session_participants
 
 GRADES = range(1, 11)
@@ -280,13 +284,32 @@ def evaluation_link(request: EvaluationRequest) -> str:
     return public_url("bookings.evaluation_form", token=make_token(request))
 
 
+def _present(sessions: list[TrainingSession]) -> set[tuple[int, str]]:
+    """(session id, participant key) of everyone marked present at one of these sessions."""
+    ids = [s.id for s in sessions]
+    if not ids:
+        return set()
+    rows = db.session.execute(
+        select(AttendanceRecord.session_id, AttendanceRecord.participant_key).where(
+            AttendanceRecord.session_id.in_(ids),
+            AttendanceRecord.status == AttendanceStatus.PRESENT,
+        )
+    )
+    return {(session_id, key) for session_id, key in rows}
+
+
 def group_people(group: EvaluationGroup) -> list[Participant]:
-    """Everyone who took part (client contact included), once each, trainers excluded."""
+    """Everyone who attended: marked present at one session of the group at least (the client
+    contact too, when they were there), once each. Absent, excused or never marked people get
+    no request, trainers never."""
+    present = _present(group.sessions)
     people: dict[str, Participant] = {}
     seen_keys: set[str] = set()
     for session in group.sessions:
         for person in session_participants(session, include_trainer=False):
             if person.role == "trainer" or person.key in seen_keys:
+                continue
+            if (session.id, person.key) not in present:
                 continue
             seen_keys.add(person.key)
             people.setdefault(person.email.strip().casefold(), person)
@@ -302,7 +325,7 @@ def open_round(group: EvaluationGroup) -> EvaluationRound:
             trainers.setdefault(session.trainer.id, session.trainer)
     evaluation_round = EvaluationRound(
         group_key=group.key,
-        course_id=group.course.id,
+        course=group.course,
         edition_id=group.edition.id if group.edition else None,
         label=group.label,
         first_starts_at=min(s.starts_at for s in group.sessions),
@@ -313,35 +336,61 @@ def open_round(group: EvaluationGroup) -> EvaluationRound:
     db.session.flush()  # the UNIQUE group_key decides here who opens this round
     people = group_people(group)
     for person in people:
-        request = EvaluationRequest(
-            round=evaluation_round,
-            attendee_key=person.key,
-            email=person.email,
-            name=person.name,
-            role=person.role,
-            user_id=person.user_id,
-        )
-        db.session.add(request)
-        db.session.flush()
-        queue_mail(
-            to=person.email,
-            subject=_l("Hoe was %(course)s?", course=group.course.title),
-            template="bookings/evaluation_request",
-            context={
-                "name": person.name,
-                "course": group.course,
-                "evaluation_round": evaluation_round,
-                "link": evaluation_link(request),
-                "days": current_app.config["EVALUATION_LINK_MAX_AGE"] // 86400,
-            },
-            locale=person.locale,
-            dedupe_key=f"evaluation:{request.id}",
-        )
+        _ask(evaluation_round, person)
     audit.record("evaluation.round_opened", evaluation_round, group=group.key, requests=len(people))
     return evaluation_round
 
 
-def due_groups(now: datetime) -> list[EvaluationGroup]:
+def _ask(evaluation_round: EvaluationRound, person: Participant) -> EvaluationRequest:
+    request = EvaluationRequest(
+        round=evaluation_round,
+        attendee_key=person.key,
+        email=person.email,
+        name=person.name,
+        role=person.role,
+        user_id=person.user_id,
+    )
+    db.session.add(request)
+    db.session.flush()  # UNIQUE (round, person): a concurrent run cannot ask twice
+    course = evaluation_round.course
+    queue_mail(
+        to=person.email,
+        subject=_l("Hoe was %(course)s?", course=course.title),
+        template="bookings/evaluation_request",
+        context={
+            "name": person.name,
+            "course": course,
+            "evaluation_round": evaluation_round,
+            "link": evaluation_link(request),
+            "days": current_app.config["EVALUATION_LINK_MAX_AGE"] // 86400,
+        },
+        locale=person.locale,
+        dedupe_key=f"evaluation:{request.id}",
+    )
+    return request
+
+
+def ask_late_attendees(evaluation_round: EvaluationRound, group: EvaluationGroup) -> int:
+    """A trainer who marks attendance after the round opened: those now marked present get
+    their request too, everyone else nothing new. Returns how many were asked; flushes."""
+    asked = {r.attendee_key for r in evaluation_round.requests}
+    asked |= {r.email.strip().casefold() for r in evaluation_round.requests}
+    late = [
+        p
+        for p in group_people(group)
+        if p.key not in asked and p.email.strip().casefold() not in asked
+    ]
+    for person in late:
+        _ask(evaluation_round, person)
+    if late:
+        audit.record(
+            "evaluation.late_requests", evaluation_round, group=group.key, requests=len(late)
+        )
+    return len(late)
+
+
+def finished_groups(now: datetime) -> dict[str, EvaluationGroup]:
+    """Groups whose last session ended between the window's start and the delay ago."""
     config = current_app.config
     ended_before = now - timedelta(hours=config["EVALUATION_DELAY_HOURS"])
     ended_after = now - timedelta(days=config["EVALUATION_WINDOW_DAYS"])
@@ -350,25 +399,38 @@ def due_groups(now: datetime) -> list[EvaluationGroup]:
         for group in finder(ended_after, ended_before):
             if group.sessions:
                 groups.setdefault(group.key, group)
-    if not groups:
-        return []
-    opened = set(
-        db.session.scalars(
-            select(EvaluationRound.group_key).where(EvaluationRound.group_key.in_(list(groups)))
-        )
-    )
+    return groups
+
+
+def _opened_rounds(keys: list[str]) -> dict[str, EvaluationRound]:
+    if not keys:
+        return {}
+    rounds = db.session.scalars(select(EvaluationRound).where(EvaluationRound.group_key.in_(keys)))
+    return {r.group_key: r for r in rounds}
+
+
+def due_groups(now: datetime) -> list[EvaluationGroup]:
+    groups = finished_groups(now)
+    opened = _opened_rounds(list(groups))
     return [group for key, group in groups.items() if key not in opened]
 
 
 def send_due_evaluation_requests(now: datetime | None = None) -> int:
-    """The beat job: open a round for every group that finished; commits each on its own."""
+    """The beat job: open a round for every group that finished, and ask those marked present
+    since a round opened; commits each group on its own. Returns the rounds opened."""
+    groups = finished_groups(now or utcnow())
+    opened_rounds = _opened_rounds(list(groups))
     opened = 0
-    for group in due_groups(now or utcnow()):
+    for key, group in groups.items():
         try:
+            if key in opened_rounds:
+                if ask_late_attendees(opened_rounds[key], group):
+                    db.session.commit()
+                continue
             open_round(group)
             db.session.commit()
         except IntegrityError:
-            db.session.rollback()  # another run opened it first
+            db.session.rollback()  # another run opened it, or asked them, first
             continue
         opened += 1
     return opened

@@ -453,10 +453,16 @@ class ParticipantForm(FlaskForm):
     )
 
 
+def _typed():
+    """Required, but leaving the field's own message about what was typed (DataRequired would
+    replace "Vul een geldige datum in." for 30 February by "Dit veld is verplicht.")."""
+    return InputRequired(message=_l("Dit veld is verplicht."))
+
+
 class SessionChangeForm(FlaskForm):
-    day = DutchDateField(_l("Datum"), validators=[_required()])
-    start = DutchTimeField(_l("Begin"), validators=[_required()])
-    end = DutchTimeField(_l("Einde"), validators=[_required()])
+    day = DutchDateField(_l("Datum"), validators=[_typed()])
+    start = DutchTimeField(_l("Begin"), validators=[_typed()])
+    end = DutchTimeField(_l("Einde"), validators=[_typed()])
     trainer_id = SelectField(_l("Trainer"), coerce=int, choices=[])
     location = StringField(
         _l("Locatie"), filters=[_strip], validators=[_required(), Length(max=300)]

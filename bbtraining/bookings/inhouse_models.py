@@ -162,6 +162,7 @@ LINE_KIND_LABELS = {
 EVENT_LABELS = {
     "created": _l("Aanvraag ingediend"),
     "proposal_revised": _l("Herzien voorstel verstuurd"),
+    "session_added": _l("Sessie toegevoegd"),
     "session_moved": _l("Sessie gewijzigd"),
     "session_cancelled": _l("Sessie geannuleerd"),
     "participants_changed": _l("Deelnemerslijst gewijzigd"),

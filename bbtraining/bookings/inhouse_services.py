@@ -817,6 +817,81 @@ def change_session(
     return session
 
 
+# After acceptance a session may be added while the booking is still to be given; once given,
+# invoiced or cancelled, the sessions are what they are.
+SESSION_ADDABLE = frozenset({S.ACCEPTED, S.SCHEDULED})
+
+
+def _refuse_adding(booking: InhouseBooking) -> None:
+    if booking.status in SESSION_ADDABLE:
+        return
+    if booking.status == S.CANCELLED:
+        message = _l("Deze boeking is geannuleerd; er kan geen sessie meer bij.")
+    elif booking.status in (S.INVOICED, S.PAID, S.EVALUATED):
+        message = _l(
+            "Deze boeking is al gefactureerd; er kan geen sessie meer bij. Maak een nieuwe "
+            "aanvraag voor een vervolgsessie."
+        )
+    elif booking.status == S.DELIVERED:
+        message = _l(
+            "Deze boeking is al gegeven; er kan geen sessie meer bij. Maak een nieuwe aanvraag "
+            "voor een vervolgsessie."
+        )
+    else:
+        message = _l(
+            "Sessies komen er pas bij als de klant het voorstel heeft geaccepteerd; pas tot dan "
+            "het voorstel aan."
+        )
+    raise DomainError(message)
+
+
+def add_session(
+    booking: InhouseBooking,
+    *,
+    by: User,
+    starts_at: datetime,
+    ends_at: datetime,
+    trainer: User | None,
+    location: str,
+    online_url: str | None = None,
+    note: str = "",
+) -> TrainingSession:
+    """Staff add a further session to an accepted booking: the trainer, the client contact and
+    the participants get an invitation for it (a new UID); the timeline (and with it the audit
+    log) records it."""
+    _refuse_adding(booking)
+    draft = SessionDraft(starts_at, ends_at, trainer, location, online_url)
+    _check_sessions([draft])
+    _refuse_conflicts([draft])
+    note = (note or "").strip()
+    session = TrainingSession(
+        course=booking.course,
+        edition_id=None,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=location.strip(),
+        online_url=(online_url or "").strip() or None,
+        trainer=trainer,
+        change_note=note or None,
+    )
+    db.session.add(session)
+    booking.session_links.append(InhouseSession(session=session))
+    db.session.flush()
+    sync_session_invites(session)
+    booking.record_event(
+        "session_added",
+        by=by,
+        note=_(
+            "%(when)s, %(place)s, %(trainer)s. %(note)s",
+            when=format_datetime(starts_at, "short"),
+            place=session.location,
+            trainer=trainer.name,
+            note=note,
+        ).strip(),
+    )
+    return session
+
+
 def cancel_session(booking: InhouseBooking, session_id: int, *, by: User, reason: str) -> None:
     if booking.status != S.SCHEDULED:
         raise DomainError(

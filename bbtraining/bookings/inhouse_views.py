@@ -703,6 +703,73 @@ def inhouse_admin_proposal(booking_id: int):
     ), status
 
 
+def _session_form(booking: InhouseBooking, session=None) -> tuple[SessionChangeForm, list[User]]:
+    """The session form, filled from the session (or for a new one from the booking's last
+    session) on GET, with the trainers to choose from."""
+    if request.method == "POST":
+        form = SessionChangeForm()
+    else:
+        model = session or (booking.active_sessions or [None])[-1]
+        form = SessionChangeForm(
+            data={
+                "day": session.local_start.date() if session else None,
+                "start": model.local_start.time() if model else None,
+                "end": model.local_end.time() if model else None,
+                "trainer_id": (model.trainer_id if model else None) or 0,
+                "location": (model.location if model else booking.venue) or "",
+                "online_url": (model.online_url if model else None) or "",
+            }
+        )
+    trainers = _trainers()
+    form.trainer_id.choices = [(0, _("— kies een trainer —"))] + [(t.id, t.name) for t in trainers]
+    return form, trainers
+
+
+def _save_session(booking: InhouseBooking, form: SessionChangeForm, trainers, action) -> bool:
+    """Call the service with the form's values and commit; False (errors on the form) if not."""
+    try:
+        action(
+            by=current_user,
+            starts_at=services.local_datetime(form.day.data, form.start.data),
+            ends_at=services.local_datetime(form.day.data, form.end.data),
+            trainer=next((t for t in trainers if t.id == form.trainer_id.data), None),
+            location=form.location.data,
+            online_url=form.online_url.data,
+            note=form.note.data,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        _attach_error(form, exc)
+        return False
+    except StaleDataError:
+        _stale()
+        return False
+    return True
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/sessions/new", methods=["GET", "POST"])
+@admin_required
+def inhouse_admin_session_new(booking_id: int):
+    booking = get_or_404(InhouseBooking, booking_id)
+    form, trainers = _session_form(booking)
+    if form.validate_on_submit() and _save_session(
+        booking, form, trainers, lambda **values: services.add_session(booking, **values)
+    ):
+        flash(
+            _(
+                "De sessie is toegevoegd; de trainer, de contactpersoon en de deelnemers krijgen "
+                "een uitnodiging."
+            ),
+            "success",
+        )
+        return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "bookings/inhouse/admin_session.html", booking=booking, session=None, form=form
+    ), status
+
+
 @bp.route("/admin/inhouse/<int:booking_id>/sessions/<int:session_id>", methods=["GET", "POST"])
 @admin_required
 def inhouse_admin_session(booking_id: int, session_id: int):
@@ -710,47 +777,19 @@ def inhouse_admin_session(booking_id: int, session_id: int):
     session = next((s for s in booking.sessions if s.id == session_id), None)
     if session is None:
         abort(404)
-    if request.method == "POST":
-        form = SessionChangeForm()
-    else:
-        form = SessionChangeForm(
-            data={
-                "day": session.local_start.date(),
-                "start": session.local_start.time(),
-                "end": session.local_end.time(),
-                "trainer_id": session.trainer_id or 0,
-                "location": session.location or "",
-                "online_url": session.online_url or "",
-            }
-        )
-    trainers = _trainers()
-    form.trainer_id.choices = [(0, _("— kies een trainer —"))] + [(t.id, t.name) for t in trainers]
+    form, trainers = _session_form(booking, session)
     cancel_form = CancelForm(prefix="cancel")
-    if form.validate_on_submit():
-        try:
-            services.change_session(
-                booking,
-                session.id,
-                by=current_user,
-                starts_at=services.local_datetime(form.day.data, form.start.data),
-                ends_at=services.local_datetime(form.day.data, form.end.data),
-                trainer=next((t for t in trainers if t.id == form.trainer_id.data), None),
-                location=form.location.data,
-                online_url=form.online_url.data,
-                note=form.note.data,
-            )
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        except StaleDataError:
-            _stale()
-        else:
-            flash(
-                _("De sessie is gewijzigd; de deelnemers krijgen een bijgewerkte uitnodiging."),
-                "success",
-            )
-            return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
+    if form.validate_on_submit() and _save_session(
+        booking,
+        form,
+        trainers,
+        lambda **values: services.change_session(booking, session.id, **values),
+    ):
+        flash(
+            _("De sessie is gewijzigd; de deelnemers krijgen een bijgewerkte uitnodiging."),
+            "success",
+        )
+        return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
     status = 400 if request.method == "POST" else 200
     return render_template(
         "bookings/inhouse/admin_session.html",

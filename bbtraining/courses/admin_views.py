@@ -20,6 +20,7 @@ from .forms import (
     ConfirmForm,
     CourseForm,
     DuplicateForm,
+    EditionDetailsForm,
     EditionForm,
     MoveSessionForm,
     TrainerBioForm,
@@ -55,6 +56,11 @@ def _chosen_trainers(ids: list[int] | None) -> list[User]:
 def _local(moment: datetime | None) -> datetime | None:
     """A naive datetime typed by staff, read as Europe/Amsterdam."""
     return moment.replace(tzinfo=AMSTERDAM) if moment is not None else None
+
+
+def _naive_local(moment: datetime | None) -> datetime | None:
+    """The other way round: a stored moment as staff type it (Europe/Amsterdam, no zone)."""
+    return moment.astimezone(AMSTERDAM).replace(tzinfo=None) if moment is not None else None
 
 
 # -- courses -------------------------------------------------------------------------------------
@@ -254,6 +260,12 @@ def _edition_page(edition: Edition, status: int = 200, refusal: str | None = Non
         edition=edition,
         trainers_form=trainers_form,
         capacity_form=forms.get("capacity_form") or CapacityForm(capacity=edition.capacity),
+        details_form=forms.get("details_form")
+        or EditionDetailsForm(
+            location=edition.location,
+            enrollment_deadline=_naive_local(edition.enrollment_deadline),
+            price_seat=edition.price_seat,
+        ),
         duplicate_form=forms.get("duplicate_form") or DuplicateForm(),
         cancel_form=forms.get("cancel_form") or CancelForm(),
         is_scheduled=edition.status == EditionStatus.SCHEDULED,
@@ -307,6 +319,25 @@ def change_capacity(edition_id: int):
         "capacity_form",
         lambda e, f: services.change_capacity(e, f.capacity.data),
         _("De capaciteit is aangepast."),
+    )
+
+
+@staff_bp.route("/editions/<int:edition_id>/details", methods=["POST"])
+@admin_required
+def change_edition_details(edition_id: int):
+    return _edition_action(
+        edition_id,
+        EditionDetailsForm(),
+        "details_form",
+        lambda e, f: services.change_edition_details(
+            e,
+            services.EditionDetails(
+                location=f.location.data,
+                enrollment_deadline=_local(f.enrollment_deadline.data),
+                price_seat=f.price_seat.data,
+            ),
+        ),
+        _("De gegevens van de editie zijn bijgewerkt."),
     )
 
 

@@ -72,11 +72,22 @@ class AmountField(Field):
             raise ValueError(
                 _l("Vul een bedrag in euro in, bijvoorbeeld 1450 of 1450,50.")
             ) from exc
-        if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000"):
+        if not amount.is_finite() or amount < 0:
             raise ValueError(_l("Vul een bedrag van 0 of meer in."))
+        if amount >= Decimal("100000000"):
+            raise ValueError(_l("Dit bedrag is te hoog; controleer het bedrag."))
         if amount != amount.quantize(Decimal("0.01")):
             raise ValueError(_l("Een bedrag heeft hoogstens twee cijfers achter de komma."))
         self.data = amount
+
+
+def _deadline_field() -> DateTimeLocalField:
+    return DateTimeLocalField(
+        _l("Inschrijven kan tot"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+        description=_l("Laat leeg: inschrijven kan tot de eerste sessie begint."),
+    )
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -220,12 +231,7 @@ class EditionForm(FlaskForm):
             Length(max=500),
         ],
     )
-    enrollment_deadline = DateTimeLocalField(
-        _l("Inschrijven kan tot"),
-        format="%Y-%m-%dT%H:%M",
-        validators=[Optional()],
-        description=_l("Laat leeg: inschrijven kan tot de eerste sessie begint."),
-    )
+    enrollment_deadline = _deadline_field()
     price_seat = AmountField(
         _l("Afwijkende prijs per deelnemer (excl. btw)"),
         description=_l("Laat leeg voor de prijs van de training."),
@@ -251,6 +257,25 @@ class EditionForm(FlaskForm):
     )
     trainers = MultiCheckboxField(_l("Trainers"), coerce=int, validators=[Optional()])
     sessions = FieldList(FormField(SessionRowForm), min_entries=1, max_entries=MAX_SESSIONS)
+
+
+class EditionDetailsForm(FlaskForm):
+    """Place, enrollment deadline and price of a scheduled edition."""
+
+    location = StringField(
+        _l("Locatie"),
+        filters=[_strip],
+        validators=[Length(max=300, message=_l("Een locatie is hooguit 300 tekens lang."))],
+        description=_l("Wie een uitnodiging heeft, krijgt een bijgewerkte en een korte e-mail."),
+    )
+    enrollment_deadline = _deadline_field()
+    price_seat = AmountField(
+        _l("Afwijkende prijs per deelnemer (excl. btw)"),
+        description=_l(
+            "Laat leeg voor de prijs van de training. Geldt voor nieuwe inschrijvingen; wie al "
+            "ingeschreven is, houdt zijn prijs."
+        ),
+    )
 
 
 class TrainersForm(FlaskForm):

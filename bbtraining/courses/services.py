@@ -43,7 +43,7 @@ from .models import (
     fold_text,
     price_missing_message,
 )
-from .signals import edition_changed
+from .signals import edition_changed, edition_location_changed
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG_LENGTH = 120
@@ -565,6 +565,116 @@ def change_capacity(edition: Edition, capacity: int) -> None:
     audit.record("edition.capacity_changed", edition, before=before, after=capacity)
     if capacity > before:
         edition_changed.send(edition)  # freed seats go to the waiting list
+
+
+@dataclass
+class EditionDetails:
+    """What staff may still change on a scheduled edition; prices exclude VAT, None: the
+    course's price (price) or no deadline (enrollment_deadline)."""
+
+    location: str | None
+    enrollment_deadline: datetime | None
+    price_seat: Decimal | None
+
+
+MAX_LOCATION_LENGTH = 300  # the column's size
+MAX_PRICE = Decimal("99999999.99")  # what Numeric(10, 2) holds
+
+
+def _check_details(edition: Edition, data: EditionDetails, now: datetime) -> None:
+    location = (data.location or "").strip()
+    if not location and not edition.online_url:
+        raise DomainError(_l("Vul een locatie in."), field="location")
+    if len(location) > MAX_LOCATION_LENGTH:
+        raise DomainError(
+            _l("Een locatie is hooguit %(n)s tekens lang.", n=MAX_LOCATION_LENGTH),
+            field="location",
+        )
+    price = data.price_seat
+    if price is not None and (not price.is_finite() or price < 0):
+        raise DomainError(_l("Een prijs kan niet negatief zijn."), field="price_seat")
+    if price is not None and price > MAX_PRICE:
+        raise DomainError(_l("Dit bedrag is te hoog; controleer het bedrag."), field="price_seat")
+    if price is None and edition.course.price_seat is None:
+        raise DomainError(
+            _l("De training heeft geen prijs per deelnemer; vul een prijs voor deze editie in."),
+            field="price_seat",
+        )
+    deadline = data.enrollment_deadline
+    if deadline is None or deadline == edition.enrollment_deadline:
+        return
+    start = edition.starts_at
+    if start is not None and deadline > start:
+        raise DomainError(
+            _l("De inschrijfdeadline moet vóór de eerste sessie liggen."),
+            field="enrollment_deadline",
+        )
+    if deadline < now and edition.enrollment_open(now):
+        raise DomainError(
+            _l(
+                "De inschrijfdeadline kan niet in het verleden liggen: de inschrijving is nog "
+                "open. Kies een moment tussen nu en de eerste sessie."
+            ),
+            field="enrollment_deadline",
+        )
+
+
+def _plain(value):
+    """Amounts as text in the audit log (exact, unlike a float)."""
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def change_edition_details(
+    edition: Edition, data: EditionDetails, *, now: datetime | None = None
+) -> list[str]:
+    """Change the place, enrollment deadline and/or price of a scheduled edition; returns what
+    changed ("location", "enrollment_deadline", "price_seat").
+
+    A new place moves the sessions still to come that were at the old place (a session staff
+    moved elsewhere keeps its own) and bumps their revision, so every invite is updated; bookings
+    tells the people concerned. A new price is for enrollments from now on: an enrollment keeps
+    the price it was made at, and so do its invoices.
+    """
+    now = now or utcnow()
+    _check_edition_planned(edition)
+    _check_details(edition, data, now)
+    location = (data.location or "").strip() or None
+    changed: list[str] = []
+    if location != edition.location:
+        before = edition.location
+        moved = [
+            s
+            for s in edition.active_sessions
+            if s.starts_at > now and (s.location or None) == before
+        ]
+        edition.location = location
+        note = str(_l("Nieuwe locatie: %(place)s", place=location or edition.place()))
+        for session in moved:
+            session.location = location
+            session.change_details(note=note)
+        db.session.flush()
+        audit.record(
+            "edition.location_changed",
+            edition,
+            before=before,
+            after=location,
+            sessions=[s.id for s in moved],
+        )
+        edition_location_changed.send(edition, before=before, sessions=moved)
+        changed.append("location")
+    for attr, action, value in (
+        ("enrollment_deadline", "edition.deadline_changed", data.enrollment_deadline),
+        ("price_seat", "edition.price_changed", data.price_seat),
+    ):
+        before = getattr(edition, attr)
+        if value != before:
+            setattr(edition, attr, value)
+            db.session.flush()
+            audit.record(action, edition, before=_plain(before), after=_plain(value))
+            changed.append(attr)
+    if not changed:
+        raise DomainError(_l("Er is niets gewijzigd aan deze editie."))
+    return changed
 
 
 def move_session(

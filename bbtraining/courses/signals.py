@@ -9,3 +9,6 @@ _signals = Namespace()
 session_changed = _signals.signal("session-changed")
 # sender: Edition; capacity raised or edition cancelled: the waiting list may move.
 edition_changed = _signals.signal("edition-changed")
+# sender: Edition; before: the old location, sessions: the sessions moved to the new one
+# (their invites are updated through session_changed already): bookings tells the people.
+edition_location_changed = _signals.signal("edition-location-changed")

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from bbtraining.bookings import attendance_services as attendance
 from bbtraining.bookings import evaluations
 from bbtraining.bookings.evaluations import (
     EvaluationRequest,
@@ -60,6 +61,14 @@ def two_people(attendees, eva):
     return attendees
 
 
+def attend(sessions, *keys, status="present"):
+    """The trainer marks these participants at these sessions, while the session runs."""
+    for session in sessions:
+        for key in keys:
+            attendance.mark(session, key, status, by=None, now=session.starts_at)
+    db.session.commit()
+
+
 def link_in(row) -> str:
     match = re.search(r"http://bbtraining\.test(/evaluation/\S+)", row.text_body)
     assert match, row.text_body
@@ -73,6 +82,7 @@ def response_count() -> int:
 
 def test_each_participant_gets_one_request_after_the_last_session(finished_edition, two_people):
     edition = finished_edition()
+    attend(edition.sessions, "enrollment:1", "enrollment:2")
     assert send_due_evaluation_requests() == 1
     assert send_due_evaluation_requests() == 0  # the next beat: nothing again
     [eva_mail] = outbox_to("eva@example.nl")
@@ -94,6 +104,7 @@ def test_no_request_before_the_last_session_has_ended(make_edition, make_user, t
     first.starts_at, first.ends_at = now - 30 * HOUR, now - 26 * HOUR  # day one is over
     last.starts_at, last.ends_at = now - HOUR, now + 3 * HOUR  # day two is running
     db.session.commit()
+    attend([first], "enrollment:1")
     assert send_due_evaluation_requests() == 0
     # Just after the end, within the delay: still nothing.
     assert send_due_evaluation_requests(now + 3 * HOUR + timedelta(minutes=5)) == 0
@@ -141,6 +152,8 @@ def test_inhouse_booking_is_one_group_with_the_client_contact(make_course, make_
             s,
         )
     attendees.add(Participant(key="losse:1", email="los@example.nl", name="Los"), standalone)
+    attend([first], "inhouse:7:1", "inhouse:7:contact")
+    attend([standalone], "losse:1")
 
     # The booking's second session is still to come: only the standalone session is done.
     assert send_due_evaluation_requests() == 1
@@ -165,7 +178,8 @@ def test_inhouse_booking_is_one_group_with_the_client_contact(make_course, make_
 
 
 def test_concurrent_sweeps_open_the_round_once(app, finished_edition, two_people):
-    finished_edition()
+    edition = finished_edition()
+    attend(edition.sessions[:1], "enrollment:1", "enrollment:2")
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
     opened: list[int] = []
@@ -204,7 +218,8 @@ def test_concurrent_sweeps_open_the_round_once(app, finished_edition, two_people
 # -- the form ----------------------------------------------------------------------------------
 @pytest.fixture
 def links(finished_edition, two_people):
-    finished_edition()
+    edition = finished_edition()
+    attend(edition.sessions[-1:], "enrollment:1", "enrollment:2")
     send_due_evaluation_requests()
     return {
         "eva": link_in(outbox_to("eva@example.nl")[0]),
@@ -385,3 +400,79 @@ def test_other_trainers_and_participants_see_nothing(client, answered, make_user
     assert client.get(f"/account/evaluations/{evaluation_round.id}").status_code == 404
     assert "Evaluaties van uw trainingen" not in client.get("/account/").get_data(as_text=True)
     assert client.get("/admin/evaluations/").status_code == 403
+
+
+# -- only those who attended -------------------------------------------------------------------
+@pytest.fixture
+def attended_edition(make_edition, make_enrollment, make_user):
+    """A two-day edition with real (invoice) enrollments, run and marked: Anna present both days,
+    Bram present on day one only, Cor absent, Dirk excused, Els absent on day one and excused on
+    day two, Fenna never marked. The last day ended three hours ago."""
+    trainer = make_user("trainer", email="trainer@example.nl", name="Tineke Trainer")
+    edition = make_edition(days=2, start_in_days=10, trainer=trainer)
+    names = ("anna", "bram", "cor", "dirk", "els", "fenna")
+    people = {n: make_user("facilitator", email=f"{n}@example.nl", name=n.title()) for n in names}
+    for person in people.values():
+        make_enrollment(edition, person)
+    now = datetime.now(UTC)
+    first, last = edition.sessions
+    first.starts_at, first.ends_at = now - 30 * HOUR, now - 27 * HOUR
+    last.starts_at, last.ends_at = now - 6 * HOUR, now - 3 * HOUR
+    db.session.commit()
+    keys = {row.participant.user_id: row.key for row in attendance.build_sheet(first).rows}
+    key = {n: keys[p.id] for n, p in people.items()}
+    attend([first, last], key["anna"])
+    attend([first], key["bram"])
+    attend([last], key["bram"], status="absent")
+    attend([first, last], key["cor"], status="absent")
+    attend([first, last], key["dirk"], status="excused")
+    attend([first], key["els"], status="absent")
+    attend([last], key["els"], status="excused")
+    return edition, people, key
+
+
+def evaluation_mails(email: str):
+    return [m for m in outbox_to(email) if m.subject.startswith("Hoe was")]
+
+
+def test_only_those_marked_present_get_an_evaluation_request(attended_edition):
+    edition, people, _key = attended_edition
+    assert send_due_evaluation_requests() == 1
+    asked = {email for email in (p.email for p in people.values()) if evaluation_mails(email)}
+    assert asked == {"anna@example.nl", "bram@example.nl"}
+    for email in ("cor@example.nl", "dirk@example.nl", "els@example.nl", "fenna@example.nl"):
+        assert evaluation_mails(email) == []
+    assert evaluation_mails("trainer@example.nl") == []
+    [evaluation_round] = db.session.scalars(select(EvaluationRound)).all()
+    assert evaluation_round.group_key == f"edition:{edition.id}"
+    assert sorted(r.email for r in evaluation_round.requests) == [
+        "anna@example.nl",
+        "bram@example.nl",
+    ]
+
+    # The next beats send nothing again, to anyone.
+    assert send_due_evaluation_requests() == 0
+    assert send_due_evaluation_requests(datetime.now(UTC) + HOUR) == 0
+    assert [len(evaluation_mails(p.email)) for p in people.values()] == [1, 1, 0, 0, 0, 0]
+
+
+def test_attendance_marked_after_the_round_opened_still_counts(attended_edition):
+    edition, people, key = attended_edition
+    assert send_due_evaluation_requests() == 1
+    # The trainer fills in the forgotten mark the next morning, and corrects Cor's.
+    first = edition.sessions[0]
+    attendance.mark(first, key["fenna"], "present", by=None, now=datetime.now(UTC))
+    attendance.mark(first, key["cor"], "present", by=None, now=datetime.now(UTC))
+    # Dirk stays excused; Anna is marked on day one again (nothing changes for her).
+    attendance.mark(first, key["anna"], "present", by=None, now=datetime.now(UTC))
+    db.session.commit()
+
+    assert send_due_evaluation_requests() == 0  # no new round ...
+    assert len(evaluation_mails("fenna@example.nl")) == 1  # ... but the late ones are asked
+    assert len(evaluation_mails("cor@example.nl")) == 1
+    assert evaluation_mails("dirk@example.nl") == []
+    assert len(evaluation_mails("anna@example.nl")) == 1
+    send_due_evaluation_requests()
+    assert [len(evaluation_mails(p.email)) for p in people.values()] == [1, 1, 1, 0, 0, 1]
+    [evaluation_round] = db.session.scalars(select(EvaluationRound)).all()
+    assert len(evaluation_round.requests) == 4

@@ -194,6 +194,9 @@ TABLE: dict[str, Route] = {
     "/admin/courses/editions/<int:edition_id>/capacity": Route(
         STAFF, obj("draft_edition", "/admin/courses/editions/{}/capacity")
     ),
+    "/admin/courses/editions/<int:edition_id>/details": Route(
+        STAFF, obj("draft_edition", "/admin/courses/editions/{}/details")
+    ),
     "/admin/courses/editions/<int:edition_id>/duplicate": Route(
         STAFF, obj("draft_edition", "/admin/courses/editions/{}/duplicate")
     ),
@@ -386,6 +389,9 @@ TABLE: dict[str, Route] = {
     ),
     "/admin/inhouse/<int:booking_id>/proposal": Route(
         STAFF, obj("booking", "/admin/inhouse/{}/proposal")
+    ),
+    "/admin/inhouse/<int:booking_id>/sessions/new": Route(
+        STAFF, obj("scheduled_booking", "/admin/inhouse/{}/sessions/new")
     ),
     "/admin/inhouse/<int:booking_id>/sessions/<int:session_id>": Route(
         STAFF,

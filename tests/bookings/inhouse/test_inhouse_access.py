@@ -78,6 +78,8 @@ def _admin_urls(w) -> list[tuple[str, str, dict]]:
         ("POST", f"/admin/inhouse/{o}/confirm-membership", {}),
         ("GET", f"/admin/inhouse/{o}/proposal", {}),
         ("POST", f"/admin/inhouse/{o}/proposal", {}),
+        ("GET", f"/admin/inhouse/{b}/sessions/new", {}),
+        ("POST", f"/admin/inhouse/{b}/sessions/new", {}),
         ("GET", f"/admin/inhouse/{b}/sessions/{s}", {}),
         ("POST", f"/admin/inhouse/{b}/sessions/{s}", {}),
         ("POST", f"/admin/inhouse/{b}/sessions/{s}/cancel", {"cancel-reason": "x"}),
