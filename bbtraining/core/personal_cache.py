@@ -50,6 +50,8 @@ from ..extensions import db, login_manager
 log = logging.getLogger(__name__)
 
 REDIS_KEY = "bbtraining:data-version"
+# How long a request waits for the same page another thread of its worker is rendering.
+RENDER_WAIT_SECONDS = 2.0
 # Stands in for the CSRF token in a stored page; NUL never reaches a template.
 TOKEN_MARK = "\x00csrf\x00"  # noqa: S105 - a placeholder, not a secret
 # Statements that cannot change data; anything else counts as a write.
@@ -110,6 +112,9 @@ class PersonalCache:
         )
         self.pages: OrderedDict[tuple, tuple[float, str, str]] = OrderedDict()
         self.lock = threading.Lock()
+        # Pages being rendered in this worker: the other threads asking for the same page
+        # wait for it rather than render it too (after a change, or when it expired).
+        self.rendering: dict[tuple, threading.Event] = {}
 
     def current_version(self) -> int | None:
         try:
@@ -141,6 +146,20 @@ class PersonalCache:
                 return None
             self.pages.move_to_end(key)
             return entry[1], entry[2]
+
+    def claim(self, key: tuple) -> threading.Event | None:
+        """None: this thread renders the page (and releases it); else the Event to wait on."""
+        with self.lock:
+            rendering = self.rendering.get(key)
+            if rendering is None:
+                self.rendering[key] = threading.Event()
+            return rendering
+
+    def release(self, key: tuple) -> None:
+        with self.lock:
+            rendering = self.rendering.pop(key, None)
+        if rendering is not None:
+            rendering.set()
 
     def put(self, key: tuple, body: str, content_type: str) -> None:
         with self.lock:
@@ -249,25 +268,36 @@ def personal_page(view: Callable) -> Callable:
             request.full_path,
         )
         entry = cache.get(key)
+        claimed = False
+        if entry is None:
+            rendering = cache.claim(key)
+            claimed = rendering is None
+            if rendering is not None:
+                rendering.wait(RENDER_WAIT_SECONDS)
+                entry = cache.get(key)
         if entry is not None:
             body, content_type = entry
             response = make_response(body.replace(TOKEN_MARK, generate_csrf()), 200)
             response.headers["Content-Type"] = content_type
             response.headers["X-Personal-Cache"] = "hit"
             return response
-        response = make_response(view(*args, **kwargs))
-        if (
-            response.status_code == 200
-            and response.mimetype == "text/html"
-            and not response.direct_passthrough
-            and not request_ctx.flashes  # a message shown once must not be shown again
-            and set(response.headers.keys()) <= {"Content-Type", "Content-Length"}
-            and current_user.is_authenticated
-            and current_user.get_id() == cookie_id
-        ):
-            token = g.get("csrf_token") or generate_csrf()
-            body = response.get_data(as_text=True).replace(token, TOKEN_MARK)
-            cache.put(key, body, response.headers["Content-Type"])
+        try:
+            response = make_response(view(*args, **kwargs))
+            if (
+                response.status_code == 200
+                and response.mimetype == "text/html"
+                and not response.direct_passthrough
+                and not request_ctx.flashes  # a message shown once must not be shown again
+                and set(response.headers.keys()) <= {"Content-Type", "Content-Length"}
+                and current_user.is_authenticated
+                and current_user.get_id() == cookie_id
+            ):
+                token = g.get("csrf_token") or generate_csrf()
+                body = response.get_data(as_text=True).replace(token, TOKEN_MARK)
+                cache.put(key, body, response.headers["Content-Type"])
+        finally:
+            if claimed:
+                cache.release(key)
         return response
 
     return wrapped

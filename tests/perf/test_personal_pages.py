@@ -5,6 +5,7 @@ than the last change, nor one person's page to another."""
 
 import importlib
 import re
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -272,6 +273,36 @@ def test_another_browser_with_a_copied_cookie_is_checked_as_usual(app, client):
     assert client.get("/account/").headers.get("X-Personal-Cache") == "hit"
     other_agent = client.get("/account/", headers={"User-Agent": "Other/1.0"})
     assert other_agent.headers.get("X-Personal-Cache") is None
+
+
+@pytest.mark.usefixtures("demo")
+def test_threads_asking_for_the_same_page_render_it_once(app, client, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bbtraining.core import views
+
+    browser = _sign_in(client, CLIENT)
+    renders = []
+    original = views.account_panels.render
+
+    def slow_render(user):
+        renders.append(user.id)
+        time.sleep(0.3)
+        return original(user)
+
+    monkeypatch.setattr(views.account_panels, "render", slow_render)
+
+    def ask(_n):
+        # Each thread its own app context, as in a web worker; the session cookie is shared.
+        with app.app_context():
+            response = browser.get("/account/")
+            return response.status_code, response.headers.get("X-Personal-Cache")
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(ask, range(4)))
+    assert [status for status, _ in answers] == [200] * 4
+    assert sorted(str(hit) for _, hit in answers) == ["None", "hit", "hit", "hit"]
+    assert len(renders) == 1
 
 
 def test_what_counts_as_a_write():
