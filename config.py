@@ -132,6 +132,10 @@ class Config:
     # them at once, so this only bounds what changes with the clock (a deadline passing).
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", 60))
     PAGE_CACHE_ENTRIES = int(os.environ.get("PAGE_CACHE_ENTRIES", 512))
+    # Signed-in pages (dashboard, alumni search) kept per person and web worker; any committed
+    # write drops them at once, so this only bounds what changes with the clock. 0: off.
+    PERSONAL_CACHE_SECONDS = int(os.environ.get("PERSONAL_CACHE_SECONDS", 10))
+    PERSONAL_CACHE_ENTRIES = int(os.environ.get("PERSONAL_CACHE_ENTRIES", 1024))
 
     CELERY = {
         "broker_url": _broker_url(),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
+from markupsafe import Markup, escape
 
 from .models import PROVINCES
 
@@ -16,7 +17,7 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 @dataclass(frozen=True)
 class ProvinceShape:
     code: str
-    d: str
+    d: Markup  # escaped once when the file is read, not on every page
     label_x: float
     label_y: float
 
@@ -25,7 +26,7 @@ class ProvinceShape:
 class MapProvince:
     code: str
     label: str
-    d: str
+    d: Markup
     label_x: float
     label_y: float
     count: int
@@ -47,7 +48,7 @@ def _shapes(path: str) -> tuple[str, tuple[ProvinceShape, ...]]:
     shapes = tuple(
         ProvinceShape(
             code=el.get("id"),
-            d=el.get("d"),
+            d=escape(el.get("d")),
             label_x=float(el.get("data-label-x")),
             label_y=float(el.get("data-label-y")),
         )

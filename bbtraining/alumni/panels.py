@@ -13,7 +13,8 @@ from . import matches, services
 
 def alumnus_panel(user) -> Markup | None:
     profile = services.profile_of(user)
-    if profile is None and not services.may_have_profile(user):
+    # may_have_profile() would look the profile up a second time.
+    if profile is None and not services.has_alumni_qualification(user):
         return None
     inbox = matches.inbox(user)
     return Markup(  # noqa: S704 - autoescaped template output

@@ -20,6 +20,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
+from sqlalchemy.orm import lazyload
 
 from .. import audit
 from ..auth.models import User
@@ -519,21 +520,23 @@ def search(
         # Residents of the province first, then those willing to travel there; the counts
         # say where the page starts, so each part walks the experience index on its own.
         residents = home.get(criteria.province, 0)
-        profiles = []
+        parts = []
         if offset < residents:
-            profiles = _experience_page(
-                criteria, now, offset, per_page, AlumniProfile.province == criteria.province
+            parts.append(
+                (offset, per_page, AlumniProfile.province == criteria.province),
             )
-        if len(profiles) < per_page:
-            profiles += _experience_page(
-                criteria,
-                now,
-                max(offset - residents, 0),
-                per_page - len(profiles),
-                AlumniProfile.province != criteria.province,
+        shown_residents = max(min(residents - offset, per_page), 0)
+        if shown_residents < per_page:
+            parts.append(
+                (
+                    max(offset - residents, 0),
+                    per_page - shown_residents,
+                    AlumniProfile.province != criteria.province,
+                )
             )
+        profiles = _experience_page(criteria, now, parts)
     else:
-        profiles = _experience_page(criteria, now, offset, per_page)
+        profiles = _experience_page(criteria, now, [(offset, per_page)])
     return SearchPage(
         profiles=profiles,
         total=total,
@@ -556,16 +559,46 @@ FULL_RANK_LIMIT = 2000
 
 
 def _experience_page(
-    criteria: SearchCriteria, now: datetime, offset: int, limit: int, *extra
+    criteria: SearchCriteria, now: datetime, parts: list[tuple]
 ) -> list[AlumniProfile]:
-    statement = (
-        _base([AlumniProfile], criteria, now)
+    """The profiles of one page, made of parts (offset, limit, *conditions) shown one after
+    the other, each in order of experience.
+
+    One statement finds the ids of every part (each part still walks the experience index on
+    its own) and one loads those profiles, so the profiles' languages, tags and provinces are
+    loaded once for the whole page, not once per part.
+    """
+    selects = [
+        _base([AlumniProfile.id, literal(number).label("part")], criteria, now)
         .where(*extra)
         .order_by(*EXPERIENCE_ORDER)
         .limit(limit)
         .offset(offset)
+        for number, (offset, limit, *extra) in enumerate(parts)
+    ]
+    if len(selects) == 1:
+        found = select(selects[0].subquery())
+    else:
+        found = union_all(*(select(part.subquery()) for part in selects))
+    rows = db.session.execute(_bind(found, criteria)).all()
+    if not rows:
+        return []
+    part_of = {row.id: row.part for row in rows}
+    profiles = db.session.scalars(
+        select(AlumniProfile).where(AlumniProfile.id.in_(list(part_of)))
+    ).all()
+    # Sorted here (parts in turn, each by experience) rather than trusting the order in which
+    # a UNION hands back its parts.
+    return sorted(
+        profiles,
+        key=lambda p: (
+            part_of[p.id],
+            -p.assemblies_count,
+            -p.sessions_count,
+            -p.years_experience,
+            p.id,
+        ),
     )
-    return list(db.session.scalars(_bind(statement, criteria)))
 
 
 def _ranked_page(
@@ -647,7 +680,10 @@ def verified_trainings(user_ids: list[int]) -> dict[int, list[str]]:
 def qualifying_courses() -> list[Course]:
     return list(
         db.session.scalars(
-            select(Course).where(Course.qualifies_for_alumni.is_(True)).order_by(Course.title)
+            select(Course)
+            .where(Course.qualifies_for_alumni.is_(True))
+            .order_by(Course.title)
+            .options(lazyload(Course.phase_rows))  # a list of titles: phases load on use
         )
     )
 

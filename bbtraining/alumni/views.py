@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
+from ..core.personal_cache import personal_page
 from ..errors import DomainError
 from ..extensions import db, limiter
 from ..permissions import MAX_ID, get_or_404, get_visible_or_404, roles_required
@@ -115,6 +116,7 @@ def _card_urls(profile: AlumniProfile) -> dict[str, str | None]:
 
 
 @bp.route("/")
+@personal_page
 @client_or_staff
 def search():
     form = _search_form()

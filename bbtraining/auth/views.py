@@ -23,7 +23,7 @@ def load_user(cookie_id: str) -> User | None:
     user_id, _sep, token = cookie_id.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user = services.load_signed_in(int(user_id))
     if user is None or not token or user.session_token != token or not user.is_active:
         return None
     return user

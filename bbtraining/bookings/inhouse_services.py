@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from .. import audit
 from ..auth.models import Organisation, Role, User, normalise_email
@@ -1329,6 +1330,16 @@ def bookings_for_client(user: User) -> list[InhouseBooking]:
             select(InhouseBooking)
             .where(or_(*conditions))
             .order_by(InhouseBooking.created_at.desc())
+            # The list shows each booking's course, requester and current proposal: those in
+            # one query each, not one per booking; what the list does not show loads on use.
+            .options(
+                joinedload(InhouseBooking.course).lazyload(Course.phase_rows),
+                lazyload(InhouseBooking.date_options),
+                selectinload(InhouseBooking.requested_by).lazyload(User.role_rows),
+                selectinload(InhouseBooking.proposals).options(
+                    lazyload(InhouseProposal.sessions), lazyload(InhouseProposal.lines)
+                ),
+            )
         )
     )
 

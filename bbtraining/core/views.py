@@ -19,6 +19,7 @@ from ..notifications import services as outbox
 from ..permissions import admin_required
 from . import account_bp, admin_bp, bp
 from .panels import account_panels, admin_panels
+from .personal_cache import personal_page
 
 
 @bp.route("/healthz")
@@ -69,6 +70,7 @@ def set_language(code: str):
 
 
 @account_bp.route("/", endpoint="dashboard")
+@personal_page
 @login_required
 def account_dashboard():
     return render_template("core/account.html", panels=account_panels.render(current_user))
