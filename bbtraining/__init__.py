@@ -17,6 +17,7 @@ from werkzeug.routing import IntegerConverter, UnicodeConverter
 from config import CONFIGS, DEV_SECRET_KEY
 
 from .celery_app import celery_init_app
+from .data_versions import VersionedPages
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
 from .permissions import MAX_ID
 
@@ -121,7 +122,9 @@ def forget_connections_after_fork(app: Flask) -> None:
         with forked.app_context():
             for engine in db.engines.values():
                 engine.dispose(close=False)  # the parent's connections stay the parent's
-        forked.extensions["page_cache"].forget_connections()
+        for extension in forked.extensions.values():
+            if isinstance(extension, VersionedPages):
+                extension.forget_connections()
 
     os.register_at_fork(after_in_child=in_child)
 

@@ -16,32 +16,23 @@ costs; the view decorator `cached_page` only decides what is kept.
 """
 
 import contextlib
-import fcntl
 import functools
 import hashlib
-import logging
 import os
-import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from pathlib import Path
 
 from flask import Flask, current_app, g, make_response, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request, Response
 
+from .data_versions import EVERY_TABLE, VersionedPages, on_committed_writes
 from .extensions import db, limiter, locale_from
-
-log = logging.getLogger(__name__)
 
 # What the public catalog pages show: courses and their phases, editions, sessions, trainers.
 CATALOG_TABLES = frozenset(
@@ -55,109 +46,22 @@ CATALOG_TABLES = frozenset(
         "user_role",
     }
 )
-_WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
-_TRUNCATE = re.compile(r"^\s*TRUNCATE\b", re.IGNORECASE)
 # Stands in for the visitor's CSRF token in a stored page; NUL never reaches a template.
 TOKEN_MARK = "\x00csrf\x00"  # noqa: S105 - a placeholder, not a secret
-REDIS_KEY = "bbtraining:catalog-version"
 
 
-class RedisVersion:
-    """The version is read on every cached page, so each thread keeps a connection of its own
-    and speaks to it directly: a third of the cost of a pooled `GET` (bench/load.py)."""
-
-    def __init__(self, url: str):
-        import redis
-
-        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        self.connections = threading.local()
-
-    def current(self) -> int | None:
-        conn = getattr(self.connections, "conn", None)
-        if conn is None:
-            pool = self.client.connection_pool
-            conn = self.connections.conn = pool.connection_class(**pool.connection_kwargs)
-        try:
-            conn.send_command("GET", REDIS_KEY)
-            value = conn.read_response()
-        except Exception:
-            conn.disconnect()
-            self.connections.conn = None
-            raise
-        return int(value) if value is not None else 0
-
-    def bump(self) -> None:
-        self.client.incr(REDIS_KEY)
-
-    def forget_connections(self) -> None:
-        self.connections = threading.local()  # the pool itself notices a fork
-
-
-class FileVersion:
-    """For a laptop without Redis: a counter in a file, locked while it is raised."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(exist_ok=True)
-
-    def current(self) -> int | None:
-        return int(self.path.read_text() or 0)
-
-    def bump(self) -> None:
-        with self.path.open("r+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            value = int(fh.read() or 0) + 1
-            fh.seek(0)
-            fh.write(str(value))
-            fh.truncate()
-
-
-class PageCache:
+class PageCache(VersionedPages):
     def __init__(self, app: Flask):
-        self.seconds = app.config.get("PAGE_CACHE_SECONDS", 60)
-        self.entries = app.config.get("PAGE_CACHE_ENTRIES", 512)
-        url = app.config.get("REDIS_URL")
-        self.version = (
-            RedisVersion(url) if url else FileVersion(Path(app.instance_path) / "catalog-version")
+        super().__init__(
+            app,
+            "catalog",
+            seconds=app.config.get("PAGE_CACHE_SECONDS", 60),
+            entries=app.config.get("PAGE_CACHE_ENTRIES", 512),
         )
-        self.pages: OrderedDict[tuple, tuple[float, int, list[bytes], list]] = OrderedDict()
-        self.lock = threading.Lock()
 
-    def forget_connections(self) -> None:
-        if isinstance(self.version, RedisVersion):
-            self.version.forget_connections()
-
-    def current_version(self) -> int | None:
-        try:
-            return self.version.current()
-        except Exception as exc:  # no version, no cache: better slow than stale
-            log.warning("page cache off for this request: %s", exc)
-            return None
-
-    def bump(self) -> None:
-        try:
-            self.version.bump()
-        except Exception:  # the page TTL bounds what stays stale
-            log.error("page cache: could not raise the catalog version", exc_info=True)
-
-    def get(self, key: tuple):
-        with self.lock:
-            entry = self.pages.get(key)
-            if entry is None:
-                return None
-            if entry[0] < time.monotonic():
-                del self.pages[key]
-                return None
-            self.pages.move_to_end(key)
-            return entry
-
-    def put(self, key: tuple, status: int, parts: list[bytes], headers: list) -> None:
-        with self.lock:
-            self.pages[key] = (time.monotonic() + self.seconds, status, parts, headers)
-            self.pages.move_to_end(key)
-            while len(self.pages) > self.entries:
-                self.pages.popitem(last=False)
+    def catalog_written(self, tables: set[str]) -> None:
+        if EVERY_TABLE in tables or tables & CATALOG_TABLES:
+            self.bump()
 
 
 def init_app(app: Flask) -> None:
@@ -170,44 +74,8 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engines = list(db.engines.values())
     for engine in engines:
-        _watch(engine, cache)
-
-
-# The engine's "commit" event comes just before the database commits; the session's
-# "after_commit" just after. The first notes that a catalog table was written, the second
-# raises the version, in the same thread.
-_pending = threading.local()
-
-
-def _watch(engine, cache: PageCache) -> None:
-    @event.listens_for(engine, "before_cursor_execute")
-    def _note_write(conn, _cursor, statement, _params, _context, _executemany):
-        match = _WRITE.match(statement)
-        if (match and match.group(1).lower() in CATALOG_TABLES) or _TRUNCATE.match(statement):
-            conn.info["catalog_changed"] = True
-
-    @event.listens_for(engine, "commit")
-    def _committing(conn):
-        if conn.info.pop("catalog_changed", False):
-            _pending.cache = cache
-
-    @event.listens_for(engine, "rollback")
-    def _rolled_back(conn):
-        conn.info.pop("catalog_changed", None)
-
-
-@event.listens_for(Session, "after_commit")
-def _committed(_session) -> None:
-    # After the commit: a page rendered from the old rows is kept under the old version.
-    cache = getattr(_pending, "cache", None)
-    if cache is not None:
-        _pending.cache = None
-        cache.bump()
-
-
-@event.listens_for(Session, "after_rollback")
-def _rolled_back_session(_session) -> None:
-    _pending.cache = None
+        # After the commit: a page rendered from the old rows is kept under the old version.
+        on_committed_writes(engine, cache.catalog_written)
 
 
 def _cacheable() -> bool:
@@ -320,7 +188,7 @@ class FrontDoor:
         if stored is not None and captured.get("status", "").startswith("200"):
             key, parts = stored
             headers = [(k, v) for k, v in captured["headers"] if k.lower() not in _NOT_STORED]
-            self.cache.put(key, 200, parts, headers)
+            self.cache.put(key, (200, parts, headers))
         return result
 
     def answer_returning_visitor(self, environ, start_response, cookie_header: str):
@@ -339,7 +207,7 @@ class FrontDoor:
         entry = self.stored_page(environ, session_language)
         if entry is None:
             return None
-        _expires, status, parts, headers = entry
+        _status, parts, headers = entry
         body = token.join(parts)
         start_response(
             "200 OK",
@@ -364,7 +232,7 @@ class FrontDoor:
         entry = self.stored_page(environ, None)
         if entry is None:
             return None
-        _expires, status, parts, headers = entry
+        status, parts, headers = entry
         visitor = self.sessions.session_class()
         visitor[self.token_field] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324 - as Flask-WTF
         token = self.token_signer.dumps(visitor[self.token_field]).encode()

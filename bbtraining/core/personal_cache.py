@@ -28,145 +28,33 @@ outside the app (psql, another program) are not seen: change data through the ap
 PERSONAL_CACHE_SECONDS.
 """
 
-import fcntl
 import functools
-import logging
-import re
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
-from pathlib import Path
 
 from flask import Flask, current_app, g, make_response, request, session
 from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
+from ..data_versions import VersionedPages, is_write, on_committed_writes
 from ..extensions import db, login_manager
+from ..page_cache import TOKEN_MARK
 
-log = logging.getLogger(__name__)
-
-REDIS_KEY = "bbtraining:data-version"
-# How long a request waits for the same page another thread of its worker is rendering.
+# How long a thread waits for another thread of its worker that renders the same page.
 RENDER_WAIT_SECONDS = 2.0
-# Stands in for the CSRF token in a stored page; NUL never reaches a template.
-TOKEN_MARK = "\x00csrf\x00"  # noqa: S105 - a placeholder, not a secret
-# Statements that cannot change data; anything else counts as a write.
-_READ = re.compile(
-    r"^\s*(?:SELECT|SHOW|EXPLAIN|PRAGMA|SAVEPOINT|RELEASE|ROLLBACK|BEGIN)\b", re.IGNORECASE
-)
-_WITH = re.compile(r"^\s*WITH\b", re.IGNORECASE)
-_WRITE_IN_WITH = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
 
 
-def is_write(statement: str) -> bool:
-    if _WITH.match(statement):
-        return bool(_WRITE_IN_WITH.search(statement))
-    return not _READ.match(statement)
-
-
-class RedisVersion:
-    def __init__(self, url: str):
-        import redis
-
-        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-    def current(self) -> int:
-        value = self.client.get(REDIS_KEY)
-        return int(value) if value is not None else 0
-
-    def bump(self) -> None:
-        self.client.incr(REDIS_KEY)
-
-
-class FileVersion:
-    """For a laptop without Redis: a counter in a file, locked while it is raised."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(exist_ok=True)
-
-    def current(self) -> int:
-        return int(self.path.read_text() or 0)
-
-    def bump(self) -> None:
-        with self.path.open("r+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            value = int(fh.read() or 0) + 1
-            fh.seek(0)
-            fh.write(str(value))
-            fh.truncate()
-
-
-class PersonalCache:
+class PersonalCache(VersionedPages):
     def __init__(self, app: Flask):
-        self.seconds = app.config.get("PERSONAL_CACHE_SECONDS", 10)
-        self.entries = app.config.get("PERSONAL_CACHE_ENTRIES", 1024)
-        url = app.config.get("REDIS_URL")
-        self.version = (
-            RedisVersion(url) if url else FileVersion(Path(app.instance_path) / "data-version")
+        super().__init__(
+            app,
+            "data",
+            seconds=app.config.get("PERSONAL_CACHE_SECONDS", 10),
+            entries=app.config.get("PERSONAL_CACHE_ENTRIES", 1024),
         )
-        self.pages: OrderedDict[tuple, tuple[float, str, str]] = OrderedDict()
-        self.lock = threading.Lock()
-        # Pages being rendered in this worker: the other threads asking for the same page
-        # wait for it rather than render it too (after a change, or when it expired).
-        self.rendering: dict[tuple, threading.Event] = {}
 
-    def current_version(self) -> int | None:
-        try:
-            return self.version.current()
-        except Exception as exc:  # no version, no cache: better slow than stale
-            log.warning("personal page cache off for this request: %s", exc)
-            return None
-
-    def bump(self) -> None:
-        try:
-            self.version.bump()
-        except Exception:
-            # Pages stored before this change could now be served until they expire: drop
-            # this worker's at least, and say so.
-            log.error("personal page cache: could not raise the data version", exc_info=True)
-            self.clear()
-
-    def clear(self) -> None:
-        with self.lock:
-            self.pages.clear()
-
-    def get(self, key: tuple) -> tuple[str, str] | None:
-        with self.lock:
-            entry = self.pages.get(key)
-            if entry is None:
-                return None
-            if entry[0] < time.monotonic():
-                del self.pages[key]
-                return None
-            self.pages.move_to_end(key)
-            return entry[1], entry[2]
-
-    def claim(self, key: tuple) -> threading.Event | None:
-        """None: this thread renders the page (and releases it); else the Event to wait on."""
-        with self.lock:
-            rendering = self.rendering.get(key)
-            if rendering is None:
-                self.rendering[key] = threading.Event()
-            return rendering
-
-    def release(self, key: tuple) -> None:
-        with self.lock:
-            rendering = self.rendering.pop(key, None)
-        if rendering is not None:
-            rendering.set()
-
-    def put(self, key: tuple, body: str, content_type: str) -> None:
-        with self.lock:
-            self.pages[key] = (time.monotonic() + self.seconds, body, content_type)
-            self.pages.move_to_end(key)
-            while len(self.pages) > self.entries:
-                self.pages.popitem(last=False)
+    def data_written(self, _tables: set[str]) -> None:
+        self.bump()
 
 
 def init_app(app: Flask) -> None:
@@ -175,48 +63,7 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engines = list(db.engines.values())
     for engine in engines:
-        _watch(engine, cache)
-
-
-# The engine's "commit" event comes just before the database commits. The version goes up just
-# after: at the session's "after_commit", or, for a connection used without the ORM session
-# (engine.begin()), when the connection goes back to the pool. Whichever comes first raises it.
-_pending = threading.local()
-
-
-def _watch(engine, cache: PersonalCache) -> None:
-    @event.listens_for(engine, "before_cursor_execute")
-    def _note_write(conn, _cursor, statement, _params, _context, _executemany):
-        if is_write(statement):
-            conn.info["data_changed"] = True
-
-    @event.listens_for(engine, "commit")
-    def _committing(conn):
-        if conn.info.pop("data_changed", False):
-            _pending.cache = cache
-
-    @event.listens_for(engine, "rollback")
-    def _rolled_back(conn):
-        changed = conn.info.pop("data_changed", False)
-        # In autocommit every statement was committed when it ran: nothing rolls back.
-        if changed and conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-            _pending.cache = cache
-
-    @event.listens_for(engine, "checkin")
-    def _returned(_dbapi_connection, _record):
-        _raise_pending()
-
-
-def _raise_pending() -> None:
-    cache = getattr(_pending, "cache", None)
-    if cache is not None:
-        _pending.cache = None
-        cache.bump()
-
-
-@event.listens_for(Session, "after_commit")
-def _committed(_session) -> None:
-    _raise_pending()
+        on_committed_writes(engine, cache.data_written)
 
 
 def _same_browser() -> bool:
@@ -294,7 +141,7 @@ def personal_page(view: Callable) -> Callable:
             ):
                 token = g.get("csrf_token") or generate_csrf()
                 body = response.get_data(as_text=True).replace(token, TOKEN_MARK)
-                cache.put(key, body, response.headers["Content-Type"])
+                cache.put(key, (body, response.headers["Content-Type"]))
         finally:
             if claimed:
                 cache.release(key)

@@ -264,3 +264,27 @@ def test_a_remember_me_cookie_goes_past_the_front_door(app, client, course, make
     response, body = _get(client, "/")
     assert response.headers.get("X-Page-Cache") is None
     assert "Uitloggen" in body
+
+
+def test_a_write_outside_the_orm_session_shows_at_once(client, course):
+    """engine.begin(): no session commits, the connection going back to the pool counts."""
+    edition_id = course.editions[0].id
+    _hit(client, f"/courses/{course.slug}")
+    with db.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE edition SET seats_taken = 1 WHERE id = :id"), {"id": edition_id}
+        )
+    db.session.rollback()
+    assert "Op de wachtlijst" in _get(client, f"/courses/{course.slug}")[1]
+
+
+def test_a_write_hidden_in_a_common_table_expression_counts_for_every_table():
+    from bbtraining.data_versions import EVERY_TABLE, written_table
+
+    assert written_table('UPDATE "edition" SET seats_taken = 1') == "edition"
+    assert written_table("INSERT INTO course_phase (course_id) VALUES (1)") == "course_phase"
+    assert written_table("DELETE FROM training_session WHERE id = 1") == "training_session"
+    assert written_table("WITH x AS (SELECT 1) UPDATE edition SET capacity = 2") == EVERY_TABLE
+    assert written_table("TRUNCATE course, edition") == EVERY_TABLE
+    assert written_table("SELECT * FROM edition FOR UPDATE") is None
+    assert written_table("WITH x AS (SELECT 1) SELECT * FROM x") is None
