@@ -23,6 +23,9 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
+# How long a thread waits for another thread of its worker that renders the same page.
+RENDER_WAIT_SECONDS = 2.0
+
 # A write whose table cannot be read off the statement (TRUNCATE, a CTE that writes, DDL):
 # it counts as a write to every table.
 EVERY_TABLE = "*"

@@ -31,7 +31,12 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request, Response
 
-from .data_versions import EVERY_TABLE, VersionedPages, on_committed_writes
+from .data_versions import (
+    EVERY_TABLE,
+    RENDER_WAIT_SECONDS,
+    VersionedPages,
+    on_committed_writes,
+)
 from .extensions import db, limiter, locale_from
 
 # What the public catalog pages show: courses and their phases, editions, sessions, trainers.
@@ -103,11 +108,24 @@ def cached_page(view: Callable) -> Callable:
         version = cache.current_version()  # read before the data: see the module's doc
         if version is None:
             return view(*args, **kwargs)
+        key = page_key(request.environ, version, get_locale().language)
+        # After a change every thread of a worker would render the same page at once: one
+        # renders, the others wait for its page (FrontDoor releases them once it is stored).
+        rendering = cache.claim(key)
+        if rendering is not None:
+            rendering.wait(RENDER_WAIT_SECONDS)
+            stored = cache.get(key)
+            if stored is None:
+                return view(*args, **kwargs)
+            status, parts, headers = stored
+            response = make_response(generate_csrf().encode().join(parts), status, headers)
+            response.headers["X-Page-Cache"] = "hit"
+            return response
+        request.environ[CLAIMED_KEY] = key
         response = make_response(view(*args, **kwargs))
         if response.status_code == 200 and response.mimetype == "text/html":
             token = g.get("csrf_token") or generate_csrf()
             body = response.get_data(as_text=True).replace(token, TOKEN_MARK)
-            key = page_key(request.environ, version, get_locale().language)
             # Stored by FrontDoor once the response's final headers are known.
             request.environ[STORE_KEY] = (key, body.encode().split(TOKEN_MARK.encode()))
         return response
@@ -129,6 +147,7 @@ def page_key(environ: dict, version: int, locale: str) -> tuple:
 
 
 STORE_KEY = "bbtraining.page_cache.store"
+CLAIMED_KEY = "bbtraining.page_cache.claimed"
 # What a stored page must not repeat: it belongs to the visitor it was rendered for, or is
 # recomputed for the body sent.
 _NOT_STORED = frozenset({"set-cookie", "content-length"})
@@ -183,12 +202,16 @@ class FrontDoor:
             captured["status"], captured["headers"] = status, headers
             return start_response(status, headers, exc_info)
 
-        result = self.wsgi_app(environ, capture)
-        stored = environ.get(STORE_KEY)
-        if stored is not None and captured.get("status", "").startswith("200"):
-            key, parts = stored
-            headers = [(k, v) for k, v in captured["headers"] if k.lower() not in _NOT_STORED]
-            self.cache.put(key, (200, parts, headers))
+        try:
+            result = self.wsgi_app(environ, capture)
+            stored = environ.get(STORE_KEY)
+            if stored is not None and captured.get("status", "").startswith("200"):
+                key, parts = stored
+                headers = [(k, v) for k, v in captured["headers"] if k.lower() not in _NOT_STORED]
+                self.cache.put(key, (200, parts, headers))
+        finally:
+            if CLAIMED_KEY in environ:
+                self.cache.release(environ[CLAIMED_KEY])
         return result
 
     def answer_returning_visitor(self, environ, start_response, cookie_header: str):

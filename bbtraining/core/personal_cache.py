@@ -36,12 +36,9 @@ from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from ..data_versions import VersionedPages, is_write, on_committed_writes
+from ..data_versions import RENDER_WAIT_SECONDS, VersionedPages, is_write, on_committed_writes
 from ..extensions import db, login_manager
 from ..page_cache import TOKEN_MARK
-
-# How long a thread waits for another thread of its worker that renders the same page.
-RENDER_WAIT_SECONDS = 2.0
 
 
 class PersonalCache(VersionedPages):

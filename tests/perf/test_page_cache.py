@@ -288,3 +288,29 @@ def test_a_write_hidden_in_a_common_table_expression_counts_for_every_table():
     assert written_table("TRUNCATE course, edition") == EVERY_TABLE
     assert written_table("SELECT * FROM edition FOR UPDATE") is None
     assert written_table("WITH x AS (SELECT 1) SELECT * FROM x") is None
+
+
+def test_threads_asking_for_the_same_page_after_a_change_render_it_once(app, course, monkeypatch):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    renders = []
+    original = catalog.search_courses
+
+    def slow_search(filters):
+        renders.append(filters)
+        time.sleep(0.3)
+        return original(filters)
+
+    monkeypatch.setattr(catalog, "search_courses", slow_search)
+
+    def ask(_n):
+        with app.app_context():  # each thread its own, as in a web worker
+            response = app.test_client().get("/courses/")
+            return response.status_code, response.headers.get("X-Page-Cache")
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(ask, range(4)))
+    assert [status for status, _ in answers] == [200] * 4
+    assert sorted(str(hit) for _, hit in answers) == ["None", "hit", "hit", "hit"]
+    assert len(renders) == 1
