@@ -190,14 +190,19 @@ class VersionedPages:
 _pending = threading.local()
 
 
-def on_committed_writes(engine, listener: Callable[[set[str]], None]) -> None:
+def on_committed_writes(
+    engine,
+    listener: Callable[[set[str]], None],
+    classify: Callable[[str], str | None] = written_table,
+) -> None:
     """Call `listener(tables)` in the committing thread after each transaction on `engine` that
-    wrote to `tables` (EVERY_TABLE among them when a statement's table could not be told)."""
+    wrote to `tables` (EVERY_TABLE among them when a statement's table could not be told).
+    `classify` tells the table a statement writes (None: it writes nothing that matters)."""
     written_key = ("written", id(listener))
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note_write(conn, _cursor, statement, _params, _context, _executemany):
-        table = written_table(statement)
+        table = classify(statement)
         if table is not None:
             conn.info.setdefault(written_key, set()).add(table)
 

@@ -19,6 +19,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import re
 import time
 from collections.abc import Callable
 
@@ -36,6 +37,7 @@ from .data_versions import (
     RENDER_WAIT_SECONDS,
     VersionedPages,
     on_committed_writes,
+    written_table,
 )
 from .extensions import db, limiter, locale_from
 
@@ -51,6 +53,34 @@ CATALOG_TABLES = frozenset(
         "user_role",
     }
 )
+# Columns of "user" that no catalog page shows: a sign-in (last_login_at) must not drop them all.
+USER_COLUMNS_NOT_SHOWN = frozenset(
+    {
+        "last_login_at",
+        "password_hash",
+        "session_token",
+        "calendar_token",
+        "email_verified_at",
+        "locale",
+        "phone",
+    }
+)
+_USER_UPDATE = re.compile(
+    r'^\s*UPDATE\s+"?user"?\s+SET\s+(.*?)\s+WHERE\s', re.IGNORECASE | re.DOTALL
+)
+
+
+def catalog_write(statement: str) -> str | None:
+    """The table a statement writes, as `written_table` tells, but None for an UPDATE of
+    accounts that only sets columns no catalog page shows."""
+    update = _USER_UPDATE.match(statement)
+    if update is not None:
+        columns = {part.split("=", 1)[0].strip().strip('"') for part in update.group(1).split(",")}
+        if columns <= USER_COLUMNS_NOT_SHOWN:
+            return None
+    return written_table(statement)
+
+
 # Stands in for the visitor's CSRF token in a stored page; NUL never reaches a template.
 TOKEN_MARK = "\x00csrf\x00"  # noqa: S105 - a placeholder, not a secret
 
@@ -80,7 +110,7 @@ def init_app(app: Flask) -> None:
         engines = list(db.engines.values())
     for engine in engines:
         # After the commit: a page rendered from the old rows is kept under the old version.
-        on_committed_writes(engine, cache.catalog_written)
+        on_committed_writes(engine, cache.catalog_written, classify=catalog_write)
 
 
 def _cacheable() -> bool:

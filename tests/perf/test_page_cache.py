@@ -314,3 +314,34 @@ def test_threads_asking_for_the_same_page_after_a_change_render_it_once(app, cou
     assert [status for status, _ in answers] == [200] * 4
     assert sorted(str(hit) for _, hit in answers) == ["None", "hit", "hit", "hit"]
     assert len(renders) == 1
+
+
+def test_a_sign_in_keeps_the_pages_but_a_trainers_new_name_shows_at_once(
+    app, client, course, make_user
+):
+    someone = make_user("facilitator", name="Eva Begeleider")
+    visitor = app.test_client()
+    _hit(visitor, f"/courses/{course.slug}")
+    response = client.post("/auth/login", data={"email": someone.email, "password": PASSWORD})
+    assert response.status_code == 302  # last_login_at written: no catalog page shows it
+    response, _body = _get(visitor, f"/courses/{course.slug}")
+    assert response.headers.get("X-Page-Cache") == "hit"
+
+    trainer = course.editions[0].trainers[0]
+    trainer.name = "Joost van der Trainer"
+    db.session.commit()
+    response, body = _get(visitor, f"/courses/{course.slug}")
+    assert response.headers.get("X-Page-Cache") is None
+    assert "Joost van der Trainer" in body
+
+
+def test_which_account_updates_count_for_the_catalog():
+    from bbtraining.page_cache import catalog_write
+
+    assert catalog_write('UPDATE "user" SET last_login_at=%(last_login_at)s WHERE id = 1') is None
+    assert (
+        catalog_write("UPDATE user SET password_hash=?, session_token=? WHERE user.id = ?") is None
+    )
+    assert catalog_write('UPDATE "user" SET name=%(name)s WHERE "user".id = 1') == "user"
+    assert catalog_write("UPDATE user SET last_login_at=?, bio=? WHERE user.id = ?") == "user"
+    assert catalog_write("UPDATE edition SET seats_taken=seats_taken + 1 WHERE id = 1") == "edition"
