@@ -36,7 +36,7 @@ from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from ..data_versions import RENDER_WAIT_SECONDS, VersionedPages, is_write, on_committed_writes
+from ..data_versions import RENDER_WAIT_SECONDS, VersionedPages, on_committed_writes
 from ..extensions import db, login_manager
 from ..page_cache import TOKEN_MARK
 
@@ -147,4 +147,4 @@ def personal_page(view: Callable) -> Callable:
     return wrapped
 
 
-__all__ = ["init_app", "is_write", "personal_page"]
+__all__ = ["init_app", "personal_page"]

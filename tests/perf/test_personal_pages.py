@@ -16,7 +16,7 @@ from bbtraining.auth.demo import DEMO_PASSWORD
 from bbtraining.auth.models import User
 from bbtraining.bookings.inhouse_models import InhouseBooking
 from bbtraining.cli import DEMO_SEEDERS
-from bbtraining.core.personal_cache import is_write
+from bbtraining.data_versions import is_write
 from bbtraining.extensions import db
 
 pytestmark = pytest.mark.usefixtures("app")
