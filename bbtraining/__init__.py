@@ -29,15 +29,14 @@ BLUEPRINT_MODULES = (
     "bbtraining.bookings",
     "bbtraining.alumni",
 )
-# Modules whose Celery tasks the worker must know, each with an optional BEAT_SCHEDULE.
-TASK_MODULES = (
-    "bbtraining.notifications.tasks",
-    "bbtraining.bookings.enrollment_tasks",
-    "bbtraining.bookings.inhouse_tasks",
-    "bbtraining.bookings.reminder_tasks",
-    "bbtraining.bookings.attendance_tasks",
-    "bbtraining.alumni.tasks",
-)
+
+
+# Modules whose Celery tasks the worker must know, each with an optional BEAT_SCHEDULE; bookings
+# lists its sub-packages' own in bbtraining/bookings/__init__.py.
+def task_modules() -> tuple[str, ...]:
+    from .bookings import TASK_MODULES as BOOKINGS_TASK_MODULES
+
+    return ("bbtraining.notifications.tasks", *BOOKINGS_TASK_MODULES, "bbtraining.alumni.tasks")
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -82,7 +81,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     schedule: dict = {}
-    for module_name in TASK_MODULES:
+    for module_name in task_modules():
         schedule.update(getattr(importlib.import_module(module_name), "BEAT_SCHEDULE", {}))
     app.config["CELERY_BEAT_SCHEDULE"] = schedule
     celery_init_app(app)

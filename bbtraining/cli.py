@@ -9,8 +9,8 @@ from .extensions import db
 DEMO_SEEDERS = (
     "bbtraining.auth.demo",
     "bbtraining.courses.demo",
-    "bbtraining.bookings.enrollment_demo",
-    "bbtraining.bookings.inhouse_demo",
+    "bbtraining.bookings.enrollment.demo",
+    "bbtraining.bookings.inhouse.demo",
     "bbtraining.alumni.demo",
 )
 

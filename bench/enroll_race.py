@@ -292,7 +292,7 @@ class Client(threading.Thread):
 def count(edition_id: int) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from bbtraining.bookings.enrollment_models import Enrollment, WaitlistEntry
+    from bbtraining.bookings.enrollment.models import Enrollment, WaitlistEntry
     from bbtraining.courses.models import Edition
     from bbtraining.extensions import db
 

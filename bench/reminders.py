@@ -45,7 +45,7 @@ def log(message: str) -> None:
 # -- used inside the worker too (bench/reminders_worker.py) --------------------------------------
 def register_bench_participants(per_session: int | None = None) -> None:
     """Every session of the bench course has `per_session` participants."""
-    from bbtraining.bookings.participants import Participant, register_provider
+    from bbtraining.bookings.sessions.participants import Participant, register_provider
 
     count = per_session or int(os.environ.get("BENCH_PARTICIPANTS_PER_SESSION", "100"))
 
@@ -304,7 +304,7 @@ def run_reminders(app, celery, redis_client, sink, expected: int, timeout: float
 def report_database(app) -> None:
     from sqlalchemy import func, select
 
-    from bbtraining.bookings.reminders import SentReminder
+    from bbtraining.bookings.sessions.reminders import SentReminder
     from bbtraining.extensions import db
     from bbtraining.notifications.models import OutboxMessage
 

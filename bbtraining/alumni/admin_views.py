@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..auth.models import User, UserRole
-from ..bookings import qualifications
+from ..bookings.attendance import qualifications
 from ..courses.models import Course, Edition
 from ..errors import DomainError
 from ..extensions import db

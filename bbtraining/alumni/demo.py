@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..auth.demo import DEMO_PASSWORD
 from ..auth.models import Role, User
-from ..bookings.qualifications import record_qualification
+from ..bookings.attendance.qualifications import record_qualification
 from ..courses.models import Course
 from ..db_types import utcnow
 from ..extensions import db

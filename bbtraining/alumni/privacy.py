@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from .. import audit
 from ..auth.models import User
-from ..bookings.qualifications import Qualification
+from ..bookings.attendance.qualifications import Qualification
 from ..db_types import utcnow
 from ..errors import DomainError
 from ..extensions import db

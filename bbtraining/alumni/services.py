@@ -24,7 +24,7 @@ from sqlalchemy.orm import lazyload
 
 from .. import audit
 from ..auth.models import User
-from ..bookings.qualifications import Qualification, has_alumni_qualification
+from ..bookings.attendance.qualifications import Qualification, has_alumni_qualification
 from ..courses.models import Course
 from ..db_types import utcnow
 from ..errors import DomainError

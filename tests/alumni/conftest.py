@@ -52,7 +52,7 @@ def make_specialisation():
 def make_alumnus(make_user, training):
     """A facilitator with a verified training and a profile, published unless told otherwise."""
     from bbtraining.alumni import services
-    from bbtraining.bookings.qualifications import record_qualification
+    from bbtraining.bookings.attendance.qualifications import record_qualification
 
     def factory(
         name: str = "Alumnus",

@@ -16,7 +16,7 @@ from bbtraining.alumni.models import (
 )
 from bbtraining.audit import AuditEntry
 from bbtraining.auth.models import User
-from bbtraining.bookings.qualifications import Qualification
+from bbtraining.bookings.attendance.qualifications import Qualification
 from bbtraining.extensions import db
 from tests.conftest import PASSWORD
 

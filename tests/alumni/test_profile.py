@@ -35,7 +35,7 @@ PROFILE_FORM = {
 
 @pytest.fixture
 def qualified(make_user, training):
-    from bbtraining.bookings.qualifications import record_qualification
+    from bbtraining.bookings.attendance.qualifications import record_qualification
 
     user = make_user("facilitator", name="Lotte Jansen", email="lotte@example.nl")
     record_qualification(user, training, source="admin")
@@ -44,7 +44,7 @@ def qualified(make_user, training):
 
 
 def test_without_a_qualifying_training_there_is_no_profile(client, login, make_user, make_course):
-    from bbtraining.bookings.qualifications import record_qualification
+    from bbtraining.bookings.attendance.qualifications import record_qualification
 
     user = make_user("facilitator")
     record_qualification(user, make_course("Masterclass", qualifies=False), source="admin")

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
-from bbtraining.bookings.qualifications import Qualification, record_qualification
+from bbtraining.bookings.attendance.qualifications import Qualification, record_qualification
 from bbtraining.courses.models import Edition
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db

@@ -72,7 +72,7 @@ def make_edition(make_course):
 
 
 # -- enrollments (issue 4) -----------------------------------------------------------------------
-from tests.bookings.test_stripe_webhook import SECRET, stripe_stub  # noqa: E402, F401
+from tests.bookings.billing.test_stripe_webhook import SECRET, stripe_stub  # noqa: E402, F401
 from tests.conftest import PASSWORD  # noqa: E402
 
 BILLING_FORM = {
@@ -101,7 +101,7 @@ def billing_form():
 
 @pytest.fixture
 def billing():
-    from bbtraining.bookings.enrollment_services import Billing
+    from bbtraining.bookings.enrollment.services import Billing
 
     return Billing(name="Eva de Vries", street="Oudegracht 1", postcode="3511 AB", city="Utrecht")
 
@@ -109,7 +109,7 @@ def billing():
 @pytest.fixture
 def make_enrollment(make_edition, make_user, billing):
     """Enroll through the service and commit, as the page would."""
-    from bbtraining.bookings import enrollment_services
+    from bbtraining.bookings.enrollment import services as enrollment_services
 
     def factory(edition=None, user=None, pay_by="invoice"):
         edition = edition or make_edition()

@@ -5,8 +5,8 @@ They are registered through the same public registries the real providers use.
 
 from collections import defaultdict
 
-from bbtraining.bookings import participants
-from bbtraining.bookings.participants import Participant
+from bbtraining.bookings.sessions import participants
+from bbtraining.bookings.sessions.participants import Participant
 
 
 class PlainParticipants:

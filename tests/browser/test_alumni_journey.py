@@ -19,7 +19,7 @@ ASSEMBLY_DAY = date.today() + timedelta(days=45)
 @pytest.fixture
 def pool(make_user, make_organisation):
     from bbtraining.alumni import services
-    from bbtraining.bookings.qualifications import record_qualification
+    from bbtraining.bookings.attendance.qualifications import record_qualification
     from bbtraining.courses.models import Course
 
     course = Course(

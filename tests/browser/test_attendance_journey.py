@@ -12,9 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bbtraining.bookings.attendance_models import AttendanceRecord
+from bbtraining.bookings.attendance.models import AttendanceRecord
 from bbtraining.extensions import db
-from tests.bookings import attendance_support as support
+from tests.bookings.attendance import support
 from tests.browser.conftest import browser_login
 
 pytestmark = pytest.mark.browser

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bbtraining import create_app
-from bbtraining.bookings import enrollment_services
-from bbtraining.bookings.enrollment_models import Enrollment, WaitlistEntry
+from bbtraining.bookings.enrollment import services as enrollment_services
+from bbtraining.bookings.enrollment.models import Enrollment, WaitlistEntry
 from bbtraining.extensions import db
 from tests.bookings import conftest as bookings_fixtures
 from tests.bookings.conftest import SECRET

@@ -8,10 +8,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from bbtraining.alumni.models import Shortlist
-from bbtraining.bookings import inhouse_services as inhouse
-from bbtraining.bookings.enrollment_models import WaitlistEntry
-from bbtraining.bookings.inhouse_models import InhouseBooking
-from bbtraining.bookings.invoices import Invoice
+from bbtraining.bookings.billing.invoices import Invoice
+from bbtraining.bookings.enrollment.models import WaitlistEntry
+from bbtraining.bookings.inhouse import services as inhouse
+from bbtraining.bookings.inhouse.models import InhouseBooking
 from bbtraining.extensions import db
 from tests.browser.conftest import browser_login
 from tests.conftest import PASSWORD, outbox_to

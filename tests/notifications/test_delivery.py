@@ -13,8 +13,8 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
-from bbtraining.bookings.calendar_sync import CalendarInvite, sync_edition_invites
-from bbtraining.bookings.participants import Participant
+from bbtraining.bookings.sessions.invites import CalendarInvite, sync_edition_invites
+from bbtraining.bookings.sessions.participants import Participant
 from bbtraining.courses.models import Course, Edition, TrainingSession
 from bbtraining.extensions import db
 from bbtraining.notifications import services

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from bbtraining.bookings import enrollment_services as enrollments
+from bbtraining.bookings.enrollment import services as enrollments
 from bbtraining.courses import services as catalog
 from bbtraining.courses.models import Course, Edition
 from bbtraining.extensions import db

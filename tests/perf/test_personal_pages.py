@@ -14,7 +14,7 @@ from sqlalchemy import event, select, text, update
 from bbtraining.alumni.models import AlumniProfile
 from bbtraining.auth.demo import DEMO_PASSWORD
 from bbtraining.auth.models import User
-from bbtraining.bookings.inhouse_models import InhouseBooking
+from bbtraining.bookings.inhouse.models import InhouseBooking
 from bbtraining.cli import DEMO_SEEDERS
 from bbtraining.data_versions import is_write
 from bbtraining.extensions import db

@@ -512,7 +512,7 @@ TABLE: dict[str, Route] = {
     # Confirming needs an account and the scan's grant (a grant for another session is refused).
     # The POST carries the grant in its form, which the walk does not send: it is refused with
     # a 400 for everyone here; that only the session's participants are checked in is tested in
-    # tests/bookings/test_attendance_check_in.py.
+    # tests/bookings/attendance/test_check_in.py.
     "/check-in/<int:session_id>": Route(
         SIGNED_IN,
         _check_in,

@@ -81,9 +81,9 @@ def build_world() -> World:
     from bbtraining.alumni import matches
     from bbtraining.alumni import services as alumni
     from bbtraining.auth.models import Organisation
-    from bbtraining.bookings import enrollment_services as enrollments
-    from bbtraining.bookings import inhouse_services as inhouse
-    from bbtraining.bookings.qualifications import record_qualification
+    from bbtraining.bookings.attendance.qualifications import record_qualification
+    from bbtraining.bookings.enrollment import services as enrollments
+    from bbtraining.bookings.inhouse import services as inhouse
     from bbtraining.courses.models import Course
     from bbtraining.notifications import services as outbox
     from bbtraining.notifications.models import OutboxMessage
@@ -314,12 +314,12 @@ def _attendance(w: World, billing) -> None:
     """A session running now (the world's trainer leads it, the facilitator is enrolled), and two
     editions that ended three days ago, one per trainer, with completions, certificates and an
     evaluation round each."""
-    from bbtraining.bookings import attendance_services as attendance
-    from bbtraining.bookings import enrollment_services as enrollments
-    from bbtraining.bookings import evaluations
-    from bbtraining.bookings.attendance_models import Completion
-    from bbtraining.bookings.attendance_views import _grant_serializer
-    from bbtraining.bookings.certificates import Certificate
+    from bbtraining.bookings.attendance import services as attendance
+    from bbtraining.bookings.attendance.certificates import Certificate
+    from bbtraining.bookings.attendance.models import Completion
+    from bbtraining.bookings.attendance.views import _grant_serializer
+    from bbtraining.bookings.enrollment import services as enrollments
+    from bbtraining.bookings.evaluation import rounds as evaluations
     from bbtraining.db_types import utcnow
 
     o = w.objects

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from bbtraining.bookings import inhouse_services as services
+from bbtraining.bookings.inhouse import services
 from bbtraining.db_types import utcnow
 from bbtraining.extensions import db
 

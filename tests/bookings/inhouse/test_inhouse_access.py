@@ -4,8 +4,8 @@ anything (404 on every URL, so ids reveal nothing), staff pages are for staff.""
 import pytest
 from sqlalchemy import func, select
 
-from bbtraining.bookings import inhouse_services as services
-from bbtraining.bookings.inhouse_models import InhouseBooking, InhouseMessage, InhouseTransition
+from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseMessage, InhouseTransition
 from bbtraining.extensions import db
 
 

@@ -8,9 +8,9 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
-from bbtraining.bookings import attendance_services
-from bbtraining.bookings import inhouse_services as services
-from bbtraining.bookings.inhouse_models import InhouseBooking
+from bbtraining.bookings.attendance import services as attendance_services
+from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse.models import InhouseBooking
 from bbtraining.courses.models import TrainingSession
 from bbtraining.extensions import db
 from bbtraining.notifications.models import OutboxMessage

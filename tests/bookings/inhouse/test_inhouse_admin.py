@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bbtraining.bookings import inhouse_services as services
-from bbtraining.bookings.inhouse_models import InhouseBooking, InhouseProposal
+from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseProposal
 from bbtraining.extensions import db
 
 

@@ -1,8 +1,8 @@
 from sqlalchemy import func, select
 
 from bbtraining.auth import demo as auth_demo
-from bbtraining.bookings import inhouse_demo
-from bbtraining.bookings.inhouse_models import InhouseBooking
+from bbtraining.bookings.inhouse import demo as inhouse_demo
+from bbtraining.bookings.inhouse.models import InhouseBooking
 from bbtraining.courses.models import Course
 from bbtraining.extensions import db
 

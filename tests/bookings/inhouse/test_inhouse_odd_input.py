@@ -2,7 +2,7 @@
 
 import pytest
 
-from bbtraining.bookings.inhouse_models import InhouseBooking
+from bbtraining.bookings.inhouse.models import InhouseBooking
 from bbtraining.extensions import db
 
 

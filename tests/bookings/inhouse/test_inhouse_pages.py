@@ -2,7 +2,7 @@
 
 import pytest
 
-from bbtraining.bookings import inhouse_services as services
+from bbtraining.bookings.inhouse import services
 from bbtraining.extensions import db
 
 

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bbtraining.auth.models import Organisation, User
-from bbtraining.bookings import inhouse_services as services
-from bbtraining.bookings.inhouse_models import InhouseBooking, InhouseTransition
+from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseTransition
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
 from tests.conftest import PASSWORD, outbox_to

@@ -9,9 +9,9 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
-from bbtraining.bookings import inhouse_services as services
-from bbtraining.bookings.calendar_sync import CalendarInvite
-from bbtraining.bookings.inhouse_models import (
+from bbtraining.bookings.billing.invoices import Invoice
+from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse.models import (
     ALLOWED_MOVES,
     InhouseBooking,
     InhouseSession,
@@ -19,7 +19,7 @@ from bbtraining.bookings.inhouse_models import (
     InhouseTransition,
     ProposalStatus,
 )
-from bbtraining.bookings.invoices import Invoice
+from bbtraining.bookings.sessions.invites import CalendarInvite
 from bbtraining.courses.models import TrainingSession
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bbtraining.bookings import inhouse_services as services
-from bbtraining.bookings import inhouse_tasks
-from bbtraining.bookings.inhouse_models import InhouseBooking, InhouseStatus
-from bbtraining.bookings.invoices import Invoice, InvoiceStatus
+from bbtraining.bookings.billing.invoices import Invoice, InvoiceStatus
+from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse import tasks as inhouse_tasks
+from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseStatus
 from bbtraining.extensions import db
 from tests.stripe_stub import StripeStub, signed_event
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bbtraining.bookings import inhouse_services as services
-from bbtraining.bookings.inhouse_models import InhouseBooking
-from bbtraining.bookings.invoices import Invoice
+from bbtraining.bookings.billing.invoices import Invoice
+from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse.models import InhouseBooking
 from bbtraining.courses.models import TrainingSession
 from bbtraining.extensions import db
 from tests.stripe_stub import StripeStub

@@ -1,0 +1,75 @@
+"""What attendance adds to /account/ (the trainer's sessions; a participant's own attendance
+and certificates) and to /admin/ (today's sessions, recent completions).
+
+Panels are rendered templates (autoescaped by Jinja), hence Markup around their output.
+"""
+
+from datetime import datetime, time, timedelta
+
+from flask import render_template
+from markupsafe import Markup
+
+from ...core.panels import account_panels, admin_panels
+from ...courses.models import AMSTERDAM
+from ...db_types import utcnow
+from . import services
+
+TRAINER_PAST_SESSIONS = 8
+
+
+def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
+    local_day = now.astimezone(AMSTERDAM).date()
+    start = datetime.combine(local_day, time(0), tzinfo=AMSTERDAM)
+    return start, start + timedelta(days=1)
+
+
+@account_panels.register(15)
+def trainer_sessions_panel(user) -> Markup | None:
+    if not user.is_trainer:
+        return None
+    now = utcnow()
+    upcoming = services.trainer_upcoming_sessions(user, now=now)
+    past = services.trainer_past_sessions(user, now=now, limit=TRAINER_PAST_SESSIONS)
+    day_start, day_end = _today_bounds(now)
+    return Markup(  # noqa: S704 - autoescaped template output
+        render_template(
+            "bookings/attendance/_trainer_panel.html",
+            today=[s for s in upcoming if s.starts_at < day_end and s.ends_at > day_start],
+            upcoming=[s for s in upcoming if s.starts_at >= day_end],
+            past=past,
+            marked=services.marked_counts([s.id for s in past]),
+            participants={s.id: len(services.sheet_participants(s)) for s in past},
+            now=now,
+        )
+    )
+
+
+@account_panels.register(35)
+def participant_attendance_panel(user) -> Markup | None:
+    completions = services.completions_of(user)
+    records = services.records_of(user)
+    if not completions and not records:
+        return None
+    return Markup(  # noqa: S704 - autoescaped template output
+        render_template(
+            "bookings/attendance/_participant_panel.html",
+            completions=completions,
+            records=records,
+        )
+    )
+
+
+@admin_panels.register(30)
+def attendance_tile(user) -> Markup | None:
+    if not user.is_admin:
+        return None
+    now = utcnow()
+    runs = services.recent_groups(now=now)
+    groups = [(run, services.group_for_key(run.group_key)) for run in runs]
+    return Markup(  # noqa: S704 - autoescaped template output
+        render_template(
+            "bookings/attendance/_admin_tile.html",
+            today=services.sessions_on(*_today_bounds(now)),
+            groups=[(run, group) for run, group in groups if group is not None],
+        )
+    )

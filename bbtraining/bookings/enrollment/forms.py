@@ -1,0 +1,244 @@
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from .models import PAY_BY_LABELS, PayBy
+
+
+def _required():
+    return DataRequired(message=_l("Dit veld is verplicht."))
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _compact(value):
+    """VAT numbers are written with spaces and dots; compare them without."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"[\s.\-]", "", value).upper() or None
+
+
+COUNTRIES = [
+    ("NL", _l("Nederland")),
+    ("BE", _l("België")),
+    ("DE", _l("Duitsland")),
+    ("LU", _l("Luxemburg")),
+]
+
+POSTCODE_PATTERNS = {
+    "NL": re.compile(r"^[1-9][0-9]{3} ?[A-Z]{2}$"),
+    "BE": re.compile(r"^[1-9][0-9]{3}$"),
+    "DE": re.compile(r"^[0-9]{5}$"),
+    "LU": re.compile(r"^(L-)?[0-9]{4}$"),
+}
+
+# Format checks per EU member state (the number itself is checked by staff against VIES).
+VAT_PATTERNS = {
+    "NL": r"NL[0-9]{9}B[0-9]{2}",
+    "BE": r"BE[01][0-9]{9}",
+    "DE": r"DE[0-9]{9}",
+    "LU": r"LU[0-9]{8}",
+    "FR": r"FR[0-9A-Z]{2}[0-9]{9}",
+    "AT": r"ATU[0-9]{8}",
+    "DK": r"DK[0-9]{8}",
+    "ES": r"ES[0-9A-Z][0-9]{7}[0-9A-Z]",
+    "IT": r"IT[0-9]{11}",
+    "IE": r"IE[0-9][0-9A-Z+*][0-9]{5}[A-Z]{1,2}",
+    "PL": r"PL[0-9]{10}",
+    "PT": r"PT[0-9]{9}",
+    "SE": r"SE[0-9]{12}",
+    "FI": r"FI[0-9]{8}",
+}
+
+
+def vat_number_valid(value: str) -> bool:
+    pattern = VAT_PATTERNS.get(value[:2])
+    return bool(pattern and re.fullmatch(pattern, value))
+
+
+class BillingForm(FlaskForm):
+    billing_name = StringField(
+        _l("Naam"), filters=[_strip], validators=[_required(), Length(max=200)]
+    )
+    billing_organisation = StringField(
+        _l("Organisatie (optioneel)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=200)],
+        description=_l("Vul in als uw werkgever of opdrachtgever de factuur betaalt."),
+    )
+    billing_street = StringField(
+        _l("Straat en huisnummer"), filters=[_strip], validators=[_required(), Length(max=200)]
+    )
+    billing_postcode = StringField(
+        _l("Postcode"),
+        filters=[lambda v: v.strip().upper() if isinstance(v, str) else v],
+        validators=[_required(), Length(max=20)],
+    )
+    billing_city = StringField(
+        _l("Plaats"), filters=[_strip], validators=[_required(), Length(max=100)]
+    )
+    billing_country = SelectField(_l("Land"), choices=COUNTRIES, default="NL")
+    vat_number = StringField(
+        _l("Btw-nummer (optioneel)"),
+        filters=[_compact],
+        validators=[Optional(), Length(max=20)],
+        description=_l("Alleen voor organisaties, bijvoorbeeld NL123456789B01."),
+    )
+    reference = StringField(
+        _l("Inkoopnummer of kenmerk (optioneel)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=100)],
+        description=_l("Dit zetten we op de factuur."),
+    )
+    pay_by = RadioField(
+        _l("Betaalwijze"),
+        choices=[(p.value, PAY_BY_LABELS[p]) for p in PayBy],
+        validators=[InputRequired(message=_l("Kies hoe u wilt betalen."))],
+    )
+    accept_terms = BooleanField(
+        _l("Ik ga akkoord met de annuleringsvoorwaarden van deze editie."),
+        validators=[
+            DataRequired(message=_l("Ga akkoord met de annuleringsvoorwaarden om in te schrijven."))
+        ],
+    )
+
+    def validate_billing_postcode(self, field):
+        pattern = POSTCODE_PATTERNS.get(self.billing_country.data)
+        if pattern and field.data and not pattern.match(field.data):
+            raise ValidationError(
+                _l("Vul een geldige postcode in, bijvoorbeeld 3511 AB.")
+                if self.billing_country.data == "NL"
+                else _l("Vul een geldige postcode in.")
+            )
+        if self.billing_country.data == "NL" and field.data and " " not in field.data:
+            field.data = f"{field.data[:4]} {field.data[4:]}"
+
+    def validate_vat_number(self, field):
+        if field.data and not vat_number_valid(field.data):
+            raise ValidationError(
+                _l(
+                    "Dit btw-nummer klopt niet. Een Nederlands btw-nummer ziet er zo uit: "
+                    "NL123456789B01."
+                )
+            )
+
+    def use_payment_methods(self, stripe_available: bool) -> None:
+        if not stripe_available:
+            self.pay_by.choices = [(PayBy.INVOICE.value, PAY_BY_LABELS[PayBy.INVOICE])]
+            self.pay_by.data = self.pay_by.data or PayBy.INVOICE.value
+        elif not self.pay_by.data:
+            self.pay_by.data = PayBy.STRIPE.value
+
+
+class NewAccountFields:
+    """Fields for a visitor who creates an account while enrolling."""
+
+    email = EmailField(
+        _l("E-mailadres"),
+        filters=[_strip],
+        validators=[
+            _required(),
+            Email(
+                message=_l("Vul een geldig e-mailadres in, bijvoorbeeld naam@gemeente.nl."),
+                check_deliverability=False,
+            ),
+            Length(max=254),
+        ],
+    )
+    password = PasswordField(
+        _l("Kies een wachtwoord"),
+        validators=[_required(), Length(max=200)],
+        description=_l("Minstens 10 tekens. Hiermee ziet u later uw inschrijving en factuur."),
+    )
+    password_confirm = PasswordField(
+        _l("Herhaal wachtwoord"),
+        validators=[
+            _required(),
+            EqualTo("password", message=_l("De wachtwoorden zijn niet gelijk.")),
+        ],
+    )
+
+
+class NewAccountEnrollForm(BillingForm, NewAccountFields):
+    pass
+
+
+class WaitlistForm(FlaskForm):
+    seats = IntegerField(
+        _l("Aantal plaatsen"),
+        default=1,
+        validators=[
+            InputRequired(message=_l("Vul het aantal plaatsen in.")),
+            NumberRange(min=1, max=10, message=_l("Kies tussen 1 en 10 plaatsen.")),
+        ],
+        description=_l("Meer dan 1 als u ook voor collega's een plaats zoekt."),
+    )
+    any_edition = BooleanField(_l("Een andere datum van deze training is ook goed"))
+    note = TextAreaField(
+        _l("Opmerking (optioneel)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=500)],
+        description=_l("Bijvoorbeeld de namen van uw collega's."),
+    )
+
+
+class NewAccountWaitlistForm(WaitlistForm, NewAccountFields):
+    name = StringField(_l("Naam"), filters=[_strip], validators=[_required(), Length(max=200)])
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reden (optioneel)"), filters=[_strip], validators=[Optional(), Length(max=1000)]
+    )
+
+
+class AdminCancelForm(CancelForm):
+    refund = RadioField(
+        _l("Terugbetalen"),
+        choices=[
+            ("policy", _l("Volgens de annuleringsvoorwaarden")),
+            ("full", _l("Volledig")),
+            ("none", _l("Niets")),
+        ],
+        default="policy",
+        validators=[InputRequired(message=_l("Kies wat er wordt terugbetaald."))],
+    )
+
+
+class EditionCancelForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reden voor de deelnemers"),
+        filters=[_strip],
+        validators=[_required(), Length(max=1000)],
+    )
+    confirm = BooleanField(
+        _l("Ja, annuleer deze editie en betaal iedereen terug"),
+        validators=[DataRequired(message=_l("Bevestig dat u de editie wilt annuleren."))],
+    )
+
+
+class ButtonForm(FlaskForm):
+    """Only a CSRF token: for buttons that post."""

@@ -1,0 +1,869 @@
+"""Inhouse bookings: the request form, the client's pages under /account/ and the staff pages
+under /admin/. Views load, check permission, validate, call one service, commit once."""
+
+from datetime import datetime, time, timedelta
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from ...auth.models import Role, User
+from ...core.panels import account_panels, admin_panels
+from ...courses.models import Course
+from ...errors import DomainError
+from ...extensions import db, limiter
+from ...permissions import admin_required, get_or_404, get_visible_or_404
+from .. import bp
+from . import services
+from .forms import (
+    AcceptForm,
+    ButtonForm,
+    CancelForm,
+    DeclineForm,
+    InvoiceForm,
+    MessageForm,
+    NoteForm,
+    ParticipantForm,
+    PipelineFilterForm,
+    ProposalForm,
+    RequestForm,
+    SessionChangeForm,
+)
+from .models import (
+    CLIENT_CANCELLABLE,
+    PARTICIPANT_EDITABLE_STATUSES,
+    InhouseBooking,
+    InhouseStatus,
+)
+from .tasks import enqueue_push_invoice
+
+S = InhouseStatus
+
+
+def _request_limit() -> str:
+    return current_app.config["CONTACT_RATE_LIMIT"]
+
+
+def _attach_error(form, exc: DomainError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(exc)]
+    else:
+        form.form_errors.append(str(exc))
+
+
+def _stale() -> None:
+    db.session.rollback()
+    flash(
+        _("Iemand anders wijzigde deze aanvraag tegelijk met u. Bekijk de nieuwe stand."),
+        "error",
+    )
+
+
+def _commit_or_flash(action, success: str | None) -> bool:
+    """Run one service call and commit; a domain error is flashed and nothing is kept."""
+    try:
+        action()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return False
+    except StaleDataError:
+        _stale()
+        return False
+    if success:
+        flash(success, "success")
+    return True
+
+
+# == The request ================================================================================
+@bp.route("/courses/<slug>/request", methods=["GET", "POST"])
+@limiter.limit(_request_limit, methods=["POST"])
+def inhouse_request(slug: str):
+    course = services.requestable_course(slug)
+    if course is None:
+        abort(404)
+    user = current_user if current_user.is_authenticated else None
+    form = RequestForm(
+        needs_organisation=user is None or user.organisation is None,
+        needs_account=user is None,
+    )
+    if request.method == "GET" and user is not None:
+        form.contact_name.data = form.contact_name.data or user.name
+        form.contact_email.data = form.contact_email.data or user.email
+        form.contact_phone.data = form.contact_phone.data or user.phone
+    if form.validate_on_submit():
+        data = services.RequestData(
+            contact_name=form.contact_name.data,
+            contact_email=form.contact_email.data,
+            contact_phone=form.contact_phone.data,
+            expected_participants=form.expected_participants.data,
+            delivery_mode=form.delivery_mode.data,
+            venue=form.venue.data,
+            date_options=form.date_options(),
+            assembly_phase=form.assembly_phase.data,
+            assembly_context=form.assembly_context.data,
+            questions=form.questions.data,
+            organisation_name=form.organisation_name.data if form.needs_organisation else None,
+            organisation_kind=form.organisation_kind.data if form.needs_organisation else "",
+        )
+        account = None
+        if user is None:
+            account = services.NewAccount(
+                name=form.contact_name.data,
+                email=form.contact_email.data,
+                password=form.password.data,
+                locale=get_locale().language,
+            )
+        try:
+            booking, new_user = services.submit_request(course, data, user=user, account=account)
+        except DomainError as exc:
+            db.session.rollback()
+            _attach_error(form, _field_for_request(exc))
+        else:
+            db.session.commit()
+            if new_user is not None:
+                login_user(new_user)
+            if booking.membership_pending:
+                flash(
+                    _(
+                        "Uw aanvraag is ontvangen. %(org)s had al een account bij ons: we "
+                        "bevestigen eerst dat u erbij hoort en nemen daarna contact met u op.",
+                        org=booking.organisation.name,
+                    ),
+                    "success",
+                )
+            else:
+                flash(
+                    _(
+                        "Uw aanvraag is ontvangen. U krijgt een bevestiging per e-mail; we sturen "
+                        "u binnen enkele werkdagen een voorstel."
+                    ),
+                    "success",
+                )
+            return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("bookings/inhouse/request.html", form=form, course=course), status
+
+
+def _field_for_request(exc: DomainError) -> DomainError:
+    # register_user names its fields after the account form ("email", "password").
+    if exc.field == "email":
+        exc.field = "contact_email"
+    return exc
+
+
+# == The client's pages =========================================================================
+def _client_booking(booking_id: int) -> InhouseBooking:
+    return get_visible_or_404(InhouseBooking, booking_id, current_user)
+
+
+def _render_detail(booking: InhouseBooking, status: int = 200, **forms):
+    proposal = booking.current_proposal
+    version = str(proposal.version) if proposal else ""
+    forms.setdefault(
+        "accept_form",
+        AcceptForm(prefix="accept", version=version, billing_address=booking.organisation.address),
+    )
+    forms.setdefault("decline_form", DeclineForm(prefix="decline", version=version))
+    forms.setdefault("cancel_form", CancelForm(prefix="cancel"))
+    forms.setdefault("message_form", MessageForm(prefix="message"))
+    forms.setdefault("participant_form", ParticipantForm(prefix="participant"))
+    is_client = booking.is_client_of(current_user)
+    return render_template(
+        "bookings/inhouse/detail.html",
+        booking=booking,
+        proposal=proposal,
+        is_client=is_client,
+        can_respond=is_client and booking.status == S.PROPOSAL_SENT,
+        can_cancel=is_client and booking.status in CLIENT_CANCELLABLE,
+        can_edit_participants=is_client and booking.status in PARTICIPANT_EDITABLE_STATUSES,
+        next_step=services.client_next_step(booking),
+        **forms,
+    ), status
+
+
+@bp.route("/account/inhouse/<int:booking_id>")
+@login_required
+def inhouse_detail(booking_id: int):
+    return _render_detail(_client_booking(booking_id))
+
+
+@bp.route("/account/inhouse/<int:booking_id>/proposals/<int:version>")
+@login_required
+def inhouse_proposal_version(booking_id: int, version: int):
+    booking = _client_booking(booking_id)
+    proposal = booking.proposal(version)
+    if proposal is None:
+        abort(404)
+    return render_template("bookings/inhouse/proposal.html", booking=booking, proposal=proposal)
+
+
+@bp.route("/account/inhouse/<int:booking_id>/proposals/<int:version>.pdf")
+@login_required
+def inhouse_proposal_pdf(booking_id: int, version: int):
+    booking = _client_booking(booking_id)
+    proposal = booking.proposal(version)
+    if proposal is None:
+        abort(404)
+    filename = f"voorstel-{booking.reference}-v{version}.pdf"
+    return Response(
+        services.proposal_pdf(proposal),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+def _client_only(booking: InhouseBooking) -> None:
+    # Staff may read a client's page, but accepting or declining is the client's word.
+    if not booking.is_client_of(current_user):
+        abort(403)
+
+
+@bp.route("/account/inhouse/<int:booking_id>/accept", methods=["POST"])
+@login_required
+def inhouse_accept(booking_id: int):
+    booking = _client_booking(booking_id)
+    _client_only(booking)
+    form = AcceptForm(prefix="accept")
+    if not form.validate_on_submit():
+        return _render_detail(booking, 400, accept_form=form)
+    try:
+        services.accept_proposal(
+            booking,
+            by=current_user,
+            version=_int_or_none(form.version.data),
+            po_number=form.po_number.data,
+            billing_address=form.billing_address.data,
+            agreed_to_terms=form.agree_terms.data,
+        )
+        db.session.commit()
+    except services.ProposalExpired as exc:
+        # Record what the client just found out, so staff see it in their pipeline at once.
+        db.session.rollback()
+        services.expire_proposal(booking)
+        db.session.commit()
+        flash(str(exc), "error")
+        return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
+    except DomainError as exc:
+        db.session.rollback()
+        _attach_error(form, exc)
+        return _render_detail(booking, 400, accept_form=form)
+    except StaleDataError:
+        _stale()
+        return redirect(url_for("bookings.inhouse_detail", booking_id=booking_id))
+    flash(
+        _(
+            "Dank u wel. Het voorstel is geaccepteerd en de sessies zijn ingepland; de "
+            "agenda-uitnodigingen komen per e-mail."
+        ),
+        "success",
+    )
+    return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.route("/account/inhouse/<int:booking_id>/decline", methods=["POST"])
+@login_required
+def inhouse_decline(booking_id: int):
+    booking = _client_booking(booking_id)
+    _client_only(booking)
+    form = DeclineForm(prefix="decline")
+    if not form.validate_on_submit():
+        return _render_detail(booking, 400, decline_form=form)
+    try:
+        services.decline_proposal(
+            booking,
+            by=current_user,
+            version=_int_or_none(form.version.data),
+            reason=form.reason.data,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        _attach_error(form, exc)
+        return _render_detail(booking, 400, decline_form=form)
+    except StaleDataError:
+        _stale()
+        return redirect(url_for("bookings.inhouse_detail", booking_id=booking_id))
+    flash(_("U heeft het voorstel afgewezen. Dank u voor uw toelichting."), "success")
+    return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
+
+
+@bp.route("/account/inhouse/<int:booking_id>/cancel", methods=["POST"])
+@login_required
+def inhouse_cancel(booking_id: int):
+    booking = _client_booking(booking_id)
+    _client_only(booking)
+    form = CancelForm(prefix="cancel")
+    if not form.validate_on_submit():
+        return _render_detail(booking, 400, cancel_form=form)
+    try:
+        services.cancel_booking(booking, by=current_user, reason=form.reason.data)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        _attach_error(form, exc)
+        return _render_detail(booking, 400, cancel_form=form)
+    except StaleDataError:
+        _stale()
+        return redirect(url_for("bookings.inhouse_detail", booking_id=booking_id))
+    flash(_("Uw aanvraag is geannuleerd."), "success")
+    return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
+
+
+@bp.route("/account/inhouse/<int:booking_id>/messages", methods=["POST"])
+@login_required
+def inhouse_message(booking_id: int):
+    booking = _client_booking(booking_id)
+    form = MessageForm(prefix="message")
+    staff_page = not booking.is_client_of(current_user)
+    if form.validate_on_submit():
+        try:
+            services.post_message(booking, by=current_user, body=form.body.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            _attach_error(form, exc)
+        else:
+            flash(_("Uw bericht is verstuurd."), "success")
+            endpoint = "inhouse_admin_detail" if staff_page else "inhouse_detail"
+            return redirect(url_for(f"bookings.{endpoint}", booking_id=booking.id) + "#berichten")
+    if staff_page:
+        return _render_admin_detail(booking, 400, message_form=form)
+    return _render_detail(booking, 400, message_form=form)
+
+
+@bp.route("/account/inhouse/<int:booking_id>/participants", methods=["POST"])
+@login_required
+def inhouse_add_participant(booking_id: int):
+    booking = _client_booking(booking_id)
+    _client_only(booking)
+    form = ParticipantForm(prefix="participant")
+    if form.validate_on_submit():
+        try:
+            services.add_participant(
+                booking,
+                by=current_user,
+                name=form.name.data,
+                email=form.email.data,
+                role=form.role.data,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            _attach_error(form, exc)
+        else:
+            flash(_("%(name)s staat op de deelnemerslijst.", name=form.name.data), "success")
+            return redirect(
+                url_for("bookings.inhouse_detail", booking_id=booking.id) + "#deelnemers"
+            )
+    return _render_detail(booking, 400, participant_form=form)
+
+
+@bp.route(
+    "/account/inhouse/<int:booking_id>/participants/<int:participant_id>/delete",
+    methods=["POST"],
+)
+@login_required
+def inhouse_remove_participant(booking_id: int, participant_id: int):
+    booking = _client_booking(booking_id)
+    _client_only(booking)
+    if ButtonForm().validate_on_submit():
+        _commit_or_flash(
+            lambda: services.remove_participant(booking, participant_id, by=current_user),
+            _("De deelnemer is van de lijst gehaald."),
+        )
+    else:
+        abort(400)
+    return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id) + "#deelnemers")
+
+
+@account_panels.register(20)
+def inhouse_account_panel(user) -> Markup | None:
+    bookings = services.bookings_for_client(user)
+    if not bookings and not user.is_client:
+        return None
+    html = render_template(
+        "bookings/inhouse/account_panel.html",
+        bookings=bookings,
+        next_step=services.client_next_step,
+    )
+    return Markup(html)  # noqa: S704 - an autoescaped template of ours
+
+
+# == Staff ======================================================================================
+def _filters_from(form: PipelineFilterForm) -> services.PipelineFilter:
+    return services.PipelineFilter(
+        status=form.status.data or "open",
+        # Only a course from the list: another number may not even fit the id column.
+        course_id=(form.course.data or None) if not form.course.errors else None,
+        q=form.q.data or "",
+        min_age_days=form.min_age.data if not form.min_age.errors else None,
+    )
+
+
+def _filter_form() -> PipelineFilterForm:
+    form = PipelineFilterForm(request.args)
+    courses = db.session.scalars(select(Course).order_by(Course.title)).all()
+    form.course.choices = [(0, _("Alle trainingen"))] + [
+        (c.id, c.title) for c in courses if c.is_inhouse
+    ]
+    form.validate()
+    return form
+
+
+@bp.route("/admin/inhouse/")
+@admin_required
+def inhouse_admin_list():
+    form = _filter_form()
+    rows = services.pipeline(_filters_from(form))
+    status = 400 if form.errors else 200
+    return render_template(
+        "bookings/inhouse/admin_list.html",
+        form=form,
+        rows=rows,
+        counts=services.status_counts(),
+    ), status
+
+
+@bp.route("/admin/inhouse/export.csv")
+@admin_required
+def inhouse_admin_export():
+    form = _filter_form()
+    rows = services.pipeline(_filters_from(form))
+    today = services.today_amsterdam().isoformat()
+    # A BOM, so that Excel opens the Dutch text as UTF-8.
+    return Response(
+        "\ufeff" + services.pipeline_csv(rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="inhouse-{today}.csv"'},
+    )
+
+
+@admin_panels.register(20)
+def inhouse_admin_tile(user) -> Markup | None:
+    html = render_template("bookings/inhouse/admin_tile.html", counts=services.status_counts())
+    return Markup(html)  # noqa: S704 - an autoescaped template of ours
+
+
+def _render_admin_detail(booking: InhouseBooking, status: int = 200, **forms):
+    forms.setdefault("message_form", MessageForm(prefix="message"))
+    forms.setdefault("cancel_form", CancelForm(prefix="cancel"))
+    forms.setdefault("evaluated_form", NoteForm(prefix="evaluated"))
+    return render_template(
+        "bookings/inhouse/admin_detail.html",
+        booking=booking,
+        proposal=booking.current_proposal,
+        next_action=services.staff_next_action(booking),
+        button_form=ButtonForm(),
+        S=S,
+        **forms,
+    ), status
+
+
+@bp.route("/admin/inhouse/<int:booking_id>")
+@admin_required
+def inhouse_admin_detail(booking_id: int):
+    return _render_admin_detail(get_or_404(InhouseBooking, booking_id))
+
+
+def _admin_action(booking_id: int, action, success: str):
+    booking = get_or_404(InhouseBooking, booking_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    _commit_or_flash(lambda: action(booking), success)
+    return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/review", methods=["POST"])
+@admin_required
+def inhouse_admin_review(booking_id: int):
+    return _admin_action(
+        booking_id,
+        lambda b: services.start_review(b, by=current_user),
+        _("De aanvraag is in behandeling."),
+    )
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/confirm-membership", methods=["POST"])
+@admin_required
+def inhouse_admin_confirm_membership(booking_id: int):
+    return _admin_action(
+        booking_id,
+        lambda b: services.confirm_membership(b, by=current_user),
+        _("Het lidmaatschap is bevestigd."),
+    )
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/delivered", methods=["POST"])
+@admin_required
+def inhouse_admin_delivered(booking_id: int):
+    return _admin_action(
+        booking_id,
+        lambda b: services.mark_delivered(b, by=current_user),
+        _("De boeking is als gegeven gemarkeerd."),
+    )
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/evaluated", methods=["POST"])
+@admin_required
+def inhouse_admin_evaluated(booking_id: int):
+    booking = get_or_404(InhouseBooking, booking_id)
+    form = NoteForm(prefix="evaluated")
+    if not form.validate_on_submit():
+        return _render_admin_detail(booking, 400, evaluated_form=form)
+    _commit_or_flash(
+        lambda: services.mark_evaluated(booking, by=current_user, note=form.note.data),
+        _("De evaluatie is vastgelegd."),
+    )
+    return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/cancel", methods=["POST"])
+@admin_required
+def inhouse_admin_cancel(booking_id: int):
+    booking = get_or_404(InhouseBooking, booking_id)
+    form = CancelForm(prefix="cancel")
+    if not form.validate_on_submit():
+        return _render_admin_detail(booking, 400, cancel_form=form)
+    try:
+        services.cancel_booking(booking, by=current_user, reason=form.reason.data)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        _attach_error(form, exc)
+        return _render_admin_detail(booking, 400, cancel_form=form)
+    except StaleDataError:
+        _stale()
+    else:
+        flash(_("De boeking is geannuleerd."), "success")
+    return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
+
+
+def _trainers() -> list[User]:
+    from ...auth.models import UserRole
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole)
+            .where(UserRole.role == Role.TRAINER, User.deleted_at.is_(None))
+            .order_by(User.name)
+        )
+    )
+
+
+def _proposal_defaults(booking: InhouseBooking) -> dict:
+    previous = booking.current_proposal
+    course = booking.course
+    if previous is not None:
+        sessions = [
+            {
+                "day": s.local_start.date(),
+                "start": s.local_start.time(),
+                "end": s.local_end.time(),
+                "trainer_id": s.trainer_id or 0,
+                "location": s.location,
+                "online_url": s.online_url or "",
+            }
+            for s in previous.sessions
+        ]
+        lines = [
+            {
+                "kind": ln.kind,
+                "description": ln.description,
+                "quantity": ln.quantity,
+                "unit_price": ln.unit_price,
+            }
+            for ln in previous.lines
+        ]
+        terms, vat_rate = previous.terms, previous.vat_rate
+    else:
+        hours = {"morning": (9, 30), "afternoon": (13, 30), "evening": (19, 30)}
+        sessions = []
+        for option in booking.date_options[: max(course.session_count, 1)]:
+            start_h, start_m = hours.get(option.part_of_day, (9, 30))
+            start = datetime.combine(option.day, time(start_h, start_m))
+            end = start + timedelta(minutes=course.duration_minutes)
+            sessions.append(
+                {
+                    "day": option.day,
+                    "start": start.time(),
+                    "end": end.time(),
+                    "trainer_id": 0,
+                    "location": booking.venue or _("Online"),
+                }
+            )
+        lines = [
+            {
+                "kind": "session-fee",
+                "description": course.title,
+                "quantity": max(course.session_count, 1),
+                "unit_price": course.price_inhouse,
+            },
+            # Rows ready for travel and materials: left empty, they are ignored.
+            {"kind": "travel"},
+            {"kind": "materials"},
+        ]
+        terms, vat_rate = services.default_terms(), course.vat_rate
+    return {
+        "sessions": sessions,
+        "lines": lines,
+        "terms": terms,
+        "vat_rate": vat_rate,
+        "valid_until": services.today_amsterdam() + timedelta(days=services.DEFAULT_VALIDITY_DAYS),
+    }
+
+
+def _add_empty_rows(field_list, count: int) -> None:
+    """Room for more rows than the prefilled ones (the form works without JavaScript)."""
+    target = min(len(field_list.entries) + count, field_list.max_entries or 12)
+    while len(field_list.entries) < target:
+        field_list.append_entry()
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/proposal", methods=["GET", "POST"])
+@admin_required
+def inhouse_admin_proposal(booking_id: int):
+    booking = get_or_404(InhouseBooking, booking_id)
+    if request.method == "POST":
+        form = ProposalForm()
+    else:
+        form = ProposalForm(data=_proposal_defaults(booking))
+        # Room for more sessions and lines than the previous version had.
+        _add_empty_rows(form.sessions, 2)
+        _add_empty_rows(form.lines, 2)
+    trainers = _trainers()
+    form.set_trainers(trainers)
+    if form.validate_on_submit():
+        by_id = {t.id: t for t in trainers}
+        sessions = [
+            services.SessionDraft(
+                starts_at=services.local_datetime(row.day.data, row.start.data),
+                ends_at=services.local_datetime(row.day.data, row.end.data),
+                trainer=by_id.get(row.trainer_id.data),
+                location=row.location.data,
+                online_url=row.online_url.data,
+            )
+            for row in form.filled_sessions()
+        ]
+        lines = [
+            services.LineDraft(
+                row.kind.data, row.description.data, row.quantity.data, row.unit_price.data
+            )
+            for row in form.filled_lines()
+        ]
+        try:
+            proposal = services.send_proposal(
+                booking,
+                by=current_user,
+                sessions=sessions,
+                lines=lines,
+                valid_until=form.valid_until.data,
+                vat_rate=form.vat_rate.data,
+                terms=form.terms.data or "",
+                note=form.note.data or "",
+            )
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            _attach_error(form, exc)
+        except StaleDataError:
+            _stale()
+        else:
+            flash(
+                _("Versie %(version)s van het voorstel is verstuurd.", version=proposal.version),
+                "success",
+            )
+            return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "bookings/inhouse/admin_proposal.html", booking=booking, form=form
+    ), status
+
+
+def _session_form(booking: InhouseBooking, session=None) -> tuple[SessionChangeForm, list[User]]:
+    """The session form, filled from the session (or for a new one from the booking's last
+    session) on GET, with the trainers to choose from."""
+    if request.method == "POST":
+        form = SessionChangeForm()
+    else:
+        model = session or (booking.active_sessions or [None])[-1]
+        form = SessionChangeForm(
+            data={
+                "day": session.local_start.date() if session else None,
+                "start": model.local_start.time() if model else None,
+                "end": model.local_end.time() if model else None,
+                "trainer_id": (model.trainer_id if model else None) or 0,
+                "location": (model.location if model else booking.venue) or "",
+                "online_url": (model.online_url if model else None) or "",
+            }
+        )
+    trainers = _trainers()
+    form.trainer_id.choices = [(0, _("— kies een trainer —"))] + [(t.id, t.name) for t in trainers]
+    return form, trainers
+
+
+def _save_session(booking: InhouseBooking, form: SessionChangeForm, trainers, action) -> bool:
+    """Call the service with the form's values and commit; False (errors on the form) if not."""
+    try:
+        action(
+            by=current_user,
+            starts_at=services.local_datetime(form.day.data, form.start.data),
+            ends_at=services.local_datetime(form.day.data, form.end.data),
+            trainer=next((t for t in trainers if t.id == form.trainer_id.data), None),
+            location=form.location.data,
+            online_url=form.online_url.data,
+            note=form.note.data,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        _attach_error(form, exc)
+        return False
+    except StaleDataError:
+        _stale()
+        return False
+    return True
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/sessions/new", methods=["GET", "POST"])
+@admin_required
+def inhouse_admin_session_new(booking_id: int):
+    booking = get_or_404(InhouseBooking, booking_id)
+    form, trainers = _session_form(booking)
+    if form.validate_on_submit() and _save_session(
+        booking, form, trainers, lambda **values: services.add_session(booking, **values)
+    ):
+        flash(
+            _(
+                "De sessie is toegevoegd; de trainer, de contactpersoon en de deelnemers krijgen "
+                "een uitnodiging."
+            ),
+            "success",
+        )
+        return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "bookings/inhouse/admin_session.html", booking=booking, session=None, form=form
+    ), status
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/sessions/<int:session_id>", methods=["GET", "POST"])
+@admin_required
+def inhouse_admin_session(booking_id: int, session_id: int):
+    booking = get_or_404(InhouseBooking, booking_id)
+    session = next((s for s in booking.sessions if s.id == session_id), None)
+    if session is None:
+        abort(404)
+    form, trainers = _session_form(booking, session)
+    cancel_form = CancelForm(prefix="cancel")
+    if form.validate_on_submit() and _save_session(
+        booking,
+        form,
+        trainers,
+        lambda **values: services.change_session(booking, session.id, **values),
+    ):
+        flash(
+            _("De sessie is gewijzigd; de deelnemers krijgen een bijgewerkte uitnodiging."),
+            "success",
+        )
+        return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "bookings/inhouse/admin_session.html",
+        booking=booking,
+        session=session,
+        form=form,
+        cancel_form=cancel_form,
+    ), status
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/sessions/<int:session_id>/cancel", methods=["POST"])
+@admin_required
+def inhouse_admin_session_cancel(booking_id: int, session_id: int):
+    booking = get_or_404(InhouseBooking, booking_id)
+    form = CancelForm(prefix="cancel")
+    if not form.validate_on_submit():
+        flash(_("Geef een reden voor de annulering."), "error")
+        return redirect(
+            url_for("bookings.inhouse_admin_session", booking_id=booking.id, session_id=session_id)
+        )
+    _commit_or_flash(
+        lambda: services.cancel_session(
+            booking, session_id, by=current_user, reason=form.reason.data
+        ),
+        _("De sessie is geannuleerd; de deelnemers krijgen een annulering in hun agenda."),
+    )
+    return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/invoice", methods=["GET", "POST"])
+@admin_required
+def inhouse_admin_invoice(booking_id: int):
+    booking = get_or_404(InhouseBooking, booking_id)
+    if request.method == "POST":
+        form = InvoiceForm()
+    else:
+        lines = services.invoice_lines_from_proposal(booking)
+        form = InvoiceForm(
+            data={
+                "lines": [
+                    {
+                        "kind": ln.kind,
+                        "description": ln.description,
+                        "quantity": ln.quantity,
+                        "unit_price": ln.unit_price,
+                    }
+                    for ln in lines
+                ],
+                "billing_address": booking.billing_address or booking.organisation.address or "",
+            }
+        )
+        _add_empty_rows(form.lines, 2)
+    if form.validate_on_submit():
+        lines = [
+            services.LineDraft(
+                row.kind.data, row.description.data, row.quantity.data, row.unit_price.data
+            )
+            for row in form.filled_lines()
+        ]
+        try:
+            invoice = services.issue_booking_invoice(
+                booking, by=current_user, lines=lines, billing_address=form.billing_address.data
+            )
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            _attach_error(form, exc)
+        except StaleDataError:
+            _stale()
+        else:
+            enqueue_push_invoice(invoice.id)
+            flash(_("Factuur %(number)s is gemaakt en gemaild.", number=invoice.number), "success")
+            return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "bookings/inhouse/admin_invoice.html", booking=booking, form=form
+    ), status
