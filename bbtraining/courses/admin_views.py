@@ -12,7 +12,8 @@ from ..errors import DomainError
 from ..extensions import db
 from ..permissions import admin_required, get_or_404
 from ..web import commit_or_flash
-from . import services, staff_bp
+from . import catalog, editions, staff_bp, trainers
+from . import courses as courses_rules
 from .forms import (
     MAX_SESSIONS,
     CancelForm,
@@ -44,11 +45,11 @@ def _refused(form, exc: DomainError) -> None:
 
 
 def _trainer_choices(form_field) -> None:
-    form_field.choices = [(t.id, t.name) for t in services.trainers()]
+    form_field.choices = [(t.id, t.name) for t in trainers.trainers()]
 
 
 def _chosen_trainers(ids: list[int] | None) -> list[User]:
-    by_id = {t.id: t for t in services.trainers()}
+    by_id = {t.id: t for t in trainers.trainers()}
     # A trainer ticked twice (a replayed or hand-made form) is still one trainer.
     return [by_id[i] for i in dict.fromkeys(ids or []) if i in by_id]
 
@@ -73,12 +74,12 @@ def course_list():
     return render_template(
         "courses/admin/courses.html",
         courses=courses,
-        next_starts=services.next_starts(courses),
+        next_starts=catalog.next_starts(courses),
     )
 
 
-def _course_input(form: CourseForm) -> services.CourseInput:
-    return services.CourseInput(
+def _course_input(form: CourseForm) -> courses_rules.CourseInput:
+    return courses_rules.CourseInput(
         title=form.title.data,
         slug=form.slug.data or None,
         kind=form.kind.data,
@@ -105,7 +106,7 @@ def create_course():
     form = CourseForm()
     if form.validate_on_submit():
         try:
-            course = services.create_course(_course_input(form))
+            course = courses_rules.create_course(_course_input(form))
         except DomainError as exc:
             _refused(form, exc)
         else:
@@ -126,7 +127,7 @@ def edit_course(course_id: int):
         form.phases.data = course.phases
     if form.validate_on_submit():
         try:
-            services.update_course(course, _course_input(form))
+            courses_rules.update_course(course, _course_input(form))
         except DomainError as exc:
             _refused(form, exc)
             course = get_or_404(Course, course_id)
@@ -161,7 +162,7 @@ def _publication(course_id: int, action, done: str):
 def publish_course(course_id: int):
     return _publication(
         course_id,
-        services.publish_course,
+        courses_rules.publish_course,
         _("De training staat nu in de catalogus."),
     )
 
@@ -171,7 +172,7 @@ def publish_course(course_id: int):
 def unpublish_course(course_id: int):
     return _publication(
         course_id,
-        services.unpublish_course,
+        courses_rules.unpublish_course,
         _("De training staat niet meer in de catalogus. Links ernaar geven nu ‘niet gevonden’."),
     )
 
@@ -181,7 +182,7 @@ def unpublish_course(course_id: int):
 @admin_required
 def edition_list():
     now = utcnow()
-    upcoming = list(db.session.scalars(services.upcoming_editions_query(now)))
+    upcoming = list(db.session.scalars(catalog.upcoming_editions_query(now)))
     upcoming_ids = {e.id for e in upcoming}
     others = [
         e
@@ -217,11 +218,11 @@ def schedule_edition(course_id: int):
             row.start.data, row.end.data = start, end
     if form.validate_on_submit():
         slots = [
-            services.Slot.local(row.day.data, row.start.data, row.end.data)
+            trainers.Slot.local(row.day.data, row.start.data, row.end.data)
             for row in form.sessions
             if row.day.data
         ]
-        data = services.EditionInput(
+        data = editions.EditionInput(
             capacity=form.capacity.data,
             slots=slots,
             trainers=_chosen_trainers(form.trainers.data),
@@ -234,7 +235,7 @@ def schedule_edition(course_id: int):
             cancellation_policy=form.cancellation_policy.data or "",
         )
         try:
-            edition = services.schedule_edition(course, data)
+            edition = editions.schedule_edition(course, data)
         except DomainError as exc:
             _refused(form, exc)
             course = get_or_404(Course, course_id)
@@ -305,7 +306,7 @@ def assign_trainers(edition_id: int):
         edition_id,
         form,
         "trainers_form",
-        lambda e, f: services.assign_trainers(e, _chosen_trainers(f.trainers.data)),
+        lambda e, f: editions.assign_trainers(e, _chosen_trainers(f.trainers.data)),
         _("De trainers zijn bijgewerkt."),
     )
 
@@ -317,7 +318,7 @@ def change_capacity(edition_id: int):
         edition_id,
         CapacityForm(),
         "capacity_form",
-        lambda e, f: services.change_capacity(e, f.capacity.data),
+        lambda e, f: editions.change_capacity(e, f.capacity.data),
         _("De capaciteit is aangepast."),
     )
 
@@ -329,9 +330,9 @@ def change_edition_details(edition_id: int):
         edition_id,
         EditionDetailsForm(),
         "details_form",
-        lambda e, f: services.change_edition_details(
+        lambda e, f: editions.change_edition_details(
             e,
-            services.EditionDetails(
+            editions.EditionDetails(
                 location=f.location.data,
                 enrollment_deadline=_local(f.enrollment_deadline.data),
                 price_seat=f.price_seat.data,
@@ -348,7 +349,7 @@ def duplicate_edition(edition_id: int):
         edition_id,
         DuplicateForm(),
         "duplicate_form",
-        lambda e, f: services.duplicate_edition(e, f.first_day.data),
+        lambda e, f: editions.duplicate_edition(e, f.first_day.data),
         _("De editie is gekopieerd naar de nieuwe datum. Dit is de nieuwe editie."),
     )
 
@@ -360,7 +361,7 @@ def cancel_edition(edition_id: int):
         edition_id,
         CancelForm(),
         "cancel_form",
-        lambda e, f: services.cancel_edition(e, f.reason.data),
+        lambda e, f: editions.cancel_edition(e, f.reason.data),
         _("De editie is geannuleerd."),
     )
 
@@ -384,9 +385,9 @@ def move_session(session_id: int):
         form.location.data = session.location
     if form.validate_on_submit():
         try:
-            services.move_session(
+            editions.move_session(
                 session,
-                services.Slot.local(form.day.data, form.start.data, form.end.data),
+                trainers.Slot.local(form.day.data, form.start.data, form.end.data),
                 location=form.location.data,
                 note=form.note.data,
             )
@@ -413,7 +414,7 @@ def cancel_session(session_id: int):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            services.cancel_session(session, form.reason.data)
+            editions.cancel_session(session, form.reason.data)
         except DomainError as exc:
             _refused(form, exc)
             session = get_or_404(TrainingSession, session_id)
@@ -434,7 +435,7 @@ def cancel_session(session_id: int):
 @staff_bp.route("/trainers/", endpoint="trainers")
 @admin_required
 def trainer_list():
-    return render_template("courses/admin/trainers.html", trainers=services.trainers())
+    return render_template("courses/admin/trainers.html", trainers=trainers.trainers())
 
 
 @staff_bp.route("/trainers/<int:user_id>", methods=["GET", "POST"])
@@ -445,7 +446,7 @@ def trainer_bio(user_id: int):
         abort(404)
     form = TrainerBioForm(obj=trainer)
     if form.validate_on_submit():
-        services.set_trainer_bio(trainer, form.bio.data)
+        trainers.set_trainer_bio(trainer, form.bio.data)
         db.session.commit()
         flash(_("De beschrijving van %(name)s is opgeslagen.", name=trainer.name), "success")
         return redirect(url_for("courses_admin.trainers"))

@@ -11,7 +11,9 @@ from ..auth.demo import seed as seed_accounts
 from ..auth.models import OrganisationKind, User
 from ..auth.services import find_or_create_organisation
 from ..extensions import db
-from . import services
+from . import courses as courses_rules
+from . import editions
+from . import trainers as trainers_rules
 from .models import AMSTERDAM, Course, Edition
 
 ORGANISATIONS = (
@@ -399,9 +401,9 @@ def seed() -> None:
         course = db.session.scalar(select(Course).where(Course.slug == spec["slug"]))
         if course is None:
             fields = {k: v for k, v in spec.items() if k != "publish"}
-            course = services.create_course(services.CourseInput(**fields))
+            course = courses_rules.create_course(courses_rules.CourseInput(**fields))
             if spec.get("publish", True):
-                services.publish_course(course)
+                courses_rules.publish_course(course)
         courses[spec["slug"]] = course
 
     today = datetime.now(AMSTERDAM).date()
@@ -415,12 +417,12 @@ def seed() -> None:
             continue
         first = _first_day(today, weeks, weekday, offsets)
         slots = [
-            services.Slot.local(first + timedelta(days=offset), DAY_START, DAY_END)
+            trainers_rules.Slot.local(first + timedelta(days=offset), DAY_START, DAY_END)
             for offset in offsets
         ]
-        edition = services.schedule_edition(
+        edition = editions.schedule_edition(
             courses[slug],
-            services.EditionInput(
+            editions.EditionInput(
                 capacity=capacity,
                 slots=slots,
                 trainers=[trainers[e] for e in emails if e in trainers],

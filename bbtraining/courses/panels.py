@@ -5,7 +5,7 @@ from markupsafe import Markup
 
 from ..core.panels import admin_panels
 from ..extensions import db
-from .services import upcoming_editions_query
+from .catalog import upcoming_editions_query
 
 TILE_EDITIONS = 6
 

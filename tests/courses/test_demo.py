@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 
 from bbtraining.auth.models import Organisation, User
-from bbtraining.courses import demo, services
+from bbtraining.courses import catalog, demo
 from bbtraining.courses.models import Audience, Course, CourseKind, Edition, Phase, TrainingSession
 from bbtraining.db_types import utcnow
 from bbtraining.extensions import db
@@ -31,17 +31,17 @@ def test_every_kind_phase_and_audience_filter_returns_courses(client):
     db.session.commit()
     for name, values in (("kind", CourseKind), ("phase", Phase), ("audience", Audience)):
         for value in values:
-            filters = services.CatalogFilters.from_args({name: value.value})
-            assert services.search_courses(filters), f"{name}={value.value} is empty"
+            filters = catalog.CatalogFilters.from_args({name: value.value})
+            assert catalog.search_courses(filters), f"{name}={value.value} is empty"
             assert client.get(f"/courses/?{name}={value.value}").status_code == 200
-    inhouse = services.search_courses(services.CatalogFilters(delivery="inhouse"))
+    inhouse = catalog.search_courses(catalog.CatalogFilters(delivery="inhouse"))
     assert len(inhouse) >= 4
 
 
 def test_demo_editions_are_upcoming_multi_day_and_one_nearly_full(client):
     demo.seed()
     db.session.commit()
-    editions = list(db.session.scalars(services.upcoming_editions_query()))
+    editions = list(db.session.scalars(catalog.upcoming_editions_query()))
     assert len(editions) >= 4
     starts = sorted(e.starts_at for e in editions)
     assert (starts[-1] - starts[0]).days > 60  # spread over the coming months

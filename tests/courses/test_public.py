@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 from icalendar import Calendar
 
-from bbtraining.courses import services
+from bbtraining.courses import catalog as catalog_rules
+from bbtraining.courses import editions as editions_rules
+from bbtraining.courses import trainers
 from bbtraining.courses.models import AMSTERDAM
 from bbtraining.extensions import db
 from tests.courses.conftest import in_days
@@ -200,11 +202,11 @@ def test_empty_result_suggests_what_to_change(client, catalog):
 
 
 def test_catalog_url_round_trips():
-    filters = services.CatalogFilters.from_args(
+    filters = catalog_rules.CatalogFilters.from_args(
         {"kind": "masterclass", "q": " a  b ", "from": "2027-01-05"}
     )
     assert filters.to_args() == {"kind": "masterclass", "from": "2027-01-05", "q": "a b"}
-    assert services.CatalogFilters.from_args(filters.to_args()) == filters
+    assert catalog_rules.CatalogFilters.from_args(filters.to_args()) == filters
     assert filters.without("from").to_args() == {"kind": "masterclass", "q": "a b"}
 
 
@@ -259,7 +261,7 @@ def test_past_and_cancelled_editions_are_not_offered(client, catalog, make_editi
     course = catalog["courses"]["E"]
     past = make_edition(course, days=(-3,))
     cancelled = make_edition(course, days=(50,))
-    services.cancel_edition(cancelled)
+    editions_rules.cancel_edition(cancelled)
     db.session.commit()
     page = client.get("/courses/ambtenaren").get_data(as_text=True)
     assert f"/editions/{catalog['editions']['E1'].id}/enroll" in page
@@ -269,7 +271,7 @@ def test_past_and_cancelled_editions_are_not_offered(client, catalog, make_editi
 
 def test_enrollment_closed_after_deadline(client, catalog):
     edition = catalog["editions"]["E1"]
-    edition.enrollment_deadline = services.utcnow() - timedelta(hours=1)
+    edition.enrollment_deadline = editions_rules.utcnow() - timedelta(hours=1)
     db.session.commit()
     page = client.get("/courses/ambtenaren").get_data(as_text=True)
     assert "Inschrijving gesloten" in page
@@ -340,9 +342,9 @@ def test_public_ics_lists_upcoming_open_sessions_in_amsterdam_time(
     course_c = catalog["courses"]["C"]
     make_edition(course_c, days=(-2,))  # past
     cancelled = make_edition(course_c, days=(45,))
-    services.cancel_edition(cancelled)
+    editions_rules.cancel_edition(cancelled)
     partly = make_edition(course_c, days=(55, 56))
-    services.cancel_session(partly.sessions[1])
+    editions_rules.cancel_session(partly.sessions[1])
     make_inhouse_session(catalog["trainer"], day=33)
     db.session.commit()
 
@@ -371,9 +373,9 @@ def test_public_ics_lists_upcoming_open_sessions_in_amsterdam_time(
 
 def test_moved_session_has_higher_sequence_in_feed(client, catalog):
     session = catalog["editions"]["E1"].sessions[0]
-    services.move_session(
+    editions_rules.move_session(
         session,
-        services.Slot(session.starts_at + timedelta(days=1), session.ends_at + timedelta(days=1)),
+        trainers.Slot(session.starts_at + timedelta(days=1), session.ends_at + timedelta(days=1)),
     )
     db.session.commit()
     calendar = Calendar.from_ical(client.get("/calendar/public.ics").data)

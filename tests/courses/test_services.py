@@ -7,9 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
-from bbtraining.courses import services
+from bbtraining.courses import courses, editions, trainers
+from bbtraining.courses.courses import CourseInput
+from bbtraining.courses.editions import EditionInput
 from bbtraining.courses.models import Course, Edition, TrainingSession
-from bbtraining.courses.services import CourseInput, EditionInput, Slot
+from bbtraining.courses.trainers import Slot
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
 from tests.courses.conftest import in_days, local
@@ -48,8 +50,8 @@ def _refused(action, message: str) -> None:
 
 # -- courses -------------------------------------------------------------------------------------
 def test_create_course_derives_a_free_slug_and_starts_unpublished():
-    first = services.create_course(_course_input(title="Masterclass: Één vraag!"))
-    second = services.create_course(_course_input(title="Masterclass: één vraag"))
+    first = courses.create_course(_course_input(title="Masterclass: Één vraag!"))
+    second = courses.create_course(_course_input(title="Masterclass: één vraag"))
     db.session.commit()
     assert first.slug == "masterclass-een-vraag"
     assert second.slug == "masterclass-een-vraag-2"
@@ -70,44 +72,44 @@ def test_create_course_derives_a_free_slug_and_starts_unpublished():
     ],
 )
 def test_create_course_refusals_change_nothing(overrides, message):
-    _refused(lambda: services.create_course(_course_input(**overrides)), message)
+    _refused(lambda: courses.create_course(_course_input(**overrides)), message)
     assert _count(Course) == 0
     assert _audit("course.created") == []
 
 
 def test_slug_taken_is_refused(make_course):
     make_course(slug="bestaand")
-    _refused(lambda: services.create_course(_course_input(slug="bestaand")), "al een training")
+    _refused(lambda: courses.create_course(_course_input(slug="bestaand")), "al een training")
     assert _count(Course) == 1
 
 
 def test_publish_without_price_refused_then_allowed(make_course):
     course = make_course(delivery="both", price_seat=None, published=False)
-    _refused(lambda: services.publish_course(course), "prijs per deelnemer")
+    _refused(lambda: courses.publish_course(course), "prijs per deelnemer")
     assert not db.session.get(Course, course.id).published
     assert _audit("course.published") == []
     course = db.session.get(Course, course.id)
     course.price_seat = Decimal("395")
-    services.publish_course(course)
+    courses.publish_course(course)
     db.session.commit()
     assert course.published and len(_audit("course.published")) == 1
-    services.unpublish_course(course)
+    courses.unpublish_course(course)
     assert not course.published
 
 
 def test_published_course_keeps_slug_and_price(make_course):
     course = make_course(slug="vaste-link", delivery="inhouse", price_seat=None)
     _refused(
-        lambda: services.update_course(course, _course_input(slug="nieuwe-link")),
+        lambda: courses.update_course(course, _course_input(slug="nieuwe-link")),
         "webadres van een gepubliceerde training",
     )
     _refused(
-        lambda: services.update_course(course, _course_input(price_inhouse=None)),
+        lambda: courses.update_course(course, _course_input(price_inhouse=None)),
         "prijs per sessie",
     )
     course = db.session.get(Course, course.id)
     assert course.slug == "vaste-link" and course.price_inhouse == Decimal("1000.00")
-    services.update_course(course, _course_input(title="Nieuwe titel"))
+    courses.update_course(course, _course_input(title="Nieuwe titel"))
     db.session.commit()
     assert db.session.get(Course, course.id).title == "Nieuwe titel"
     [entry] = _audit("course.updated")
@@ -117,7 +119,7 @@ def test_published_course_keeps_slug_and_price(make_course):
 def test_open_course_with_editions_cannot_become_inhouse_only(make_edition):
     edition = make_edition()
     _refused(
-        lambda: services.update_course(edition.course, _course_input(delivery="inhouse")),
+        lambda: courses.update_course(edition.course, _course_input(delivery="inhouse")),
         "geplande edities",
     )
     assert db.session.get(Course, edition.course_id).delivery == "open"
@@ -127,7 +129,7 @@ def test_open_course_with_editions_cannot_become_inhouse_only(make_edition):
 def test_schedule_multi_day_edition(make_course, make_user):
     course = make_course(delivery="open", price_inhouse=None)
     trainer = make_user("trainer", name="Joost Bakker")
-    edition = services.schedule_edition(
+    edition = editions.schedule_edition(
         course,
         EditionInput(
             capacity=16,
@@ -180,7 +182,7 @@ def test_schedule_refusals_change_nothing(make_course, slots, overrides, message
     course = make_course(delivery="open")
     values = {"capacity": 12, "slots": slots(), "location": "Utrecht"}
     values.update(overrides)
-    _refused(lambda: services.schedule_edition(course, EditionInput(**values)), message)
+    _refused(lambda: editions.schedule_edition(course, EditionInput(**values)), message)
     assert _count(Edition) == 0 and _count(TrainingSession) == 0
     assert _audit("edition.scheduled") == []
 
@@ -188,7 +190,7 @@ def test_schedule_refusals_change_nothing(make_course, slots, overrides, message
 def test_inhouse_only_course_has_no_editions(make_course):
     course = make_course(delivery="inhouse")
     _refused(
-        lambda: services.schedule_edition(
+        lambda: editions.schedule_edition(
             course, EditionInput(capacity=10, slots=[_slot(20)], location="Utrecht")
         ),
         "alleen inhouse",
@@ -200,7 +202,7 @@ def test_only_trainers_can_be_assigned(make_course, make_user):
     course = make_course(delivery="open")
     not_a_trainer = make_user("facilitator", name="Lotte Jansen")
     _refused(
-        lambda: services.schedule_edition(
+        lambda: editions.schedule_edition(
             course,
             EditionInput(capacity=10, slots=[_slot(20)], location="U", trainers=[not_a_trainer]),
         ),
@@ -216,7 +218,7 @@ def test_double_booking_against_another_edition(make_edition, make_course, make_
     course = make_course(delivery="open")
 
     def overlapping():
-        services.schedule_edition(
+        editions.schedule_edition(
             course,
             EditionInput(
                 capacity=10,
@@ -229,7 +231,7 @@ def test_double_booking_against_another_edition(make_edition, make_course, make_
     _refused(overlapping, "Amira El Idrissi geeft op dat moment al een sessie")
     assert _count(Edition) == 1
     # Back to back is fine: the first ends at 16:30, the next starts at 16:30.
-    services.schedule_edition(
+    editions.schedule_edition(
         course,
         EditionInput(
             capacity=10, slots=[_slot(20, "16:30", "18:00")], trainers=[trainer], location="U"
@@ -243,15 +245,15 @@ def test_double_booking_against_inhouse_session(make_course, make_user, make_inh
     inhouse = make_inhouse_session(trainer, day=25, start="13:00", end="17:00")
     course = make_course(delivery="open")
     _refused(
-        lambda: services.schedule_edition(
+        lambda: editions.schedule_edition(
             course,
             EditionInput(capacity=8, slots=[_slot(25)], trainers=[trainer], location="Utrecht"),
         ),
         f"Joost Bakker geeft op dat moment al een sessie: {inhouse.course.title}",
     )
     # Once the inhouse session is cancelled the trainer is free again.
-    services.cancel_session(db.session.get(TrainingSession, inhouse.id))
-    services.schedule_edition(
+    editions.cancel_session(db.session.get(TrainingSession, inhouse.id))
+    editions.schedule_edition(
         db.session.get(Course, course.id),
         EditionInput(capacity=8, slots=[_slot(25)], trainers=[trainer], location="Utrecht"),
     )
@@ -261,32 +263,32 @@ def test_edition_trainer_counts_even_when_not_the_session_lead(make_edition, mak
     lead = make_user("trainer", name="Lead")
     second = make_user("trainer", name="Tweede Trainer")
     make_edition(days=(40,), trainers=[lead, second])
-    conflicts = services.trainer_conflicts(second, [_slot(40, "10:00", "11:00")])
+    conflicts = trainers.trainer_conflicts(second, [_slot(40, "10:00", "11:00")])
     assert len(conflicts) == 1
-    assert services.trainer_conflicts(second, [_slot(41)]) == []
+    assert trainers.trainer_conflicts(second, [_slot(41)]) == []
 
 
 def test_assign_trainers_checks_double_booking(make_edition, make_user):
     trainer = make_user("trainer", name="Joost Bakker")
     make_edition(days=(30,), trainers=[trainer])
     other = make_edition(days=(30,), start="13:00", end="15:00")
-    _refused(lambda: services.assign_trainers(other, [trainer]), "Joost Bakker geeft op dat moment")
+    _refused(lambda: editions.assign_trainers(other, [trainer]), "Joost Bakker geeft op dat moment")
     assert db.session.get(Edition, other.id).trainers == []
     free = make_user("trainer", name="Vrije Trainer")
     other = db.session.get(Edition, other.id)
-    services.assign_trainers(other, [free])
+    editions.assign_trainers(other, [free])
     db.session.commit()
     other = db.session.get(Edition, other.id)
     assert other.trainers == [free] and other.sessions[0].trainer_id == free.id
     # Re-saving the same trainers does not count the edition against itself.
-    services.assign_trainers(other, [free])
+    editions.assign_trainers(other, [free])
 
 
 def test_move_session_checks_double_booking(make_edition, make_user):
     trainer = make_user("trainer", name="Joost Bakker")
     make_edition(days=(30,), trainers=[trainer])
     moving = make_edition(days=(31,), trainers=[trainer]).sessions[0]
-    _refused(lambda: services.move_session(moving, _slot(30, "15:00", "18:00")), "Joost Bakker")
+    _refused(lambda: editions.move_session(moving, _slot(30, "15:00", "18:00")), "Joost Bakker")
     moving = db.session.get(TrainingSession, moving.id)
     assert moving.local_start.date() == in_days(31) and moving.revision == 0
 
@@ -294,7 +296,7 @@ def test_move_session_checks_double_booking(make_edition, make_user):
 # -- sessions, capacity, duplicate, cancel -------------------------------------------------------
 def test_move_session_bumps_revision_and_records_change(make_edition):
     session = make_edition(days=(30, 31)).sessions[1]
-    services.move_session(
+    editions.move_session(
         session, _slot(33, "10:00", "17:00"), location="Zaal 2", note="Zaal bezet"
     )
     db.session.commit()
@@ -316,7 +318,7 @@ def test_move_session_bumps_revision_and_records_change(make_edition):
 )
 def test_move_session_refusals_change_nothing(make_edition, slot, message):
     session = make_edition(days=(30, 31)).sessions[1]
-    _refused(lambda: services.move_session(session, slot()), message)
+    _refused(lambda: editions.move_session(session, slot()), message)
     session = db.session.get(TrainingSession, session.id)
     assert session.revision == 0 and session.local_start.date() == in_days(31)
     assert _audit("session.moved") == []
@@ -324,20 +326,20 @@ def test_move_session_refusals_change_nothing(make_edition, slot, message):
 
 def test_cancel_session_records_and_refuses_twice(make_edition):
     session = make_edition().sessions[0]
-    services.cancel_session(session, "Trainer ziek")
+    editions.cancel_session(session, "Trainer ziek")
     db.session.commit()
     assert session.is_cancelled and session.revision == 1
-    _refused(lambda: services.cancel_session(session), "al geannuleerd")
+    _refused(lambda: editions.cancel_session(session), "al geannuleerd")
     assert len(_audit("session.cancelled")) == 1
 
 
 def test_capacity_change(make_edition):
     edition = make_edition(capacity=12, seats_taken=9)
-    _refused(lambda: services.change_capacity(edition, 0), "capaciteit moet minstens 1")
-    _refused(lambda: services.change_capacity(edition, 8), "al 9 plaatsen bezet")
+    _refused(lambda: editions.change_capacity(edition, 0), "capaciteit moet minstens 1")
+    _refused(lambda: editions.change_capacity(edition, 8), "al 9 plaatsen bezet")
     assert db.session.get(Edition, edition.id).capacity == 12
     assert _audit("edition.capacity_changed") == []
-    services.change_capacity(db.session.get(Edition, edition.id), 9)
+    editions.change_capacity(db.session.get(Edition, edition.id), 9)
     db.session.commit()
     assert db.session.get(Edition, edition.id).capacity == 9
     [entry] = _audit("edition.capacity_changed")
@@ -351,7 +353,7 @@ def test_capacity_change_sees_seats_taken_by_someone_else(make_edition):
         Edition.__table__.update().where(Edition.id == edition.id).values(seats_taken=8)
     )
     assert edition.seats_taken == 5  # stale in our session
-    _refused(lambda: services.change_capacity(edition, 6), "al 8 plaatsen bezet")
+    _refused(lambda: editions.change_capacity(edition, 6), "al 8 plaatsen bezet")
 
 
 def test_duplicate_edition_shifts_sessions_keeping_local_times(make_edition, make_user):
@@ -362,7 +364,7 @@ def test_duplicate_edition_shifts_sessions_keeping_local_times(make_edition, mak
         enrollment_deadline=local(in_days(23), "23:59"),
         price_seat=Decimal("99.00"),
     )
-    copy = services.duplicate_edition(edition, in_days(100))
+    copy = editions.duplicate_edition(edition, in_days(100))
     db.session.commit()
     copy = db.session.get(Edition, copy.id)
     assert [s.local_start.date() for s in copy.sessions] == [
@@ -382,7 +384,7 @@ def test_duplicate_edition_shifts_sessions_keeping_local_times(make_edition, mak
 def test_duplicate_across_daylight_saving_keeps_wall_clock(make_course):
     course = make_course(delivery="open")
     now = datetime(2027, 2, 1, tzinfo=UTC)
-    winter = services.schedule_edition(
+    winter = editions.schedule_edition(
         course,
         EditionInput(
             capacity=10,
@@ -391,7 +393,7 @@ def test_duplicate_across_daylight_saving_keeps_wall_clock(make_course):
         ),
         now=now,
     )
-    summer = services.duplicate_edition(winter, datetime(2027, 4, 8).date(), now=now)
+    summer = editions.duplicate_edition(winter, datetime(2027, 4, 8).date(), now=now)
     start = summer.sessions[0]
     assert start.local_start.strftime("%Y-%m-%d %H:%M") == "2027-04-08 09:30"
     assert start.starts_at.astimezone(UTC).hour == 7  # CEST
@@ -404,43 +406,43 @@ def _times(start: str, end: str):
 
 def test_duplicate_refusals(make_edition, make_user):
     edition = make_edition(days=(30,))
-    _refused(lambda: services.duplicate_edition(edition, in_days(30)), "andere startdatum")
-    _refused(lambda: services.duplicate_edition(edition, in_days(-5)), "in het verleden")
+    _refused(lambda: editions.duplicate_edition(edition, in_days(30)), "andere startdatum")
+    _refused(lambda: editions.duplicate_edition(edition, in_days(-5)), "in het verleden")
     assert _count(Edition) == 1
 
 
 def test_cancel_edition_and_copy_it_to_a_new_date(make_edition):
     edition = make_edition(days=(30, 31))
-    cancelled = services.cancel_edition(edition, "Te weinig aanmeldingen")
+    cancelled = editions.cancel_edition(edition, "Te weinig aanmeldingen")
     db.session.commit()
     assert edition.status == "cancelled" and len(cancelled) == 2
     assert edition.cancel_reason == "Te weinig aanmeldingen"
-    _refused(lambda: services.cancel_edition(edition), "Alleen een geplande editie")
-    _refused(lambda: services.change_capacity(edition, 20), "geannuleerd of afgerond")
-    again = services.duplicate_edition(db.session.get(Edition, edition.id), in_days(60))
+    _refused(lambda: editions.cancel_edition(edition), "Alleen een geplande editie")
+    _refused(lambda: editions.change_capacity(edition, 20), "geannuleerd of afgerond")
+    again = editions.duplicate_edition(db.session.get(Edition, edition.id), in_days(60))
     assert len(again.active_sessions) == 2 and again.status == "scheduled"
 
 
 def test_cancelled_edition_frees_its_trainer(make_edition, make_user):
     trainer = make_user("trainer")
     edition = make_edition(days=(30,), trainers=[trainer])
-    assert services.trainer_conflicts(trainer, [_slot(30)])
-    services.cancel_edition(edition)
-    assert services.trainer_conflicts(trainer, [_slot(30)]) == []
+    assert trainers.trainer_conflicts(trainer, [_slot(30)])
+    editions.cancel_edition(edition)
+    assert trainers.trainer_conflicts(trainer, [_slot(30)]) == []
 
 
 def test_set_trainer_bio(make_user):
     trainer = make_user("trainer")
-    services.set_trainer_bio(trainer, "  Ervaren begeleider.  ")
+    trainers.set_trainer_bio(trainer, "  Ervaren begeleider.  ")
     assert trainer.bio == "Ervaren begeleider."
-    _refused(lambda: services.set_trainer_bio(make_user("client"), "x"), "geen trainer")
+    _refused(lambda: trainers.set_trainer_bio(make_user("client"), "x"), "geen trainer")
 
 
 def test_now_parameter_is_respected(make_course):
     course = make_course(delivery="open")
     future = datetime.now(UTC) + timedelta(days=400)
     _refused(
-        lambda: services.schedule_edition(
+        lambda: editions.schedule_edition(
             course, EditionInput(capacity=5, slots=[_slot(30)], location="U"), now=future
         ),
         "in het verleden",

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from bbtraining.bookings.enrollment import services as enrollments
-from bbtraining.courses import services as catalog
+from bbtraining.courses import catalog, editions
 from bbtraining.courses.models import Course, Edition
 from bbtraining.extensions import db
 from tests.conftest import PASSWORD, ROOT, service_env
@@ -91,7 +91,7 @@ def test_a_taken_seat_shows_at_once(client, course):
 def test_a_capacity_change_by_bulk_update_shows_at_once(client, course):
     edition = course.editions[0]
     _hit(client, f"/courses/{course.slug}")
-    catalog.change_capacity(edition, 3)  # one conditional UPDATE statement, not the ORM
+    editions.change_capacity(edition, 3)  # one conditional UPDATE statement, not the ORM
     db.session.commit()
     assert "3 plaatsen in totaal" in _get(client, f"/courses/{course.slug}")[1]
 
