@@ -101,7 +101,7 @@ def billing_form():
 
 @pytest.fixture
 def billing():
-    from bbtraining.bookings.enrollment.services import Billing
+    from bbtraining.bookings.enrollment.policy import Billing
 
     return Billing(name="Eva de Vries", street="Oudegracht 1", postcode="3511 AB", city="Utrecht")
 
@@ -109,12 +109,12 @@ def billing():
 @pytest.fixture
 def make_enrollment(make_edition, make_user, billing):
     """Enroll through the service and commit, as the page would."""
-    from bbtraining.bookings.enrollment import services as enrollment_services
+    from bbtraining.bookings.enrollment import enrolling
 
     def factory(edition=None, user=None, pay_by="invoice"):
         edition = edition or make_edition()
         user = user or make_user("facilitator")
-        enrollment = enrollment_services.enroll(edition, user, billing, pay_by)
+        enrollment = enrolling.enroll(edition, user, billing, pay_by)
         db.session.commit()
         return enrollment
 

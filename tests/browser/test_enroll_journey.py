@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bbtraining import create_app
-from bbtraining.bookings.enrollment import services as enrollment_services
+from bbtraining.bookings.enrollment import cancellation
 from bbtraining.bookings.enrollment.models import Enrollment, WaitlistEntry
 from bbtraining.extensions import db
 from tests.bookings import conftest as bookings_fixtures
@@ -125,7 +125,7 @@ def test_full_edition_puts_a_facilitator_on_the_waiting_list_and_the_offer_reach
     assert page.locator("#on-waitlist").is_visible()
 
     # The seat frees up; the offer mail's link lets Wim accept, paying by invoice.
-    enrollment_services.cancel_enrollment(taken, by=None, refund="full")
+    cancellation.cancel_enrollment(taken, by=None, refund="full")
     db.session.commit()
     assert db.session.scalar(select(WaitlistEntry)).status == "offered"
     mail = [m for m in outbox_to("wim@example.nl") if m.subject.startswith("Er is een plaats")][-1]

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from bbtraining.bookings.enrollment import services as enrollments
+from bbtraining.bookings.enrollment import enrolling, policy
 from bbtraining.courses import catalog, editions
 from bbtraining.courses.models import Course, Edition
 from bbtraining.extensions import db
@@ -55,10 +55,8 @@ def _hit(client, url) -> str:
 
 def _enroll_someone(edition_id: int) -> None:
     user = _user("noor@example.nl", "Noor Begeleider", "facilitator")
-    billing = enrollments.Billing(
-        name="Noor", street="Straat 1", postcode="3511 AB", city="Utrecht"
-    )
-    enrollments.enroll(db.session.get(Edition, edition_id), user, billing, "invoice")
+    billing = policy.Billing(name="Noor", street="Straat 1", postcode="3511 AB", city="Utrecht")
+    enrolling.enroll(db.session.get(Edition, edition_id), user, billing, "invoice")
     db.session.commit()
 
 

@@ -82,7 +82,7 @@ def build_world() -> World:
     from bbtraining.alumni import services as alumni
     from bbtraining.auth.models import Organisation
     from bbtraining.bookings.attendance.qualifications import record_qualification
-    from bbtraining.bookings.enrollment import services as enrollments
+    from bbtraining.bookings.enrollment import cancellation, enrolling, policy, waitlist
     from bbtraining.bookings.inhouse import services as inhouse
     from bbtraining.courses.models import Course
     from bbtraining.notifications import services as outbox
@@ -163,28 +163,28 @@ def build_world() -> World:
 
     # -- enrollments, the waiting list, their invoices ---------------------------------------------
     def billing(user):
-        return enrollments.Billing(
+        return policy.Billing(
             name=user.name, street="Oudegracht 1", postcode="3511 AB", city="Utrecht"
         )
 
-    o["enrollment"] = enrollments.enroll(edition, fac, billing(fac), "invoice")
-    o["enrollment2"] = enrollments.enroll(edition, fac2, billing(fac2), "invoice")
+    o["enrollment"] = enrolling.enroll(edition, fac, billing(fac), "invoice")
+    o["enrollment2"] = enrolling.enroll(edition, fac2, billing(fac2), "invoice")
     o["invoice"] = o["enrollment"].invoice
     o["invoice2"] = o["enrollment2"].invoice
     # `full` frees its seat for the facilitator on its waiting list: an open offer.
-    taken = enrollments.enroll(full, fac2, billing(fac2), "invoice")
-    offered = enrollments.join_waitlist(full, fac)
-    enrollments.cancel_enrollment(taken, by=staff, reason="Ziek", refund="full")
-    enrollments.offer_next_seats(full)
+    taken = enrolling.enroll(full, fac2, billing(fac2), "invoice")
+    offered = waitlist.join_waitlist(full, fac)
+    cancellation.cancel_enrollment(taken, by=staff, reason="Ziek", refund="full")
+    waitlist.offer_next_seats(full)
     # `full2` keeps the other facilitator waiting.
     full2 = _edition(training, capacity=1, trainer=trainer, days_ahead=50)
-    enrollments.enroll(full2, fac, billing(fac), "invoice")
-    waiting = enrollments.join_waitlist(full2, fac2)
+    enrolling.enroll(full2, fac, billing(fac), "invoice")
+    waiting = waitlist.join_waitlist(full2, fac2)
     db.session.flush()
     assert offered.status == "offered", offered.status
     o["offered_entry"], o["waiting_entry"], o["full_edition2"] = offered, waiting, full2
-    o["offer_token"] = enrollments.offer_token(offered)
-    o["leave_token"] = enrollments.leave_token(waiting)
+    o["offer_token"] = waitlist.offer_token(offered)
+    o["leave_token"] = waitlist.leave_token(waiting)
 
     # -- inhouse: org A has a proposal waiting, org B too --------------------------------------
     def request_for(user, days: int):
@@ -318,7 +318,7 @@ def _attendance(w: World, billing) -> None:
     from bbtraining.bookings.attendance.certificates import Certificate
     from bbtraining.bookings.attendance.models import Completion
     from bbtraining.bookings.attendance.views import _grant_serializer
-    from bbtraining.bookings.enrollment import services as enrollments
+    from bbtraining.bookings.enrollment import enrolling
     from bbtraining.bookings.evaluation import rounds as evaluations
     from bbtraining.db_types import utcnow
 
@@ -329,7 +329,7 @@ def _attendance(w: World, billing) -> None:
 
     # Running now: enrolled while it lay ahead, then the day came.
     running = _edition(o["course"], capacity=10, trainer=trainer, days_ahead=80)
-    enrollments.enroll(running, fac, billing(fac), "invoice")
+    enrolling.enroll(running, fac, billing(fac), "invoice")
     _shift(running, now - timedelta(minutes=30))
     session = running.sessions[0]
     o["att_edition"], o["att_session"] = running, session
@@ -345,7 +345,7 @@ def _attendance(w: World, billing) -> None:
     done2 = _edition(o["course"], capacity=10, trainer=trainer2, days_ahead=86)
     for edition, people in ((done, (fac, fac2)), (done2, (fac2,))):
         for person in people:
-            enrollments.enroll(edition, person, billing(person), "invoice")
+            enrolling.enroll(edition, person, billing(person), "invoice")
         _shift(edition, now - timedelta(days=3))
         ended = edition.sessions[0]
         for row in attendance.build_sheet(ended).rows:

@@ -1,8 +1,11 @@
 from flask import Flask
 
-from . import views  # noqa: F401  (routes on bookings.bp)
+from ..sessions.participants import register_provider
+from . import participation, views  # noqa: F401  (routes on bookings.bp)
 
 TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.enrollment.tasks",)
+
+register_provider(participation.enrollment_participants)
 
 
 def init_app(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 Handlers never trust the event payload: they re-fetch the Checkout Session (or charge) from
 Stripe and act on its current state, so a replayed, duplicated or out-of-order event leads to
-the same result as the latest one. The domain rules live in `enrollment_services`.
+the same result as the latest one. The domain rules live in the other modules of this package.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def _enrollment_for_session(session) -> Enrollment | None:
 
 def apply_checkout_session(session, client: stripe.StripeClient) -> str:
     """Bring the enrollment in line with the Checkout Session's current state at Stripe."""
-    from . import services
+    from . import payments
 
     enrollment = _enrollment_for_session(session)
     if enrollment is None:
@@ -217,7 +217,7 @@ def apply_checkout_session(session, client: stripe.StripeClient) -> str:
             return "refunded-unknown-session"
         return "unknown-session"
     if session.status == "complete" and session.payment_status in ("paid", "no_payment_required"):
-        return services.record_stripe_payment(
+        return payments.record_stripe_payment(
             enrollment,
             amount=from_cents(session.amount_total),
             payment_intent_id=_intent_id(session),
@@ -225,11 +225,11 @@ def apply_checkout_session(session, client: stripe.StripeClient) -> str:
     if session.status == "complete":
         intent = client.v1.payment_intents.retrieve(_intent_id(session))
         if intent.status in ("requires_payment_method", "canceled"):
-            expired = services.expire_hold(enrollment, reason="payment-failed")
+            expired = payments.expire_hold(enrollment, reason="payment-failed")
             return "payment-failed" if expired else "payment-failed-known"
-        return services.mark_processing(enrollment)
+        return payments.mark_processing(enrollment)
     if session.status == "expired":
-        expired = services.expire_hold(enrollment, reason="checkout-expired")
+        expired = payments.expire_hold(enrollment, reason="checkout-expired")
         return "hold-released" if expired else "expired-known"
     return "session-open"
 
@@ -252,7 +252,7 @@ def _on_checkout_event(event: stripe.Event, client: stripe.StripeClient) -> str:
 
 @on_event("charge.refunded")
 def _on_charge_refunded(event: stripe.Event, client: stripe.StripeClient) -> str:
-    from . import services
+    from . import payments
 
     charge = client.v1.charges.retrieve(event.data.object.id)
     intent = charge.payment_intent
@@ -262,13 +262,13 @@ def _on_charge_refunded(event: stripe.Event, client: stripe.StripeClient) -> str
     )
     if enrollment is None:
         return "ignored-unknown-charge"
-    return services.record_stripe_refund(enrollment, from_cents(charge.amount_refunded))
+    return payments.record_stripe_refund(enrollment, from_cents(charge.amount_refunded))
 
 
 def settle_lapsed_hold(enrollment: Enrollment) -> str:
     """The hold's time is up (beat task). Ask Stripe first: a webhook may be late or lost."""
     from ..billing.stripe_client import stripe_enabled
-    from . import services
+    from . import payments
 
     if enrollment.stripe_session_id and stripe_enabled():
         client = get_client()
@@ -281,6 +281,6 @@ def settle_lapsed_hold(enrollment: Enrollment) -> str:
         if session.status == "complete":
             outcome = apply_checkout_session(session, client)
             if outcome in ("processing", "already-processing"):
-                services.extend_processing_hold(enrollment)
+                payments.extend_processing_hold(enrollment)
             return outcome
-    return "hold-released" if services.expire_hold(enrollment, reason="hold-lapsed") else "kept"
+    return "hold-released" if payments.expire_hold(enrollment, reason="hold-lapsed") else "kept"

@@ -12,14 +12,14 @@ from ...courses.models import Edition, EditionStatus
 from ...db_types import utcnow
 from ...extensions import db
 from ..billing.invoices import PaymentMethod
-from . import services
+from . import enrolling, policy, queries, seats
 from .models import PaymentStatus
 
 DEMO_BILLING = {
-    "begeleider@example.nl": services.Billing(
+    "begeleider@example.nl": policy.Billing(
         name="Lotte Jansen", street="Oudegracht 112", postcode="3511 AX", city="Utrecht"
     ),
-    "trainer2@example.nl": services.Billing(
+    "trainer2@example.nl": policy.Billing(
         name="Amira El Idrissi",
         organisation="Bureau Samenspraak",
         street="Keizersgracht 8",
@@ -49,16 +49,16 @@ def seed() -> None:
         return
     first = editions[0]
     # Lotte: enrolled in the first open edition, invoice still to pay.
-    if services.active_enrollment(first, lotte) is None and services.seats_free(first) > 0:
-        services.enroll(first, lotte, DEMO_BILLING[lotte.email], "invoice", by=lotte)
+    if queries.active_enrollment(first, lotte) is None and seats.seats_free(first) > 0:
+        enrolling.enroll(first, lotte, DEMO_BILLING[lotte.email], "invoice", by=lotte)
     # Amira: enrolled in the next edition and paid by bank transfer.
     second = editions[1] if len(editions) > 1 else None
     if (
         second is not None
-        and services.active_enrollment(second, amira) is None
-        and services.seats_free(second) > 0
+        and queries.active_enrollment(second, amira) is None
+        and seats.seats_free(second) > 0
     ):
-        enrollment = services.enroll(second, amira, DEMO_BILLING[amira.email], "invoice", by=amira)
+        enrollment = enrolling.enroll(second, amira, DEMO_BILLING[amira.email], "invoice", by=amira)
         if enrollment.payment_status == PaymentStatus.DUE:
             enrollment.invoice.mark_paid(PaymentMethod.BANK_TRANSFER)
     db.session.flush()

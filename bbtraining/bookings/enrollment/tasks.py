@@ -20,18 +20,17 @@ BEAT_SCHEDULE = {
 
 @shared_task(name="bookings.expire_holds")
 def expire_holds() -> dict[str, int]:
-    from . import checkout as payments
-    from . import services
+    from . import checkout, payments, seats
     from .models import Enrollment
 
     outcomes: dict[str, int] = {}
-    for enrollment_id in services.lapsed_hold_ids():
+    for enrollment_id in payments.lapsed_hold_ids():
         try:
-            enrollment = services.lock_enrollment(enrollment_id)
+            enrollment = seats.lock_enrollment(enrollment_id)
             if enrollment is None or enrollment.status != "held":
                 db.session.rollback()
                 continue
-            outcome = payments.settle_lapsed_hold(db.session.get(Enrollment, enrollment_id))
+            outcome = checkout.settle_lapsed_hold(db.session.get(Enrollment, enrollment_id))
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -43,13 +42,13 @@ def expire_holds() -> dict[str, int]:
 
 @shared_task(name="bookings.expire_offers")
 def expire_offers() -> dict[str, int]:
-    from . import services
+    from . import waitlist
     from .models import WaitlistEntry
 
     counts = {"lapsed": 0, "offered": 0, "errors": 0}
-    for entry_id in services.lapsed_offer_ids():
+    for entry_id in waitlist.lapsed_offer_ids():
         try:
-            if services.expire_offer(db.session.get(WaitlistEntry, entry_id)):
+            if waitlist.expire_offer(db.session.get(WaitlistEntry, entry_id)):
                 counts["lapsed"] += 1
             db.session.commit()
         except Exception:
@@ -57,7 +56,7 @@ def expire_offers() -> dict[str, int]:
             log.exception("waitlist entry %s: lapsed offer not rolled on", entry_id)
             counts["errors"] += 1
     try:
-        counts["offered"] = services.offer_free_seats_everywhere()
+        counts["offered"] = waitlist.offer_free_seats_everywhere()
         db.session.commit()
     except Exception:
         db.session.rollback()

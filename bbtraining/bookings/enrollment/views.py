@@ -1,4 +1,4 @@
-"""Enrollment, waiting list and their admin pages. Thin: the rules are in enrollment_services."""
+"""Enrollment, waiting list and their admin pages. Thin: the rules are in the rule modules."""
 
 import csv
 import io
@@ -10,6 +10,9 @@ from flask_login import current_user, login_required, login_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from bbtraining.bookings.enrollment import cancellation, enrolling, overview, policy, queries, seats
+from bbtraining.bookings.enrollment import waitlist as waitlist_rules
+
 from ...auth.models import Role
 from ...auth.services import register_user
 from ...core.panels import account_panels, admin_panels
@@ -20,8 +23,7 @@ from ...permissions import admin_required, get_or_404, get_visible_or_404
 from ...web import commit_or_flash
 from .. import bp
 from ..billing.stripe_client import stripe_enabled
-from . import checkout as payments
-from . import services
+from . import checkout
 from .forms import (
     AdminCancelForm,
     BillingForm,
@@ -57,8 +59,8 @@ def _attach_error(form, exc: DomainError) -> bool:
     return True
 
 
-def _billing(form) -> services.Billing:
-    return services.Billing(
+def _billing(form) -> policy.Billing:
+    return policy.Billing(
         name=form.billing_name.data,
         organisation=form.billing_organisation.data,
         street=form.billing_street.data,
@@ -113,7 +115,7 @@ def _edition_or_404(edition_id: int) -> Edition:
 
 def _closed_reason(edition: Edition) -> str | None:
     try:
-        services._check_open(edition)
+        enrolling._check_open(edition)
     except DomainError as exc:
         return str(exc)
     return None
@@ -128,9 +130,9 @@ def _render_enroll(edition: Edition, *, form=None, waitlist_form=None, error=Non
             _prefill_billing(form, current_user)
     if waitlist_form is None:
         waitlist_form = WaitlistForm() if signed_in else NewAccountWaitlistForm()
-    existing = services.active_enrollment(edition, current_user) if signed_in else None
-    entry = services.active_waitlist_entry(edition, current_user) if signed_in else None
-    price = services.price_preview(edition)
+    existing = queries.active_enrollment(edition, current_user) if signed_in else None
+    entry = queries.active_waitlist_entry(edition, current_user) if signed_in else None
+    price = enrolling.price_preview(edition)
     return render_template(
         "bookings/enroll/enroll.html",
         edition=edition,
@@ -139,19 +141,19 @@ def _render_enroll(edition: Edition, *, form=None, waitlist_form=None, error=Non
         waitlist_form=waitlist_form,
         error=error,
         closed_reason=_closed_reason(edition),
-        seats_free=services.seats_free(edition),
+        seats_free=seats.seats_free(edition),
         existing=existing,
         entry=entry,
-        position=services.waitlist_position(entry) if entry else None,
+        position=waitlist_rules.waitlist_position(entry) if entry else None,
         offer_url=(
-            url_for("bookings.waitlist_offer", token=services.offer_token(entry))
+            url_for("bookings.waitlist_offer", token=waitlist_rules.offer_token(entry))
             if entry is not None and entry.status == WaitlistStatus.OFFERED
             else None
         ),
         price_excl=price[0],
         price_vat=price[1],
         price_incl=price[2],
-        cancel_deadline=services.free_cancellation_deadline(edition),
+        cancel_deadline=policy.free_cancellation_deadline(edition),
         stripe_available=stripe_enabled(),
         course_url=_course_url(edition),
     ), status
@@ -169,7 +171,7 @@ def _go_to_checkout(enrollment: Enrollment):
     """Second step of a Stripe enrollment, after the seat is committed: creating the Checkout
     Session is a network call, and the edition's row must not stay locked while it runs."""
     try:
-        checkout_url = payments.start_checkout(enrollment)
+        checkout_url = checkout.start_checkout(enrollment)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -195,8 +197,8 @@ def enroll(edition_id: int):
         user = current_user._get_current_object() if signed_in else None
         if user is None:
             new_user = user = _register_from(form, form.billing_name.data)
-        enrollment = services.enroll(edition, user, _billing(form), form.pay_by.data)
-    except services.EditionFull as exc:
+        enrollment = enrolling.enroll(edition, user, _billing(form), form.pay_by.data)
+    except policy.EditionFull as exc:
         db.session.rollback()
         return _render_enroll(edition, error=str(exc), status=409)
     except DomainError as exc:
@@ -231,7 +233,7 @@ def join_waitlist(edition_id: int):
         user = current_user._get_current_object() if signed_in else None
         if user is None:
             new_user = user = _register_from(form, form.name.data)
-        entry = services.join_waitlist(
+        entry = waitlist_rules.join_waitlist(
             edition,
             user,
             seats=form.seats.data,
@@ -248,12 +250,12 @@ def join_waitlist(edition_id: int):
         login_user(new_user)
     if entry.status == WaitlistStatus.OFFERED:
         flash(_("Er is meteen plaats voor u. Accepteer het aanbod hieronder."), "success")
-        return redirect(url_for("bookings.waitlist_offer", token=services.offer_token(entry)))
+        return redirect(url_for("bookings.waitlist_offer", token=waitlist_rules.offer_token(entry)))
     flash(
         _(
             "U staat op de wachtlijst, op plaats %(position)s. Komt er een plaats vrij, dan "
             "mailen we u.",
-            position=services.waitlist_position(entry),
+            position=waitlist_rules.waitlist_position(entry),
         ),
         "success",
     )
@@ -269,8 +271,8 @@ def enrollment_detail(enrollment_id: int):
         "bookings/enroll/detail.html",
         enrollment=enrollment,
         edition=enrollment.edition,
-        may_cancel=services.participant_may_cancel(enrollment),
-        cancel_deadline=services.free_cancellation_deadline(enrollment.edition),
+        may_cancel=policy.participant_may_cancel(enrollment),
+        cancel_deadline=policy.free_cancellation_deadline(enrollment.edition),
         returned=request.args.get("betaling"),
         button_form=ButtonForm(),
     )
@@ -302,7 +304,7 @@ def enrollment_pay_by_invoice(enrollment_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
     commit_or_flash(
-        lambda: services.switch_to_invoice(enrollment, by=current_user),
+        lambda: enrolling.switch_to_invoice(enrollment, by=current_user),
         _("U betaalt op factuur. Uw inschrijving is bevestigd."),
     )
     return redirect(url_for("bookings.enrollment_detail", enrollment_id=enrollment.id))
@@ -315,7 +317,7 @@ def enrollment_cancel(enrollment_id: int):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            outcome = services.cancel_enrollment(
+            outcome = cancellation.cancel_enrollment(
                 enrollment, by=current_user, reason=form.reason.data, as_participant=True
             )
         except DomainError as exc:
@@ -340,8 +342,8 @@ def enrollment_cancel(enrollment_id: int):
         enrollment=enrollment,
         edition=enrollment.edition,
         form=form,
-        may_cancel=services.participant_may_cancel(enrollment),
-        cancel_deadline=services.free_cancellation_deadline(enrollment.edition),
+        may_cancel=policy.participant_may_cancel(enrollment),
+        cancel_deadline=policy.free_cancellation_deadline(enrollment.edition),
     ), status
 
 
@@ -359,7 +361,7 @@ def _offer_page(entry, token, *, form=None, error=None, status=200):
         form.use_payment_methods(stripe_enabled())
         _prefill_billing(form, current_user)
     edition = entry.offered_edition or entry.edition
-    price = services.price_preview(edition, entry.seats)
+    price = enrolling.price_preview(edition, entry.seats)
     return render_template(
         "bookings/enroll/offer.html",
         entry=entry,
@@ -370,7 +372,7 @@ def _offer_page(entry, token, *, form=None, error=None, status=200):
         error=error,
         price_excl=price[0],
         price_incl=price[2],
-        cancel_deadline=services.free_cancellation_deadline(edition),
+        cancel_deadline=policy.free_cancellation_deadline(edition),
         button_form=ButtonForm(),
     ), status
 
@@ -378,7 +380,7 @@ def _offer_page(entry, token, *, form=None, error=None, status=200):
 @bp.route("/waitlist/offer/<token>", methods=["GET", "POST"])
 def waitlist_offer(token: str):
     try:
-        entry = services.entry_for_offer_token(token)
+        entry = waitlist_rules.entry_for_offer_token(token)
     except DomainError as exc:
         return render_template("bookings/enroll/link_invalid.html", message=str(exc)), 410
     if request.method == "GET":
@@ -392,7 +394,9 @@ def waitlist_offer(token: str):
     if not form.validate_on_submit():
         return _offer_page(entry, token, form=form, status=400)
     try:
-        enrollment = services.accept_offer(entry, current_user, _billing(form), form.pay_by.data)
+        enrollment = waitlist_rules.accept_offer(
+            entry, current_user, _billing(form), form.pay_by.data
+        )
     except DomainError as exc:
         db.session.rollback()
         if _attach_error(form, exc):
@@ -408,13 +412,13 @@ def waitlist_offer(token: str):
 @bp.route("/waitlist/offer/<token>/decline", methods=["POST"])
 def waitlist_decline(token: str):
     try:
-        entry = services.entry_for_offer_token(token)
+        entry = waitlist_rules.entry_for_offer_token(token)
     except DomainError as exc:
         return render_template("bookings/enroll/link_invalid.html", message=str(exc)), 410
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
-        services.decline_offer(entry)
+        waitlist_rules.decline_offer(entry)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -430,20 +434,20 @@ def waitlist_decline(token: str):
 @bp.route("/waitlist/leave/<token>", methods=["GET", "POST"])
 def waitlist_leave(token: str):
     try:
-        entry = services.entry_for_leave_token(token)
+        entry = waitlist_rules.entry_for_leave_token(token)
     except DomainError as exc:
         return render_template("bookings/enroll/link_invalid.html", message=str(exc)), 410
     form = ButtonForm()
     if form.validate_on_submit():
         commit_or_flash(
-            lambda: services.leave_waitlist(entry), _("U staat niet meer op de wachtlijst.")
+            lambda: waitlist_rules.leave_waitlist(entry), _("U staat niet meer op de wachtlijst.")
         )
         return redirect(url_for("bookings.waitlist_leave", token=token))
     return render_template(
         "bookings/enroll/leave.html",
         entry=entry,
         form=form,
-        position=services.waitlist_position(entry),
+        position=waitlist_rules.waitlist_position(entry),
     )
 
 
@@ -456,7 +460,7 @@ def waitlist_entry_leave(entry_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
     commit_or_flash(
-        lambda: services.leave_waitlist(entry, by=current_user),
+        lambda: waitlist_rules.leave_waitlist(entry, by=current_user),
         _("U staat niet meer op de wachtlijst."),
     )
     return redirect(url_for("account.dashboard"))
@@ -468,8 +472,8 @@ def waitlist_entry_leave(entry_id: int):
 def admin_enrollments():
     return render_template(
         "bookings/enroll/admin_overview.html",
-        editions=services.upcoming_editions_with_counts(),
-        counts=services.pipeline_counts(),
+        editions=overview.upcoming_editions_with_counts(),
+        counts=overview.pipeline_counts(),
     )
 
 
@@ -477,8 +481,8 @@ def admin_enrollments():
 @admin_required
 def admin_edition_enrollments(edition_id: int):
     edition = get_or_404(Edition, edition_id)
-    enrollments = services.edition_enrollments(edition)
-    waitlist = services.edition_waitlist(edition)
+    enrollments = queries.edition_enrollments(edition)
+    waitlist = waitlist_rules.edition_waitlist(edition)
     return render_template(
         "bookings/enroll/admin_edition.html",
         edition=edition,
@@ -492,8 +496,8 @@ def admin_edition_enrollments(edition_id: int):
             if e.status == EnrollmentStatus.CONFIRMED and e.payment_status == PaymentStatus.DUE
         ],
         waitlist=waitlist,
-        positions={entry.id: services.waitlist_position(entry) for entry in waitlist},
-        seats_free=services.seats_free(edition),
+        positions={entry.id: waitlist_rules.waitlist_position(entry) for entry in waitlist},
+        seats_free=seats.seats_free(edition),
         cancel_form=AdminCancelForm(),
         edition_cancel_form=EditionCancelForm(),
         button_form=ButtonForm(),
@@ -529,7 +533,7 @@ def admin_edition_enrollments_csv(edition_id: int):
             _("Wachtlijstplaats"),
         ]
     )
-    for e in services.edition_enrollments(edition):
+    for e in queries.edition_enrollments(edition):
         writer.writerow(
             [
                 _("inschrijving"),
@@ -548,7 +552,7 @@ def admin_edition_enrollments_csv(edition_id: int):
                 "",
             ]
         )
-    for entry in services.edition_waitlist(edition):
+    for entry in waitlist_rules.edition_waitlist(edition):
         writer.writerow(
             [
                 _("wachtlijst"),
@@ -564,7 +568,7 @@ def admin_edition_enrollments_csv(edition_id: int):
                 "",
                 entry.note or "",
                 _local(entry.created_at),
-                services.waitlist_position(entry) or "",
+                waitlist_rules.waitlist_position(entry) or "",
             ]
         )
     filename = f"inschrijvingen-editie-{edition.id}.csv"
@@ -585,7 +589,7 @@ def admin_enrollment_cancel(enrollment_id: int):
         flash(_("Controleer het annuleringsformulier."), "error")
         return redirect(back)
     try:
-        outcome = services.cancel_enrollment(
+        outcome = cancellation.cancel_enrollment(
             enrollment, by=current_user, reason=form.reason.data, refund=form.refund.data
         )
     except DomainError as exc:
@@ -616,7 +620,7 @@ def admin_edition_cancel(edition_id: int):
                 flash(message, "error")
         return redirect(back)
     try:
-        count = services.cancel_edition(edition, by=current_user, reason=form.reason.data)
+        count = cancellation.cancel_edition(edition, by=current_user, reason=form.reason.data)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -635,8 +639,8 @@ def admin_edition_cancel(edition_id: int):
 # -- contributions to /account/ and /admin/ ------------------------------------------------------
 @account_panels.register(20)
 def _my_enrollments_panel(user) -> Markup | None:
-    enrollments = services.user_enrollments(user)
-    entries = services.user_waitlist_entries(user)
+    enrollments = queries.user_enrollments(user)
+    entries = queries.user_waitlist_entries(user)
     if not enrollments and not entries:
         return None
     return Markup(  # noqa: S704 - our own template, autoescaped
@@ -644,13 +648,13 @@ def _my_enrollments_panel(user) -> Markup | None:
             "bookings/enroll/_account_panel.html",
             enrollments=enrollments,
             entries=entries,
-            positions={entry.id: services.waitlist_position(entry) for entry in entries},
+            positions={entry.id: waitlist_rules.waitlist_position(entry) for entry in entries},
             offer_tokens={
-                entry.id: services.offer_token(entry)
+                entry.id: waitlist_rules.offer_token(entry)
                 for entry in entries
                 if entry.status == WaitlistStatus.OFFERED
             },
-            may_cancel={e.id: services.participant_may_cancel(e) for e in enrollments},
+            may_cancel={e.id: policy.participant_may_cancel(e) for e in enrollments},
         )
     )
 
@@ -660,5 +664,5 @@ def _enrollments_tile(user) -> Markup | None:
     if not user.is_admin:
         return None
     return Markup(  # noqa: S704 - our own template, autoescaped
-        render_template("bookings/enroll/_admin_tile.html", counts=services.pipeline_counts())
+        render_template("bookings/enroll/_admin_tile.html", counts=overview.pipeline_counts())
     )

@@ -9,9 +9,7 @@ from sqlalchemy import func, select
 
 from bbtraining.bookings.billing.invoices import Invoice
 from bbtraining.bookings.billing.stripe_client import StripeEvent
-from bbtraining.bookings.enrollment import (
-    services as enrollment_services,
-)
+from bbtraining.bookings.enrollment import cancellation, payments, waitlist
 from bbtraining.bookings.enrollment import (
     tasks as enrollment_tasks,
 )
@@ -139,7 +137,7 @@ def test_failed_delayed_payment_releases_the_seat_to_the_waiting_list(
     payer = make_user("facilitator", email="eva@example.nl")
     enrollment, _ = enroll_by_card(edition, payer)
     waiting = make_user("facilitator", email="wacht@example.nl")
-    enrollment_services.join_waitlist(edition, waiting)
+    waitlist.join_waitlist(edition, waiting)
     db.session.commit()
     stripe_stub.complete_checkout(enrollment.stripe_session_id, payment_status="unpaid")
     failed = stripe_stub.async_fail(enrollment.stripe_session_id)
@@ -174,11 +172,9 @@ def test_payment_after_the_seat_is_gone_is_refunded_and_explained(
     late = make_user("facilitator", email="laat@example.nl")
     enrollment, _ = enroll_by_card(edition, late)
     waiting = make_user("facilitator", email="wacht@example.nl")
-    enrollment_services.join_waitlist(edition, waiting)
+    waitlist.join_waitlist(edition, waiting)
     # Our side let the hold go (the customer kept the Stripe tab open); the seat moved on.
-    enrollment_services.expire_hold(
-        enrollment, reason="hold-lapsed", now=utcnow() + timedelta(hours=1)
-    )
+    payments.expire_hold(enrollment, reason="hold-lapsed", now=utcnow() + timedelta(hours=1))
     db.session.commit()
     assert db.session.scalar(select(WaitlistEntry)).status == "offered"
 
@@ -207,9 +203,7 @@ def test_payment_after_the_hold_lapsed_keeps_a_seat_that_is_still_free(
 ):
     edition = make_edition(capacity=2)
     enrollment, _ = enroll_by_card(edition, make_user("facilitator"))
-    enrollment_services.expire_hold(
-        enrollment, reason="hold-lapsed", now=utcnow() + timedelta(hours=1)
-    )
+    payments.expire_hold(enrollment, reason="hold-lapsed", now=utcnow() + timedelta(hours=1))
     db.session.commit()
     assert seats_taken(edition) == 0
     assert deliver(stripe_stub.complete_checkout(enrollment.stripe_session_id)) == "confirmed"
@@ -359,7 +353,7 @@ def test_cancelled_edition_refunds_a_payment_that_settles_afterwards(
     enrollment, _ = enroll_by_card(edition, user)
     deliver(stripe_stub.complete_checkout(enrollment.stripe_session_id, payment_status="unpaid"))
     admin = make_user("admin")
-    enrollment_services.cancel_edition(edition, by=admin, reason="Trainer ziek")
+    cancellation.cancel_edition(edition, by=admin, reason="Trainer ziek")
     db.session.commit()
     enrollment = db.session.get(Enrollment, enrollment.id)
     assert enrollment.status == "cancelled" and seats_taken(edition) == 0

@@ -12,7 +12,7 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
-from bbtraining.bookings.enrollment import services as enrollment_services
+from bbtraining.bookings.enrollment import cancellation
 from bbtraining.bookings.enrollment.models import Enrollment
 from bbtraining.courses.models import AMSTERDAM, Edition, TrainingSession
 from bbtraining.extensions import db
@@ -165,7 +165,7 @@ def test_new_price_is_for_new_enrollments_only(client, admin, edition, make_enro
     assert new.invoice.total == Decimal("477.95")
 
     # Cancelling an old enrollment later credits what was invoiced, not today's price.
-    outcome = enrollment_services.cancel_enrollment(
+    outcome = cancellation.cancel_enrollment(
         db.session.get(Enrollment, due.id), by=admin, refund="full"
     )
     db.session.commit()

@@ -367,10 +367,10 @@ def test_only_admins_reach_admin_pages(client, make_enrollment, make_user, login
 def test_admin_edition_page_and_csv_export(client, make_edition, make_enrollment, make_user, login):
     edition = make_edition(capacity=2)
     enrollment = make_enrollment(edition, make_user("facilitator", name="Eva de Vries"))
-    from bbtraining.bookings.enrollment import services as enrollment_services
+    from bbtraining.bookings.enrollment import waitlist
 
     waiting = make_user("facilitator", name="Piet Wachter")
-    enrollment_services.join_waitlist(edition, waiting, seats=2, note="met collega Jan")
+    waitlist.join_waitlist(edition, waiting, seats=2, note="met collega Jan")
     db.session.commit()
     login(make_user("admin"))
     page = client.get(f"/admin/editions/{edition.id}/enrollments").get_data(as_text=True)
@@ -417,11 +417,11 @@ def test_admin_marks_bank_transfer_paid_and_participant_hears(
 def test_admin_cancels_edition_refunds_everyone_and_closes_waitlist(
     client, full_edition, make_user, login
 ):
-    from bbtraining.bookings.enrollment import services as enrollment_services
+    from bbtraining.bookings.enrollment import cancellation, waitlist
 
     edition = full_edition(capacity=2)
     waiting = make_user("facilitator", email="wacht@example.nl")
-    enrollment_services.join_waitlist(edition, waiting)
+    waitlist.join_waitlist(edition, waiting)
     db.session.commit()
     login(make_user("admin"))
     refused = client.post(f"/admin/editions/{edition.id}/cancel-enrollments", data={"reason": ""})
@@ -446,7 +446,7 @@ def test_admin_cancels_edition_refunds_everyone_and_closes_waitlist(
     assert any("Editie geannuleerd" in m.subject for m in outbox_to("wacht@example.nl"))
     # Calling it again (the catalog's cancel also sends edition_changed) changes nothing.
     mails = _count(OutboxMessage)
-    enrollment_services.cancel_edition_enrollments(edition, None, "nogmaals")
+    cancellation.cancel_edition_enrollments(edition, None, "nogmaals")
     db.session.commit()
     assert _count(OutboxMessage) == mails
 

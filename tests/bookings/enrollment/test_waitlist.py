@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bbtraining.bookings.enrollment import services
+from bbtraining.bookings.enrollment import cancellation, waitlist
 from bbtraining.bookings.enrollment import tasks as enrollment_tasks
 from bbtraining.bookings.enrollment.models import Enrollment, WaitlistEntry
 from bbtraining.courses.signals import edition_changed
@@ -36,7 +36,7 @@ def _entry(user) -> WaitlistEntry:
 
 
 def _cancel(enrollment):
-    services.cancel_enrollment(enrollment, by=None, refund="full")
+    cancellation.cancel_enrollment(enrollment, by=None, refund="full")
     db.session.commit()
 
 
@@ -131,13 +131,13 @@ def test_promotion_chain_cancel_offer_decline_lapse_accept(
     edition = full_edition(capacity=2)
     first, second, third = (make_user("facilitator", email=f"w{i}@example.nl") for i in (1, 2, 3))
     for user in (first, second, third):
-        services.join_waitlist(edition, user)
+        waitlist.join_waitlist(edition, user)
     db.session.commit()
-    assert [services.waitlist_position(_entry(u)) for u in (first, second, third)] == [1, 2, 3]
+    assert [waitlist.waitlist_position(_entry(u)) for u in (first, second, third)] == [1, 2, 3]
 
     _cancel(db.session.scalars(select(Enrollment)).first())
     assert _entry(first).status == "offered" and seats_taken(edition) == 2  # reserved for them
-    assert services.waitlist_position(_entry(second)) == 1
+    assert waitlist.waitlist_position(_entry(second)) == 1
 
     # The first declines by the link in the mail, without logging in.
     link = _offer_link("w1@example.nl")
@@ -178,7 +178,7 @@ def test_offered_seat_is_not_taken_by_a_newcomer(
 ):
     edition = full_edition(capacity=1)
     waiting = make_user("facilitator")
-    services.join_waitlist(edition, waiting)
+    waitlist.join_waitlist(edition, waiting)
     db.session.commit()
     _cancel(db.session.scalar(select(Enrollment)))
     assert _entry(waiting).status == "offered"
@@ -191,8 +191,8 @@ def test_group_entry_waits_until_its_seats_fit_while_smaller_ones_move(full_edit
     edition = full_edition(capacity=3)
     group = make_user("facilitator")
     single = make_user("facilitator")
-    services.join_waitlist(edition, group, seats=2, note="met Jan")
-    services.join_waitlist(edition, single)
+    waitlist.join_waitlist(edition, group, seats=2, note="met Jan")
+    waitlist.join_waitlist(edition, single)
     db.session.commit()
     enrollments = db.session.scalars(select(Enrollment).order_by(Enrollment.id)).all()
     _cancel(enrollments[0])
@@ -209,7 +209,7 @@ def test_group_accepts_and_gets_one_enrollment_for_all_seats(
 ):
     edition = full_edition(capacity=2)
     group = make_user("facilitator", email="groep@example.nl")
-    services.join_waitlist(edition, group, seats=2)
+    waitlist.join_waitlist(edition, group, seats=2)
     db.session.commit()
     for enrollment in db.session.scalars(select(Enrollment)).all():
         _cancel(enrollment)
@@ -231,7 +231,7 @@ def test_offer_for_another_edition_of_the_same_course(
     make_enrollment(wanted)
     blocker = make_enrollment(other)
     flexible = make_user("facilitator", email="flex@example.nl")
-    services.join_waitlist(wanted, flexible, any_edition=True)
+    waitlist.join_waitlist(wanted, flexible, any_edition=True)
     db.session.commit()
     _cancel(blocker)  # a seat frees in the *other* edition
     entry = _entry(flexible)
@@ -248,8 +248,8 @@ def test_leaving_by_link_and_from_the_account(client, full_edition, make_user, l
     edition = full_edition(capacity=1)
     by_link = make_user("facilitator", email="link@example.nl")
     by_account = make_user("facilitator")
-    services.join_waitlist(edition, by_link)
-    services.join_waitlist(edition, by_account)
+    waitlist.join_waitlist(edition, by_link)
+    waitlist.join_waitlist(edition, by_account)
     db.session.commit()
     link = _leave_link("link@example.nl")
     assert "U staat op plaats 1" in client.get(link).get_data(as_text=True)
@@ -266,11 +266,11 @@ def test_leaving_by_link_and_from_the_account(client, full_edition, make_user, l
 def test_leaving_with_an_offer_passes_the_seat_on(full_edition, make_user):
     edition = full_edition(capacity=1)
     first, second = make_user("facilitator"), make_user("facilitator")
-    services.join_waitlist(edition, first)
-    services.join_waitlist(edition, second)
+    waitlist.join_waitlist(edition, first)
+    waitlist.join_waitlist(edition, second)
     db.session.commit()
     _cancel(db.session.scalar(select(Enrollment)))
-    services.leave_waitlist(_entry(first), by=first)
+    waitlist.leave_waitlist(_entry(first), by=first)
     db.session.commit()
     assert _entry(second).status == "offered" and seats_taken(edition) == 1
 
@@ -278,7 +278,7 @@ def test_leaving_with_an_offer_passes_the_seat_on(full_edition, make_user):
 def test_links_are_signed_and_tied_to_their_offer(client, full_edition, make_user, login):
     edition = full_edition(capacity=1)
     waiting = make_user("facilitator", email="w@example.nl")
-    services.join_waitlist(edition, waiting)
+    waitlist.join_waitlist(edition, waiting)
     db.session.commit()
     assert client.get("/waitlist/offer/vervalst-token").status_code == 410
     assert client.get("/waitlist/leave/vervalst-token").status_code == 410
@@ -295,15 +295,15 @@ def test_links_are_signed_and_tied_to_their_offer(client, full_edition, make_use
 def test_an_old_offer_link_stops_working_after_a_new_offer(full_edition, make_user):
     edition = full_edition(capacity=1)
     entry_user = make_user("facilitator", email="w@example.nl")
-    services.join_waitlist(edition, entry_user, any_edition=True)
+    waitlist.join_waitlist(edition, entry_user, any_edition=True)
     db.session.commit()
     _cancel(db.session.scalar(select(Enrollment)))
     entry = _entry(entry_user)
-    old_token = services.offer_token(entry)
+    old_token = waitlist.offer_token(entry)
     entry.offer_round += 1  # as a later offer would
     db.session.commit()
     with pytest.raises(DomainError, match="eerder aanbod"):
-        services.entry_for_offer_token(old_token)
+        waitlist.entry_for_offer_token(old_token)
 
 
 def test_accepting_an_expired_offer_is_refused(
@@ -311,7 +311,7 @@ def test_accepting_an_expired_offer_is_refused(
 ):
     edition = full_edition(capacity=1)
     waiting = make_user("facilitator", email="w@example.nl")
-    services.join_waitlist(edition, waiting)
+    waitlist.join_waitlist(edition, waiting)
     db.session.commit()
     _cancel(db.session.scalar(select(Enrollment)))
     link = _offer_link("w@example.nl")
@@ -333,7 +333,7 @@ def test_raised_capacity_offers_seats_without_staff(full_edition, make_user):
     edition = full_edition(capacity=1)
     waiting = [make_user("facilitator") for _ in range(3)]
     for user in waiting:
-        services.join_waitlist(edition, user)
+        waitlist.join_waitlist(edition, user)
     db.session.commit()
     edition.capacity = 3  # the catalog raises capacity and sends its signal
     edition_changed.send(edition)
@@ -345,7 +345,7 @@ def test_raised_capacity_offers_seats_without_staff(full_edition, make_user):
 def test_beat_offers_free_seats_even_when_a_signal_was_missed(full_edition, make_user):
     edition = full_edition(capacity=1)
     waiting = make_user("facilitator")
-    services.join_waitlist(edition, waiting)
+    waitlist.join_waitlist(edition, waiting)
     db.session.commit()
     edition.capacity = 2  # raised without the signal
     db.session.commit()
@@ -358,7 +358,7 @@ def test_offer_mail_reaches_smtp_through_the_outbox_worker(
 ):
     edition = full_edition(capacity=1)
     waiting = make_user("facilitator", email="wacht@example.nl")
-    services.join_waitlist(edition, waiting)
+    waitlist.join_waitlist(edition, waiting)
     db.session.commit()
     _cancel(db.session.scalar(select(Enrollment)))
     offer = [m for m in outbox_to("wacht@example.nl") if m.subject.startswith("Er is een plaats")]

@@ -1,6 +1,7 @@
 from icalendar import Calendar
 
-from bbtraining.bookings.enrollment.services import cancel_enrollment, enrolled_sessions
+from bbtraining.bookings.enrollment.cancellation import cancel_enrollment
+from bbtraining.bookings.enrollment.participation import enrolled_sessions
 from bbtraining.bookings.sessions.participants import sessions_for_user
 from bbtraining.extensions import db
 

@@ -1,0 +1,216 @@
+"""Cancelling an enrollment (refund, credit invoice, the freed seat to the waiting list) and the
+enrollments of a cancelled edition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+
+from ... import audit
+from ...auth.models import User
+from ...courses.models import Edition, EditionStatus
+from ...courses.signals import edition_changed
+from ...errors import DomainError
+from ...extensions import db
+from ..billing.invoices import (
+    Invoice,
+    InvoiceStatus,
+    issue_credit_invoice,
+)
+from ..sessions.invites import sync_edition_invites
+from .mail import _format_date, _mail_enrollment
+from .models import (
+    Enrollment,
+    EnrollmentStatus,
+    PayBy,
+    PaymentStatus,
+    WaitlistStatus,
+)
+from .policy import _cents, free_cancellation_deadline, participant_may_cancel, refund_fraction
+from .queries import edition_enrollments
+from .seats import _release_seats, lock_enrollment
+from .waitlist import _mail_entry, edition_waitlist, offer_next_seats
+
+
+# -- cancelling -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CancelOutcome:
+    enrollment: Enrollment
+    fraction: Decimal
+    refund_amount: Decimal
+    stripe_refunded: Decimal
+    credit_invoice: Invoice | None
+
+
+def cancel_enrollment(
+    enrollment: Enrollment,
+    *,
+    by: User | None,
+    reason: str | None = None,
+    refund: str = "policy",
+    as_participant: bool = False,
+    edition_cancelled: bool = False,
+) -> CancelOutcome:
+    """Cancel and settle the money per `refund` ('policy', 'full', 'none'); free the seats.
+
+    A participant may cancel before the free-cancellation deadline (always: full refund); staff
+    may cancel at any time. Stripe payments are refunded through Stripe; invoices get a credit
+    invoice for the refunded share.
+    """
+    from . import checkout
+
+    enrollment = lock_enrollment(enrollment.id)
+    if not enrollment.is_active:
+        raise DomainError(_l("Deze inschrijving is al beëindigd."))
+    if as_participant:
+        if not participant_may_cancel(enrollment):
+            deadline = free_cancellation_deadline(enrollment.edition)
+            raise DomainError(
+                _l(
+                    "Kosteloos annuleren kon tot %(date)s. Neem contact met ons op als u toch "
+                    "wilt annuleren.",
+                    date=_format_date(deadline),
+                )
+            )
+        refund = "policy"
+    was_held = enrollment.status == EnrollmentStatus.HELD
+    if as_participant and was_held and enrollment.payment_status == PaymentStatus.PROCESSING:
+        raise DomainError(
+            _l("Uw betaling wordt nog verwerkt. Annuleren kan zodra die is afgerond.")
+        )
+    fraction = Decimal(1) if was_held else refund_fraction(enrollment, refund)
+    if was_held and enrollment.stripe_session_id:
+        # Staff go ahead whatever Stripe says: a payment that still lands on a cancelled
+        # enrollment is refunded in full by the webhook (record_stripe_payment).
+        state = checkout.close_checkout(enrollment)
+        if state == "paid" and as_participant:
+            raise DomainError(
+                _l("Uw betaling is net binnengekomen. Ververs de pagina en probeer het opnieuw.")
+            )
+    enrollment.cancel(by=by, reason=reason)
+    _release_seats(enrollment.edition, enrollment.seats)
+
+    refund_amount = _cents(enrollment.total * fraction)
+    stripe_refunded = Decimal("0.00")
+    credit = None
+    if not was_held:
+        if (
+            enrollment.pay_by == PayBy.STRIPE
+            and enrollment.paid_at is not None
+            and enrollment.stripe_payment_intent_id
+        ):
+            stripe_refunded = min(_cents(enrollment.amount_paid * fraction), enrollment.amount_paid)
+            if stripe_refunded > 0:
+                checkout.refund_intent(
+                    enrollment.stripe_payment_intent_id,
+                    stripe_refunded,
+                    key=f"cancel-{enrollment.token}",
+                )
+                enrollment.record_refund(stripe_refunded, by=by, source="cancellation")
+        invoice = enrollment.invoice
+        if invoice is not None and fraction > 0 and invoice.status != InvoiceStatus.CREDITED:
+            invoice_open = invoice.status == InvoiceStatus.OPEN
+            credit = issue_credit_invoice(
+                invoice, fraction=fraction, reason=reason or "cancellation", by=by
+            )
+            enrollment.credit_invoice_id = credit.id
+            enrollment.credit_invoice = credit
+            if invoice_open and fraction == 1 and enrollment.pay_by == PayBy.INVOICE:
+                enrollment.payment_status = PaymentStatus.NONE
+    audit.record(
+        "enrollment.cancellation_settled",
+        enrollment,
+        actor=by,
+        fraction=str(fraction),
+        refund=str(refund_amount),
+        stripe_refund=str(stripe_refunded),
+        credit_invoice=credit.number if credit else None,
+    )
+    template = "enroll_edition_cancelled" if edition_cancelled else "enroll_cancelled"
+    subject = (
+        _l("Editie geannuleerd: %(course)s", course=enrollment.edition.course.title)
+        if edition_cancelled
+        else _l("Inschrijving geannuleerd: %(course)s", course=enrollment.edition.course.title)
+    )
+    _mail_enrollment(
+        enrollment,
+        template,
+        subject,
+        was_held=was_held,
+        fraction=fraction,
+        refund_amount=refund_amount if not was_held else Decimal(0),
+        stripe_refunded=stripe_refunded,
+        credit_invoice=credit,
+        reason=reason,
+        by_staff=by is not None and by.id != enrollment.user_id,
+    )
+    sync_edition_invites(enrollment.edition)
+    if not edition_cancelled:
+        offer_next_seats(enrollment.edition)
+    return CancelOutcome(enrollment, fraction, refund_amount, stripe_refunded, credit)
+
+
+def cancel_edition_enrollments(edition: Edition, by: User | None, reason: str | None) -> int:
+    """The edition does not take place: cancel and fully refund everyone, close its waiting list.
+
+    Idempotent: only active enrollments and entries are touched. Returns how many enrollments
+    were cancelled.
+    """
+    count = 0
+    for enrollment in edition_enrollments(edition):
+        if enrollment.is_active:
+            cancel_enrollment(
+                enrollment, by=by, reason=reason, refund="full", edition_cancelled=True
+            )
+            count += 1
+    for entry in edition_waitlist(edition):
+        if not entry.is_active:
+            continue
+        if entry.status == WaitlistStatus.OFFERED and entry.offered_edition_id == edition.id:
+            _release_seats(edition, entry.seats)
+            if entry.edition_id != edition.id or entry.any_edition:
+                entry.status = WaitlistStatus.WAITING  # keep their place for other editions
+                entry.offered_edition_id = None
+                entry.offer_expires_at = None
+                audit.record("waitlist.offer_withdrawn", entry, actor=by, edition=edition.id)
+                continue
+        if entry.edition_id == edition.id and not entry.any_edition:
+            entry.end(WaitlistStatus.CLOSED, by=by, reason=reason)
+            _mail_entry(
+                entry,
+                "enroll_waitlist_closed",
+                _l("Editie geannuleerd: %(course)s", course=edition.course.title),
+                reason=reason,
+            )
+    audit.record("edition.enrollments_cancelled", edition, actor=by, count=count, reason=reason)
+    return count
+
+
+def cancel_edition(edition: Edition, *, by: User, reason: str) -> int:
+    """Admin action: the edition is off. Mark it cancelled, cancel its sessions (invites get a
+    CANCEL) and refund everyone."""
+    if edition.status == EditionStatus.COMPLETED:
+        raise DomainError(_l("Een afgeronde editie kan niet meer worden geannuleerd."))
+    edition.status = EditionStatus.CANCELLED
+    edition.cancel_reason = reason
+    audit.record("edition.cancelled", edition, actor=by, reason=reason)
+    count = cancel_edition_enrollments(edition, by, reason)
+    for session in edition.sessions:
+        if not session.is_cancelled:
+            session.cancel(note=reason)
+    return count
+
+
+@edition_changed.connect
+def _on_edition_changed(edition: Edition, **_kwargs) -> None:
+    """The catalog raised the capacity or cancelled the edition: act on it in its transaction."""
+    if edition.id is None:
+        return
+    if edition.status == EditionStatus.CANCELLED:
+        cancel_edition_enrollments(edition, None, edition.cancel_reason)
+    else:
+        db.session.flush()
+        offer_next_seats(edition)

@@ -1,0 +1,247 @@
+"""Enrolling in an open edition: checks, the enrollment row, its invoice or payment hold.
+Functions flush, never commit; the caller commits once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from ... import audit
+from ...auth.models import User
+from ...courses.models import Edition, EditionStatus
+from ...db_types import utcnow
+from ...errors import DomainError
+from ...extensions import db
+from ..billing.invoices import (
+    Invoice,
+    issue_invoice,
+)
+from ..sessions.invites import sync_edition_invites
+from .mail import _mail_enrollment
+from .models import (
+    Enrollment,
+    EnrollmentStatus,
+    PayBy,
+    PaymentStatus,
+    WaitlistStatus,
+)
+from .policy import (
+    STRIPE_MIN_HOLD,
+    AlreadyEnrolled,
+    Billing,
+    EditionFull,
+    EnrollmentClosed,
+    hold_minutes,
+    invoice_due_days,
+)
+from .queries import active_enrollment, active_waitlist_entry
+from .seats import _take_seats, lock_enrollment
+
+
+# -- enrolling ------------------------------------------------------------------------------------
+def _check_open(edition: Edition, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    if edition.status == EditionStatus.CANCELLED:
+        raise EnrollmentClosed(_l("Deze editie is geannuleerd. Inschrijven is niet mogelijk."))
+    if not edition.enrollment_open(now):
+        if edition.enrollment_deadline is not None and now > edition.enrollment_deadline:
+            raise EnrollmentClosed(
+                _l(
+                    "De inschrijving voor deze editie is gesloten: de uiterste inschrijfdatum "
+                    "is verstreken."
+                )
+            )
+        raise EnrollmentClosed(_l("Inschrijven voor deze editie is niet (meer) mogelijk."))
+    if edition.unit_price is None:
+        raise EnrollmentClosed(
+            _l("Inschrijven kan nog niet: de prijs van deze editie is nog niet bekend.")
+        )
+
+
+def _check_not_enrolled(edition: Edition, user: User) -> None:
+    if active_enrollment(edition, user) is not None:
+        raise AlreadyEnrolled(
+            _l(
+                "U bent al ingeschreven voor deze editie. Zie uw inschrijvingen onder "
+                "Mijn overzicht."
+            )
+        )
+
+
+def _check_payment_method(pay_by: str, total: Decimal) -> None:
+    from ..billing.stripe_client import stripe_enabled
+
+    if pay_by not in (PayBy.STRIPE, PayBy.INVOICE):
+        raise DomainError(_l("Kies hoe u wilt betalen."), field="pay_by")
+    if pay_by == PayBy.STRIPE and total > 0 and not stripe_enabled():
+        raise DomainError(
+            _l("Betalen met iDEAL of creditcard is nu niet mogelijk. Kies betalen op factuur."),
+            field="pay_by",
+        )
+
+
+def _insert(enrollment: Enrollment) -> Enrollment:
+    # No savepoint: pysqlite commits one on its own when it is a transaction's first statement.
+    # A refused insert has spoilt the transaction anyway, so it is rolled back here (the caller
+    # would, and the error message's locale lookup must be able to load the user again).
+    db.session.add(enrollment)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise AlreadyEnrolled(
+            _l(
+                "U bent al ingeschreven voor deze editie. Zie uw inschrijvingen onder "
+                "Mijn overzicht."
+            )
+        ) from exc
+    return enrollment
+
+
+def _new_enrollment(
+    edition: Edition, user: User, billing: Billing, pay_by: str, seats: int
+) -> Enrollment:
+    return Enrollment(
+        user_id=user.id,
+        user=user,
+        edition_id=edition.id,
+        edition=edition,
+        seats=seats,
+        status=EnrollmentStatus.HELD,
+        pay_by=pay_by,
+        payment_status=PaymentStatus.PENDING,
+        hold_expires_at=utcnow() + timedelta(minutes=hold_minutes()),
+        billing_name=billing.name.strip(),
+        billing_organisation=(billing.organisation or "").strip() or None,
+        billing_street=billing.street.strip(),
+        billing_postcode=billing.postcode.strip(),
+        billing_city=billing.city.strip(),
+        billing_country=billing.country or "NL",
+        vat_number=billing.vat_number or None,
+        reference=(billing.reference or "").strip() or None,
+        unit_price=edition.unit_price,
+        vat_rate=edition.course.vat_rate,
+    )
+
+
+def price_preview(edition: Edition, seats: int = 1) -> tuple[Decimal, Decimal, Decimal]:
+    """(excl. VAT, VAT, incl. VAT) for `seats` seats, computed as the invoice will."""
+    from ...pdf import MoneyLine, line_totals
+
+    unit = edition.unit_price or Decimal(0)
+    subtotal, _rates, total = line_totals(
+        [MoneyLine(edition.course.title, Decimal(seats), unit, edition.course.vat_rate)]
+    )
+    return subtotal, total - subtotal, total
+
+
+def enroll(
+    edition: Edition, user: User, billing: Billing, pay_by: str, *, by: User | None = None
+) -> Enrollment:
+    """Enroll `user` for one seat. Invoice (or a free edition): confirmed at once. Stripe: the
+    seat is held until the Checkout Session is paid or expires (`checkout.start_checkout`)."""
+    _check_open(edition)
+    _check_not_enrolled(edition, user)
+    entry = active_waitlist_entry(edition, user)
+    if entry is not None and entry.status == WaitlistStatus.OFFERED:
+        raise AlreadyEnrolled(
+            _l(
+                "Er staat een plaats voor u klaar via de wachtlijst. Accepteer dat aanbod via "
+                "de link in uw e-mail of onder Mijn overzicht."
+            )
+        )
+    _check_payment_method(pay_by, price_preview(edition)[2])
+    if not _take_seats(edition, 1):
+        raise EditionFull(
+            _l(
+                "Deze editie is vol. U kunt zich op de wachtlijst zetten; komt er een plaats "
+                "vrij, dan mailen we u."
+            )
+        )
+    enrollment = _insert(_new_enrollment(edition, user, billing, pay_by, seats=1))
+    audit.record(
+        "enrollment.created",
+        enrollment,
+        actor=by or user,
+        edition=edition.id,
+        seats=1,
+        pay_by=pay_by,
+        unit_price=str(enrollment.unit_price),
+    )
+    if entry is not None:  # was waiting for this edition and found a free seat after all
+        entry.end(WaitlistStatus.LEFT, by=user, reason="enrolled")
+    _start(enrollment, by=by or user)
+    return enrollment
+
+
+def _start(enrollment: Enrollment, *, by=None) -> None:
+    """A fresh enrollment with its seats taken: confirm it, or hold it for Stripe."""
+    if enrollment.total == 0:
+        enrollment.payment_status = PaymentStatus.NONE
+        enrollment.confirm(by=by, via="free")
+        _after_confirmed(enrollment)
+    elif enrollment.pay_by == PayBy.INVOICE:
+        enrollment.payment_status = PaymentStatus.DUE
+        enrollment.confirm(by=by, via="invoice")
+        _issue_enrollment_invoice(enrollment, by=by)
+        _after_confirmed(enrollment)
+    else:
+        enrollment.hold_expires_at = utcnow() + max(
+            timedelta(minutes=hold_minutes()), STRIPE_MIN_HOLD
+        )
+        audit.record("enrollment.held", enrollment, actor=by, until=enrollment.hold_expires_at)
+
+
+def _issue_enrollment_invoice(enrollment: Enrollment, *, by=None) -> Invoice:
+    user = enrollment.user
+    invoice = issue_invoice(
+        subject_type="enrollment",
+        subject_id=enrollment.id,
+        buyer_name=enrollment.billing_party_name,
+        buyer_address="\n".join(enrollment.billing_address_lines),
+        buyer_email=user.email,
+        buyer_vat_number=enrollment.vat_number,
+        buyer_user=user,
+        buyer_organisation=user.organisation if user.is_client else None,
+        reference=enrollment.reference,
+        lines=[enrollment.money_line()],
+        due_days=invoice_due_days(),
+        by=by,
+    )
+    enrollment.invoice_id = invoice.id
+    enrollment.invoice = invoice
+    return invoice
+
+
+def _after_confirmed(enrollment: Enrollment) -> None:
+    _mail_enrollment(
+        enrollment,
+        "enroll_confirmed",
+        _l("Inschrijving bevestigd: %(course)s", course=enrollment.edition.course.title),
+    )
+    sync_edition_invites(enrollment.edition)
+
+
+def switch_to_invoice(enrollment: Enrollment, *, by: User) -> Enrollment:
+    """A held enrollment whose Checkout could not start or was abandoned: pay by invoice."""
+    enrollment = lock_enrollment(enrollment.id)
+    if enrollment.status != EnrollmentStatus.HELD:
+        raise DomainError(_l("Deze inschrijving wacht niet meer op betaling."))
+    if enrollment.payment_status == PaymentStatus.PROCESSING:
+        raise DomainError(_l("Uw betaling wordt al verwerkt. Wacht op de bevestiging."))
+    if enrollment.stripe_session_id:
+        from . import checkout
+
+        state = checkout.close_checkout(enrollment)
+        if state == "paid":
+            raise DomainError(_l("Uw betaling is al ontvangen. U krijgt zo een bevestiging."))
+    enrollment.pay_by = PayBy.INVOICE
+    enrollment.payment_status = PaymentStatus.DUE
+    enrollment.confirm(by=by, via="invoice")
+    _issue_enrollment_invoice(enrollment, by=by)
+    _after_confirmed(enrollment)
+    return enrollment
