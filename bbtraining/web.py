@@ -1,22 +1,88 @@
-"""What every thin view does after validating its form: one service call, one commit."""
+"""The one commit point of a request.
+
+A view validates its form, calls one service (which flushes, never commits) and ends here:
+`commit_or_flash` commits, or rolls back and tells the user why in Dutch, on the form field the
+rule names or as a flash message. Races end here too: a row someone else changed at the same
+moment (StaleDataError) or a unique key taken by a simultaneous request (IntegrityError) roll
+back with a message instead of a 500. Views that answer a machine (the Stripe webhook, JSON)
+call `commit()`. Nothing else in request code calls `db.session.commit()`; tasks and CLI
+commands commit for themselves.
+"""
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from flask import flash
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from .errors import DomainError
 from .extensions import db
 
+CHANGED_MEANWHILE = _l("Iemand anders wijzigde dit tegelijk met u. Bekijk de nieuwe stand.")
+TAKEN_MEANWHILE = _l(
+    "Dit is tegelijk met uw verzoek al vastgelegd. Bekijk de nieuwe stand voordat u het "
+    "opnieuw probeert."
+)
 
-def commit_or_flash(action: Callable[[], object], success: str | None = None) -> bool:
-    """Run the service call and commit; a domain error is flashed and nothing is kept."""
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `commit_or_flash` did: truthy when committed; `value` is what the service returned."""
+
+    ok: bool
+    value: Any = None
+    error: DomainError | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def commit() -> None:
+    """Commit the request's work (the only commit in request code)."""
+    db.session.commit()
+
+
+def attach_error(form, exc: DomainError) -> bool:
+    """Put a domain error on the form field it names; False when it names no field of `form`."""
+    field = getattr(form, exc.field, None) if exc.field and form is not None else None
+    if field is None or not hasattr(field, "errors"):
+        return False
+    field.errors = [*field.errors, str(exc)]
+    return True
+
+
+def commit_or_flash(
+    action: Callable[[], Any],
+    success: str | None = None,
+    *,
+    form=None,
+    stale_message=CHANGED_MEANWHILE,
+    taken_message=TAKEN_MEANWHILE,
+) -> Outcome:
+    """Run the service call and commit; on a refusal or a race nothing is kept.
+
+    A DomainError that names a field of `form` is shown on that field, any other refusal is
+    flashed. Returns an `Outcome`, truthy when the change was committed.
+    """
     try:
-        action()
+        value = action()
+        commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
-        return False
-    db.session.commit()
+        if not attach_error(form, exc):
+            flash(str(exc), "error")
+        return Outcome(False, error=exc)
+    except StaleDataError:
+        db.session.rollback()
+        flash(str(stale_message), "error")
+        return Outcome(False, error=DomainError(stale_message))
+    except IntegrityError:
+        db.session.rollback()
+        flash(str(taken_message), "error")
+        return Outcome(False, error=DomainError(taken_message))
     if success:
         flash(success, "success")
-    return True
+    return Outcome(True, value=value)
