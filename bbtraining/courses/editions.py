@@ -27,7 +27,7 @@ from .models import (
     EditionStatus,
     TrainingSession,
 )
-from .signals import edition_changed, edition_location_changed
+from .signals import edition_cancelled, edition_changed, edition_location_changed
 from .trainers import Slot, _check_slots, _check_trainer_roles, ensure_trainers_available
 
 
@@ -348,17 +348,22 @@ def cancel_session(session: TrainingSession, note: str | None = None) -> None:
     audit.record("session.cancelled", session, revision=session.revision, note=session.change_note)
 
 
-def cancel_edition(edition: Edition, reason: str | None = None) -> list[TrainingSession]:
-    """Cancel the edition and its planned sessions; informing participants is for bookings."""
+def cancel_edition(
+    edition: Edition, reason: str | None = None, *, by: User | None = None
+) -> list[TrainingSession]:
+    """The one way to cancel an edition (both staff pages call it): cancel it and its planned
+    sessions, refused when it is not planned any more; informing and refunding the
+    participants is for bookings, which receives `edition_cancelled` in this transaction."""
     cancelled = edition.cancel((reason or "").strip() or None)
     db.session.flush()
     audit.record(
         "edition.cancelled",
         edition,
+        actor=by,
         reason=edition.cancel_reason,
         sessions=[s.id for s in cancelled],
     )
-    edition_changed.send(edition)  # participants are told and refunded by bookings
+    edition_cancelled.send(edition, by=by, reason=edition.cancel_reason)
     return cancelled
 
 

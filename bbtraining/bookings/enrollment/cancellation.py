@@ -1,5 +1,5 @@
-"""Cancelling an enrollment (refund, credit invoice, the freed seat to the waiting list) and the
-enrollments of a cancelled edition.
+"""Cancelling an enrollment (refund, credit invoice, the freed seat to the waiting list), the
+enrollments of an edition the catalog cancelled, and the seats a raised capacity frees.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from ... import audit
 from ...auth.models import User
 from ...courses.models import Edition, EditionStatus
-from ...courses.signals import edition_changed
 from ...errors import DomainError
 from ...extensions import db
 from ..billing.invoices import (
@@ -189,28 +188,18 @@ def cancel_edition_enrollments(edition: Edition, by: User | None, reason: str | 
     return count
 
 
-def cancel_edition(edition: Edition, *, by: User, reason: str) -> int:
-    """Admin action: the edition is off. Mark it cancelled, cancel its sessions (invites get a
-    CANCEL) and refund everyone."""
-    if edition.status == EditionStatus.COMPLETED:
-        raise DomainError(_l("Een afgeronde editie kan niet meer worden geannuleerd."))
-    edition.status = EditionStatus.CANCELLED
-    edition.cancel_reason = reason
-    audit.record("edition.cancelled", edition, actor=by, reason=reason)
-    count = cancel_edition_enrollments(edition, by, reason)
-    for session in edition.sessions:
-        if not session.is_cancelled:
-            session.cancel(note=reason)
-    return count
+def on_edition_cancelled(
+    edition: Edition, *, by: User | None = None, reason: str | None = None, **_kwargs
+) -> None:
+    """The catalog cancelled the edition (`courses.editions.cancel_edition`): settle its
+    enrollments and waiting list in the same transaction."""
+    cancel_edition_enrollments(edition, by, reason)
 
 
-@edition_changed.connect
-def _on_edition_changed(edition: Edition, **_kwargs) -> None:
-    """The catalog raised the capacity or cancelled the edition: act on it in its transaction."""
-    if edition.id is None:
+def on_edition_changed(edition: Edition, **_kwargs) -> None:
+    """The catalog raised the capacity: the freed seats go to the waiting list, in its
+    transaction."""
+    if edition.id is None or edition.status == EditionStatus.CANCELLED:
         return
-    if edition.status == EditionStatus.CANCELLED:
-        cancel_edition_enrollments(edition, None, edition.cancel_reason)
-    else:
-        db.session.flush()
-        offer_next_seats(edition)
+    db.session.flush()
+    offer_next_seats(edition)

@@ -16,6 +16,7 @@ from bbtraining.bookings.enrollment import waitlist as waitlist_rules
 from ...auth.models import Role
 from ...auth.services import register_user
 from ...core.panels import account_panels, admin_panels
+from ...courses import editions
 from ...courses.models import AMSTERDAM, Edition
 from ...errors import DomainError
 from ...extensions import db, limiter
@@ -620,7 +621,8 @@ def admin_edition_cancel(edition_id: int):
                 flash(message, "error")
         return redirect(back)
     try:
-        count = cancellation.cancel_edition(edition, by=current_user, reason=form.reason.data)
+        count = sum(1 for e in queries.edition_enrollments(edition) if e.is_active)
+        editions.cancel_edition(edition, form.reason.data, by=current_user)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 
 from bbtraining.bookings.billing.invoices import Invoice
 from bbtraining.bookings.billing.stripe_client import StripeEvent
-from bbtraining.bookings.enrollment import cancellation, payments, waitlist
+from bbtraining.bookings.enrollment import payments, waitlist
 from bbtraining.bookings.enrollment import (
     tasks as enrollment_tasks,
 )
 from bbtraining.bookings.enrollment.models import Enrollment, WaitlistEntry
+from bbtraining.courses import editions
 from bbtraining.db_types import utcnow
 from bbtraining.extensions import db
 from tests.bookings.conftest import seats_taken
@@ -353,7 +354,7 @@ def test_cancelled_edition_refunds_a_payment_that_settles_afterwards(
     enrollment, _ = enroll_by_card(edition, user)
     deliver(stripe_stub.complete_checkout(enrollment.stripe_session_id, payment_status="unpaid"))
     admin = make_user("admin")
-    cancellation.cancel_edition(edition, by=admin, reason="Trainer ziek")
+    editions.cancel_edition(edition, "Trainer ziek", by=admin)
     db.session.commit()
     enrollment = db.session.get(Enrollment, enrollment.id)
     assert enrollment.status == "cancelled" and seats_taken(edition) == 0

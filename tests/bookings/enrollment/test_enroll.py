@@ -444,21 +444,21 @@ def test_admin_cancels_edition_refunds_everyone_and_closes_waitlist(
     entry = db.session.scalar(select(WaitlistEntry))
     assert entry.status == "closed"
     assert any("Editie geannuleerd" in m.subject for m in outbox_to("wacht@example.nl"))
-    # Calling it again (the catalog's cancel also sends edition_changed) changes nothing.
+    # Settling the cancelled edition again changes nothing.
     mails = _count(OutboxMessage)
     cancellation.cancel_edition_enrollments(edition, None, "nogmaals")
     db.session.commit()
     assert _count(OutboxMessage) == mails
 
 
-def test_edition_changed_signal_with_cancelled_status_refunds_everyone(make_enrollment):
-    from bbtraining.courses.signals import edition_changed
+def test_edition_cancelled_signal_refunds_everyone(make_enrollment):
+    from bbtraining.courses.signals import edition_cancelled
 
     enrollment = make_enrollment()
     edition = enrollment.edition
     edition.status = "cancelled"
     edition.cancel_reason = "Trainer ziek"
-    edition_changed.send(edition)
+    edition_cancelled.send(edition, by=None, reason=edition.cancel_reason)
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(Enrollment, enrollment.id).status == "cancelled"
