@@ -1,4 +1,5 @@
-"""Stripe Checkout for enrollments, and the webhook handlers that are the only way it counts.
+"""Enrollment's Stripe Checkout (paying for a seat online), and the webhook handlers that are
+the only way such a payment counts.
 
 Handlers never trust the event payload: they re-fetch the Checkout Session (or charge) from
 Stripe and act on its current state, so a replayed, duplicated or out-of-order event leads to
@@ -20,7 +21,7 @@ from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
 from ...urls import public_url
-from ..billing.stripe_client import get_client, on_event
+from ..billing.stripe_client import get_client
 from .models import Enrollment, EnrollmentStatus
 
 log = logging.getLogger(__name__)
@@ -239,19 +240,23 @@ def _intent_id(session) -> str:
     return intent if isinstance(intent, str) else intent.id
 
 
-@on_event(
+# -- webhook handlers (registered for their event types in the package's __init__) --------------
+CHECKOUT_EVENTS = (
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
     "checkout.session.expired",
 )
-def _on_checkout_event(event: stripe.Event, client: stripe.StripeClient) -> str:
+
+
+def handle_checkout_event(event: stripe.Event, client: stripe.StripeClient) -> str:
+    """A Checkout Session of an enrollment changed: act on its state as Stripe has it now."""
     session = client.v1.checkout.sessions.retrieve(event.data.object.id)
     return apply_checkout_session(session, client)
 
 
-@on_event("charge.refunded")
-def _on_charge_refunded(event: stripe.Event, client: stripe.StripeClient) -> str:
+def handle_charge_refunded(event: stripe.Event, client: stripe.StripeClient) -> str:
+    """A refund made in Stripe's dashboard: record it on the enrollment it paid for."""
     from . import payments
 
     charge = client.v1.charges.retrieve(event.data.object.id)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ...courses.models import TrainingSession
 from ...extensions import db
-from ..sessions.participants import Participant, register_sessions_provider
+from ..sessions.participants import Participant
 from .models import (
     Enrollment,
     EnrollmentStatus,
@@ -38,7 +38,6 @@ def enrollment_participants(session: TrainingSession) -> list[Participant]:
     ]
 
 
-@register_sessions_provider
 def enrolled_sessions(user) -> list[TrainingSession]:
     """The sessions of editions the user holds a confirmed seat in (their calendar feed)."""
     return list(

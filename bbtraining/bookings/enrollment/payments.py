@@ -17,7 +17,6 @@ from ...extensions import db
 from ..billing.invoices import (
     Invoice,
     PaymentMethod,
-    invoice_paid,
 )
 from .enrolling import _after_confirmed, _issue_enrollment_invoice
 from .mail import _mail_enrollment
@@ -164,8 +163,7 @@ def lapsed_hold_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
 
 
 # -- bank transfers: an invoice marked paid settles its enrollment ------------------------------
-@invoice_paid.connect
-def _invoice_paid_settles_enrollment(invoice: Invoice, **_kwargs) -> None:
+def settle_paid_invoice(invoice: Invoice, **_kwargs) -> None:
     """Staff mark invoices paid on the generic invoice route; the enrollment follows, in the
     same transaction, so both always agree."""
     if invoice.subject_type != "enrollment" or invoice.is_credit:
