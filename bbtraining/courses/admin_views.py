@@ -12,8 +12,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..permissions import admin_required, get_or_404
 from ..web import commit_or_flash
-from . import catalog, editions, staff_bp, trainers
-from . import courses as courses_rules
+from . import catalog, courses, editions, staff_bp, trainers
 from .forms import (
     MAX_SESSIONS,
     CancelForm,
@@ -68,18 +67,18 @@ def _naive_local(moment: datetime | None) -> datetime | None:
 @staff_bp.route("/", endpoint="courses")
 @admin_required
 def course_list():
-    courses = list(
+    listed = list(
         db.session.scalars(select(Course).order_by(Course.published.desc(), Course.title))
     )
     return render_template(
         "courses/admin/courses.html",
-        courses=courses,
-        next_starts=catalog.next_starts(courses),
+        courses=listed,
+        next_starts=catalog.next_starts(listed),
     )
 
 
-def _course_input(form: CourseForm) -> courses_rules.CourseInput:
-    return courses_rules.CourseInput(
+def _course_input(form: CourseForm) -> courses.CourseInput:
+    return courses.CourseInput(
         title=form.title.data,
         slug=form.slug.data or None,
         kind=form.kind.data,
@@ -106,7 +105,7 @@ def create_course():
     form = CourseForm()
     if form.validate_on_submit():
         try:
-            course = courses_rules.create_course(_course_input(form))
+            course = courses.create_course(_course_input(form))
         except DomainError as exc:
             _refused(form, exc)
         else:
@@ -127,7 +126,7 @@ def edit_course(course_id: int):
         form.phases.data = course.phases
     if form.validate_on_submit():
         try:
-            courses_rules.update_course(course, _course_input(form))
+            courses.update_course(course, _course_input(form))
         except DomainError as exc:
             _refused(form, exc)
             course = get_or_404(Course, course_id)
@@ -162,7 +161,7 @@ def _publication(course_id: int, action, done: str):
 def publish_course(course_id: int):
     return _publication(
         course_id,
-        courses_rules.publish_course,
+        courses.publish_course,
         _("De training staat nu in de catalogus."),
     )
 
@@ -172,7 +171,7 @@ def publish_course(course_id: int):
 def unpublish_course(course_id: int):
     return _publication(
         course_id,
-        courses_rules.unpublish_course,
+        courses.unpublish_course,
         _("De training staat niet meer in de catalogus. Links ernaar geven nu ‘niet gevonden’."),
     )
 

@@ -11,9 +11,7 @@ from ..auth.demo import seed as seed_accounts
 from ..auth.models import OrganisationKind, User
 from ..auth.services import find_or_create_organisation
 from ..extensions import db
-from . import courses as courses_rules
-from . import editions
-from . import trainers as trainers_rules
+from . import courses, editions, trainers
 from .models import AMSTERDAM, Course, Edition
 
 ORGANISATIONS = (
@@ -388,28 +386,28 @@ def seed() -> None:
     seed_accounts()  # trainers must exist; seeding accounts is idempotent
     for name, kind in ORGANISATIONS:
         find_or_create_organisation(name, kind)
-    trainers = {}
+    trainer_by_email = {}
     for email, bio in TRAINER_BIOS.items():
         trainer = User.by_email(email)
         if trainer is not None:
             if not trainer.bio:
                 trainer.bio = bio
-            trainers[email] = trainer
+            trainer_by_email[email] = trainer
 
-    courses: dict[str, Course] = {}
+    course_by_slug: dict[str, Course] = {}
     for spec in COURSES:
         course = db.session.scalar(select(Course).where(Course.slug == spec["slug"]))
         if course is None:
             fields = {k: v for k, v in spec.items() if k != "publish"}
-            course = courses_rules.create_course(courses_rules.CourseInput(**fields))
+            course = courses.create_course(courses.CourseInput(**fields))
             if spec.get("publish", True):
-                courses_rules.publish_course(course)
-        courses[spec["slug"]] = course
+                courses.publish_course(course)
+        course_by_slug[spec["slug"]] = course
 
     today = datetime.now(AMSTERDAM).date()
     planned = {
         slug
-        for slug, course in courses.items()
+        for slug, course in course_by_slug.items()
         if db.session.scalar(select(Edition.id).where(Edition.course_id == course.id))
     }
     for slug, weeks, weekday, offsets, place, capacity, taken, emails in EDITIONS:
@@ -417,15 +415,15 @@ def seed() -> None:
             continue
         first = _first_day(today, weeks, weekday, offsets)
         slots = [
-            trainers_rules.Slot.local(first + timedelta(days=offset), DAY_START, DAY_END)
+            trainers.Slot.local(first + timedelta(days=offset), DAY_START, DAY_END)
             for offset in offsets
         ]
         edition = editions.schedule_edition(
-            courses[slug],
+            course_by_slug[slug],
             editions.EditionInput(
                 capacity=capacity,
                 slots=slots,
-                trainers=[trainers[e] for e in emails if e in trainers],
+                trainers=[trainer_by_email[e] for e in emails if e in trainer_by_email],
                 location=place,
                 # A week ahead, at the end of that day.
                 enrollment_deadline=datetime.combine(

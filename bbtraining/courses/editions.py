@@ -28,7 +28,7 @@ from .models import (
     TrainingSession,
 )
 from .signals import edition_cancelled, edition_changed, edition_location_changed
-from .trainers import Slot, _check_slots, _check_trainer_roles, ensure_trainers_available
+from .trainers import Slot, check_slots, check_trainer_roles, ensure_trainers_available
 
 
 # -- editions ------------------------------------------------------------------------------------
@@ -70,7 +70,7 @@ def schedule_edition(course: Course, data: EditionInput, *, now: datetime | None
         )
     _check_capacity(data.capacity)
     slots = sorted(data.slots, key=lambda s: s.starts_at)
-    _check_slots(data.slots, now)
+    check_slots(data.slots, now)
     if not (data.location or "").strip() and not (data.online_url or "").strip():
         raise DomainError(_l("Vul een locatie of een online link in."), field="location")
     if data.enrollment_deadline is not None and data.enrollment_deadline > slots[0].starts_at:
@@ -82,7 +82,7 @@ def schedule_edition(course: Course, data: EditionInput, *, now: datetime | None
         raise DomainError(_l("Een prijs kan niet negatief zijn."), field="price_seat")
     if data.free_cancellation_days < 0 or not 0 <= data.late_refund_percent <= 100:
         raise DomainError(_l("Controleer de annuleringsvoorwaarden."))
-    _check_trainer_roles(data.trainers)
+    check_trainer_roles(data.trainers)
     ensure_trainers_available(data.trainers, slots)
 
     location = (data.location or "").strip() or None
@@ -134,7 +134,7 @@ def _check_edition_planned(edition: Edition) -> None:
 def assign_trainers(edition: Edition, new_trainers: Sequence[User]) -> None:
     """Set the edition's trainers; the first leads the sessions that had no trainer of theirs."""
     _check_edition_planned(edition)
-    _check_trainer_roles(new_trainers)
+    check_trainer_roles(new_trainers)
     current_ids = {t.id for t in edition.trainers}
     added = [t for t in new_trainers if t.id not in current_ids]
     slots = [Slot(s.starts_at, s.ends_at) for s in edition.active_sessions]

@@ -50,7 +50,7 @@ def _when(moment: datetime) -> str:
     return format_datetime(moment, "d MMMM yyyy HH:mm")
 
 
-def _check_slots(slots: Sequence[Slot], now: datetime) -> None:
+def check_slots(slots: Sequence[Slot], now: datetime) -> None:
     if not slots:
         raise DomainError(_l("Plan minstens één sessie met een datum, begin- en eindtijd."))
     for number, slot in enumerate(slots, start=1):
@@ -72,7 +72,7 @@ def _check_slots(slots: Sequence[Slot], now: datetime) -> None:
             )
 
 
-def _check_trainer_roles(trainers: Iterable[User]) -> None:
+def check_trainer_roles(trainers: Iterable[User]) -> None:
     for trainer in trainers:
         if not trainer.is_trainer or not trainer.is_active:
             raise DomainError(

@@ -5,8 +5,7 @@ from flask_login import current_user
 
 from ..db_types import utcnow
 from ..page_cache import cached_page
-from . import bp
-from . import catalog as catalog_rules
+from . import bp, catalog
 from .jsonld import course_jsonld
 from .models import (
     AUDIENCE_LABELS,
@@ -16,7 +15,7 @@ from .models import (
 )
 
 
-def catalog_url(filters: catalog_rules.CatalogFilters) -> str:
+def catalog_url(filters: catalog.CatalogFilters) -> str:
     return url_for("courses.catalog", **filters.to_args())
 
 
@@ -28,27 +27,27 @@ def catalog_helpers():
 @bp.route("/")
 @cached_page
 def home():
-    by_phase = catalog_rules.courses_by_phase()
+    by_phase = catalog.courses_by_phase()
     courses = {c.id: c for group in by_phase.values() for c in group}
     return render_template(
         "courses/home.html",
         phases=[(phase.value, PHASE_LABELS[phase], by_phase[phase.value]) for phase in Phase],
-        next_starts=catalog_rules.next_starts(list(courses.values())),
-        upcoming=catalog_rules.upcoming_public_editions(limit=4),
+        next_starts=catalog.next_starts(list(courses.values())),
+        upcoming=catalog.upcoming_public_editions(limit=4),
     )
 
 
-@bp.route("/courses/")
+@bp.route("/courses/", endpoint="catalog")
 @cached_page
-def catalog():
-    filters = catalog_rules.CatalogFilters.from_args(request.args)
-    courses = catalog_rules.search_courses(filters)
+def catalog_page():
+    filters = catalog.CatalogFilters.from_args(request.args)
+    courses = catalog.search_courses(filters)
     return render_template(
         "courses/catalog.html",
         filters=filters,
         courses=courses,
-        next_starts=catalog_rules.next_starts(courses),
-        relaxations=catalog_rules.relaxations(filters) if not courses else [],
+        next_starts=catalog.next_starts(courses),
+        relaxations=catalog.relaxations(filters) if not courses else [],
         kinds=COURSE_KIND_LABELS,
         phase_labels=PHASE_LABELS,
         audiences=AUDIENCE_LABELS,
@@ -59,16 +58,16 @@ def catalog():
 @cached_page
 def course(slug: str):
     preview = current_user.is_authenticated and current_user.is_admin
-    found = catalog_rules.published_course_or_none(slug, preview=preview)
+    found = catalog.published_course_or_none(slug, preview=preview)
     if found is None:
         abort(404)
     now = utcnow()
-    editions = catalog_rules.upcoming_editions(found, now) if found.is_open else []
+    editions = catalog.upcoming_editions(found, now) if found.is_open else []
     return render_template(
         "courses/course.html",
         course=found,
         editions=editions,
-        trainers=catalog_rules.upcoming_trainers(editions),
+        trainers=catalog.upcoming_trainers(editions),
         jsonld=course_jsonld(found, editions),
         now=now,
     )
@@ -78,7 +77,7 @@ def course(slug: str):
 def public_calendar():
     from ..notifications.calendar import ics_content_type
 
-    response = Response(catalog_rules.public_calendar(), content_type=ics_content_type("PUBLISH"))
+    response = Response(catalog.public_calendar(), content_type=ics_content_type("PUBLISH"))
     response.headers["Content-Disposition"] = 'inline; filename="trainingen.ics"'
     response.headers["Cache-Control"] = "public, max-age=900"
     return response

@@ -20,7 +20,7 @@ from ..billing.invoices import (
     issue_credit_invoice,
 )
 from ..sessions.invites import sync_edition_invites
-from .mail import _format_date, _mail_enrollment
+from .mail import long_date, mail_enrollment
 from .models import (
     Enrollment,
     EnrollmentStatus,
@@ -28,10 +28,10 @@ from .models import (
     PaymentStatus,
     WaitlistStatus,
 )
-from .policy import _cents, free_cancellation_deadline, participant_may_cancel, refund_fraction
+from .policy import free_cancellation_deadline, participant_may_cancel, refund_fraction, round_cents
 from .queries import edition_enrollments
-from .seats import _release_seats, lock_enrollment
-from .waitlist import _mail_entry, edition_waitlist, offer_next_seats
+from .seats import lock_enrollment, release_seats
+from .waitlist import edition_waitlist, mail_waitlist_entry, offer_next_seats
 
 
 # -- cancelling -----------------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def cancel_enrollment(
                 _l(
                     "Kosteloos annuleren kon tot %(date)s. Neem contact met ons op als u toch "
                     "wilt annuleren.",
-                    date=_format_date(deadline),
+                    date=long_date(deadline),
                 )
             )
         refund = "policy"
@@ -90,9 +90,9 @@ def cancel_enrollment(
                 _l("Uw betaling is net binnengekomen. Ververs de pagina en probeer het opnieuw.")
             )
     enrollment.cancel(by=by, reason=reason)
-    _release_seats(enrollment.edition, enrollment.seats)
+    release_seats(enrollment.edition, enrollment.seats)
 
-    refund_amount = _cents(enrollment.total * fraction)
+    refund_amount = round_cents(enrollment.total * fraction)
     stripe_refunded = Decimal("0.00")
     credit = None
     if not was_held:
@@ -101,7 +101,9 @@ def cancel_enrollment(
             and enrollment.paid_at is not None
             and enrollment.stripe_payment_intent_id
         ):
-            stripe_refunded = min(_cents(enrollment.amount_paid * fraction), enrollment.amount_paid)
+            stripe_refunded = min(
+                round_cents(enrollment.amount_paid * fraction), enrollment.amount_paid
+            )
             if stripe_refunded > 0:
                 checkout.refund_intent(
                     enrollment.stripe_payment_intent_id,
@@ -134,7 +136,7 @@ def cancel_enrollment(
         if edition_cancelled
         else _l("Inschrijving geannuleerd: %(course)s", course=enrollment.edition.course.title)
     )
-    _mail_enrollment(
+    mail_enrollment(
         enrollment,
         template,
         subject,
@@ -169,7 +171,7 @@ def cancel_edition_enrollments(edition: Edition, by: User | None, reason: str | 
         if not entry.is_active:
             continue
         if entry.status == WaitlistStatus.OFFERED and entry.offered_edition_id == edition.id:
-            _release_seats(edition, entry.seats)
+            release_seats(edition, entry.seats)
             if entry.edition_id != edition.id or entry.any_edition:
                 entry.status = WaitlistStatus.WAITING  # keep their place for other editions
                 entry.offered_edition_id = None
@@ -178,7 +180,7 @@ def cancel_edition_enrollments(edition: Edition, by: User | None, reason: str | 
                 continue
         if entry.edition_id == edition.id and not entry.any_edition:
             entry.end(WaitlistStatus.CLOSED, by=by, reason=reason)
-            _mail_entry(
+            mail_waitlist_entry(
                 entry,
                 "enroll_waitlist_closed",
                 _l("Editie geannuleerd: %(course)s", course=edition.course.title),

@@ -1,5 +1,6 @@
-"""Enrolling in an open edition: checks, the enrollment row, its invoice or payment hold.
-Functions flush, never commit; the caller commits once.
+"""Enrolling in an open edition: the checks, the price, the enrollment row, its confirmation
+or payment hold, its invoice, and switching from online payment to an invoice. Functions
+flush, never commit; the caller commits once.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..billing.invoices import (
     issue_invoice,
 )
 from ..sessions.invites import sync_edition_invites
-from .mail import _mail_enrollment
+from .mail import mail_enrollment
 from .models import (
     Enrollment,
     EnrollmentStatus,
@@ -39,11 +40,11 @@ from .policy import (
     invoice_due_days,
 )
 from .queries import active_enrollment, active_waitlist_entry
-from .seats import _take_seats, lock_enrollment
+from .seats import lock_enrollment, take_seats
 
 
 # -- enrolling ------------------------------------------------------------------------------------
-def _check_open(edition: Edition, now: datetime | None = None) -> None:
+def check_enrollment_open(edition: Edition, now: datetime | None = None) -> None:
     now = now or utcnow()
     if edition.status == EditionStatus.CANCELLED:
         raise EnrollmentClosed(_l("Deze editie is geannuleerd. Inschrijven is niet mogelijk."))
@@ -62,7 +63,7 @@ def _check_open(edition: Edition, now: datetime | None = None) -> None:
         )
 
 
-def _check_not_enrolled(edition: Edition, user: User) -> None:
+def check_not_enrolled(edition: Edition, user: User) -> None:
     if active_enrollment(edition, user) is not None:
         raise AlreadyEnrolled(
             _l(
@@ -72,7 +73,7 @@ def _check_not_enrolled(edition: Edition, user: User) -> None:
         )
 
 
-def _check_payment_method(pay_by: str, total: Decimal) -> None:
+def check_payment_method(pay_by: str, total: Decimal) -> None:
     from ..billing.stripe_client import stripe_enabled
 
     if pay_by not in (PayBy.STRIPE, PayBy.INVOICE):
@@ -84,7 +85,7 @@ def _check_payment_method(pay_by: str, total: Decimal) -> None:
         )
 
 
-def _insert(enrollment: Enrollment) -> Enrollment:
+def insert_enrollment(enrollment: Enrollment) -> Enrollment:
     # No savepoint: pysqlite commits one on its own when it is a transaction's first statement.
     # A refused insert has spoilt the transaction anyway, so it is rolled back here (the caller
     # would, and the error message's locale lookup must be able to load the user again).
@@ -102,7 +103,7 @@ def _insert(enrollment: Enrollment) -> Enrollment:
     return enrollment
 
 
-def _new_enrollment(
+def new_enrollment(
     edition: Edition, user: User, billing: Billing, pay_by: str, seats: int
 ) -> Enrollment:
     return Enrollment(
@@ -144,8 +145,8 @@ def enroll(
 ) -> Enrollment:
     """Enroll `user` for one seat. Invoice (or a free edition): confirmed at once. Stripe: the
     seat is held until the Checkout Session is paid or expires (`checkout.start_checkout`)."""
-    _check_open(edition)
-    _check_not_enrolled(edition, user)
+    check_enrollment_open(edition)
+    check_not_enrolled(edition, user)
     entry = active_waitlist_entry(edition, user)
     if entry is not None and entry.status == WaitlistStatus.OFFERED:
         raise AlreadyEnrolled(
@@ -154,15 +155,15 @@ def enroll(
                 "de link in uw e-mail of onder Mijn overzicht."
             )
         )
-    _check_payment_method(pay_by, price_preview(edition)[2])
-    if not _take_seats(edition, 1):
+    check_payment_method(pay_by, price_preview(edition)[2])
+    if not take_seats(edition, 1):
         raise EditionFull(
             _l(
                 "Deze editie is vol. U kunt zich op de wachtlijst zetten; komt er een plaats "
                 "vrij, dan mailen we u."
             )
         )
-    enrollment = _insert(_new_enrollment(edition, user, billing, pay_by, seats=1))
+    enrollment = insert_enrollment(new_enrollment(edition, user, billing, pay_by, seats=1))
     audit.record(
         "enrollment.created",
         enrollment,
@@ -174,21 +175,21 @@ def enroll(
     )
     if entry is not None:  # was waiting for this edition and found a free seat after all
         entry.end(WaitlistStatus.LEFT, by=user, reason="enrolled")
-    _start(enrollment, by=by or user)
+    start_enrollment(enrollment, by=by or user)
     return enrollment
 
 
-def _start(enrollment: Enrollment, *, by=None) -> None:
+def start_enrollment(enrollment: Enrollment, *, by=None) -> None:
     """A fresh enrollment with its seats taken: confirm it, or hold it for Stripe."""
     if enrollment.total == 0:
         enrollment.payment_status = PaymentStatus.NONE
         enrollment.confirm(by=by, via="free")
-        _after_confirmed(enrollment)
+        announce_confirmation(enrollment)
     elif enrollment.pay_by == PayBy.INVOICE:
         enrollment.payment_status = PaymentStatus.DUE
         enrollment.confirm(by=by, via="invoice")
-        _issue_enrollment_invoice(enrollment, by=by)
-        _after_confirmed(enrollment)
+        issue_enrollment_invoice(enrollment, by=by)
+        announce_confirmation(enrollment)
     else:
         enrollment.hold_expires_at = utcnow() + max(
             timedelta(minutes=hold_minutes()), STRIPE_MIN_HOLD
@@ -196,7 +197,7 @@ def _start(enrollment: Enrollment, *, by=None) -> None:
         audit.record("enrollment.held", enrollment, actor=by, until=enrollment.hold_expires_at)
 
 
-def _issue_enrollment_invoice(enrollment: Enrollment, *, by=None) -> Invoice:
+def issue_enrollment_invoice(enrollment: Enrollment, *, by=None) -> Invoice:
     user = enrollment.user
     invoice = issue_invoice(
         subject_type="enrollment",
@@ -217,8 +218,8 @@ def _issue_enrollment_invoice(enrollment: Enrollment, *, by=None) -> Invoice:
     return invoice
 
 
-def _after_confirmed(enrollment: Enrollment) -> None:
-    _mail_enrollment(
+def announce_confirmation(enrollment: Enrollment) -> None:
+    mail_enrollment(
         enrollment,
         "enroll_confirmed",
         _l("Inschrijving bevestigd: %(course)s", course=enrollment.edition.course.title),
@@ -242,6 +243,6 @@ def switch_to_invoice(enrollment: Enrollment, *, by: User) -> Enrollment:
     enrollment.pay_by = PayBy.INVOICE
     enrollment.payment_status = PaymentStatus.DUE
     enrollment.confirm(by=by, via="invoice")
-    _issue_enrollment_invoice(enrollment, by=by)
-    _after_confirmed(enrollment)
+    issue_enrollment_invoice(enrollment, by=by)
+    announce_confirmation(enrollment)
     return enrollment

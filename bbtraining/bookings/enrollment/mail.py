@@ -11,13 +11,13 @@ from .policy import free_cancellation_deadline
 
 
 # -- mail -----------------------------------------------------------------------------------------
-def _format_date(value) -> str:
+def long_date(value) -> str:
     from flask_babel import format_date
 
     return format_date(value, "long") if value else ""
 
 
-def _mail_enrollment(enrollment: Enrollment, template: str, subject, **context) -> None:
+def mail_enrollment(enrollment: Enrollment, template: str, subject, **context) -> None:
     edition = enrollment.edition
     queue_mail(
         to=enrollment.user,

@@ -18,8 +18,8 @@ from ..billing.invoices import (
     Invoice,
     PaymentMethod,
 )
-from .enrolling import _after_confirmed, _issue_enrollment_invoice
-from .mail import _mail_enrollment
+from .enrolling import announce_confirmation, issue_enrollment_invoice
+from .mail import mail_enrollment
 from .models import (
     Enrollment,
     EnrollmentStatus,
@@ -28,7 +28,7 @@ from .models import (
 )
 from .policy import processing_hold_hours
 from .queries import active_enrollment
-from .seats import _release_seats, _take_seats, lock_enrollment
+from .seats import lock_enrollment, release_seats, take_seats
 from .waitlist import offer_next_seats
 
 
@@ -64,9 +64,9 @@ def record_stripe_payment(
     if enrollment.status == EnrollmentStatus.HELD:
         enrollment.mark_paid(amount, via="stripe")
         enrollment.confirm(via="stripe")
-        invoice = _issue_enrollment_invoice(enrollment)
+        invoice = issue_enrollment_invoice(enrollment)
         invoice.mark_paid(PaymentMethod.STRIPE)
-        _after_confirmed(enrollment)
+        announce_confirmation(enrollment)
         return "confirmed"
     if enrollment.status == EnrollmentStatus.CONFIRMED and enrollment.pay_by == PayBy.STRIPE:
         enrollment.mark_paid(amount, via="stripe")
@@ -77,7 +77,7 @@ def record_stripe_payment(
     enrollment.record_refund(amount, source="late-payment")
     reason = "seat-gone" if enrollment.status == EnrollmentStatus.EXPIRED else enrollment.status
     audit.record("enrollment.late_payment_refunded", enrollment, actor=None, reason=reason)
-    _mail_enrollment(
+    mail_enrollment(
         enrollment,
         "enroll_late_payment_refunded",
         _l("Uw betaling wordt teruggestort: %(course)s", course=enrollment.edition.course.title),
@@ -96,7 +96,7 @@ def _can_retake(enrollment: Enrollment) -> bool:
         return False
     if active_enrollment(edition, enrollment.user) is not None:
         return False
-    return _take_seats(edition, enrollment.seats)
+    return take_seats(edition, enrollment.seats)
 
 
 def mark_processing(enrollment: Enrollment) -> str:
@@ -137,13 +137,13 @@ def expire_hold(enrollment: Enrollment, *, reason: str, now: datetime | None = N
     if reason == "hold-lapsed" and enrollment.hold_expires_at > now:
         return False
     enrollment.expire(reason=reason)
-    _release_seats(enrollment.edition, enrollment.seats)
+    release_seats(enrollment.edition, enrollment.seats)
     subject = (
         _l("Betaling mislukt: %(course)s", course=enrollment.edition.course.title)
         if reason == "payment-failed"
         else _l("Reservering verlopen: %(course)s", course=enrollment.edition.course.title)
     )
-    _mail_enrollment(enrollment, "enroll_hold_expired", subject, reason=reason)
+    mail_enrollment(enrollment, "enroll_hold_expired", subject, reason=reason)
     offer_next_seats(enrollment.edition)
     return True
 
@@ -177,7 +177,7 @@ def settle_paid_invoice(invoice: Invoice, **_kwargs) -> None:
     ):
         return
     enrollment.mark_paid(invoice.total, via="bank-transfer")
-    _mail_enrollment(
+    mail_enrollment(
         enrollment,
         "enroll_payment_received",
         _l("Betaling ontvangen: %(course)s", course=enrollment.edition.course.title),

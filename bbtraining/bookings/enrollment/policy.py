@@ -104,5 +104,5 @@ def refund_fraction(enrollment: Enrollment, mode: str, now: datetime | None = No
     return Decimal(enrollment.edition.late_refund_percent) / Decimal(100)
 
 
-def _cents(amount: Decimal) -> Decimal:
+def round_cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)

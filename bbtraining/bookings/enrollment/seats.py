@@ -2,7 +2,8 @@
 waiting-list offers. It only moves through `take_seats` (a conditional UPDATE that succeeds
 only while `seats_taken + n <= capacity`) and `release_seats`, in the same transaction as the
 row that explains the move, so a rollback undoes both. The CHECK constraint on `edition` is the
-backstop: no code path can commit an overbooked edition.
+backstop: no code path can commit an overbooked edition. The row locks an enrollment or a
+waiting-list entry takes before it changes state live here too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .policy import log
 
 
 # -- seats ----------------------------------------------------------------------------------------
-def _take_seats(edition: Edition, seats: int) -> bool:
+def take_seats(edition: Edition, seats: int) -> bool:
     """Take `seats` if they are free, atomically; False when the edition cannot hold them.
 
     On PostgreSQL a concurrent UPDATE of the same row waits for the other transaction and then
@@ -36,7 +37,7 @@ def _take_seats(edition: Edition, seats: int) -> bool:
     return result.rowcount == 1
 
 
-def _release_seats(edition: Edition, seats: int) -> None:
+def release_seats(edition: Edition, seats: int) -> None:
     result = db.session.execute(
         update(Edition)
         .where(Edition.id == edition.id, Edition.seats_taken >= seats)
@@ -77,7 +78,7 @@ def lock_enrollment(enrollment_id: int) -> Enrollment | None:
     )
 
 
-def _lock_entry(entry_id: int) -> WaitlistEntry | None:
+def lock_waitlist_entry(entry_id: int) -> WaitlistEntry | None:
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(
             update(WaitlistEntry)

@@ -23,12 +23,12 @@ from ...extensions import db
 from ...notifications.services import queue_mail
 from ...urls import public_url
 from .enrolling import (
-    _check_not_enrolled,
-    _check_open,
-    _check_payment_method,
-    _insert,
-    _new_enrollment,
-    _start,
+    check_enrollment_open,
+    check_not_enrolled,
+    check_payment_method,
+    insert_enrollment,
+    new_enrollment,
+    start_enrollment,
 )
 from .models import (
     Enrollment,
@@ -37,7 +37,7 @@ from .models import (
 )
 from .policy import AlreadyEnrolled, Billing, EnrollmentClosed, max_group_seats, offer_hours
 from .queries import active_enrollment, active_waitlist_entry
-from .seats import _lock_entry, _release_seats, _take_seats, seats_free
+from .seats import lock_waitlist_entry, release_seats, seats_free, take_seats
 
 
 def _queue_order():
@@ -158,7 +158,7 @@ def join_waitlist(
 ) -> WaitlistEntry:
     if edition.status != EditionStatus.SCHEDULED or not edition.course.published:
         raise EnrollmentClosed(_l("Voor deze editie is geen wachtlijst (meer)."))
-    _check_open(edition)
+    check_enrollment_open(edition)
     if seats < 1 or seats > min(max_group_seats(), edition.capacity):
         raise DomainError(
             _l(
@@ -167,7 +167,7 @@ def join_waitlist(
             ),
             field="seats",
         )
-    _check_not_enrolled(edition, user)
+    check_not_enrolled(edition, user)
     if active_waitlist_entry(edition, user) is not None:
         raise AlreadyEnrolled(_l("U staat al op de wachtlijst voor deze editie."))
     if seats == 1 and seats_free(edition) > 0:
@@ -186,12 +186,12 @@ def join_waitlist(
     try:
         db.session.flush()
     except IntegrityError as exc:
-        db.session.rollback()  # as in _insert
+        db.session.rollback()  # as in insert_enrollment
         raise AlreadyEnrolled(_l("U staat al op de wachtlijst voor deze editie.")) from exc
     audit.record(
         "waitlist.joined", entry, actor=user, edition=edition.id, seats=seats, any=any_edition
     )
-    _mail_entry(
+    mail_waitlist_entry(
         entry,
         "enroll_waitlist_joined",
         _l("U staat op de wachtlijst: %(course)s", course=edition.course.title),
@@ -241,11 +241,11 @@ def offer_next_seats(edition: Edition, now: datetime | None = None) -> list[Wait
         if active_enrollment(edition, candidate.user) is not None:
             skipped.add(candidate.id)
             continue
-        entry = _lock_entry(candidate.id)
+        entry = lock_waitlist_entry(candidate.id)
         if entry is None or entry.status != WaitlistStatus.WAITING:
             skipped.add(candidate.id)
             continue
-        if not _take_seats(edition, entry.seats):
+        if not take_seats(edition, entry.seats):
             skipped.add(candidate.id)
             continue
         expires = now + timedelta(hours=offer_hours())
@@ -295,7 +295,7 @@ def _mail_offer(entry: WaitlistEntry) -> None:
 
 def _release_offer(entry: WaitlistEntry) -> Edition:
     edition = entry.offered_edition
-    _release_seats(edition, entry.seats)
+    release_seats(edition, entry.seats)
     return edition
 
 
@@ -304,7 +304,7 @@ def accept_offer(
 ) -> Enrollment:
     """Turn an offer into an enrollment for the offered edition; the seats it reserved move over."""
     now = now or utcnow()
-    entry = _lock_entry(entry.id)
+    entry = lock_waitlist_entry(entry.id)
     if entry.user_id != user.id:
         raise DomainError(_l("Dit aanbod is voor iemand anders."))
     if entry.status != WaitlistStatus.OFFERED:
@@ -314,11 +314,11 @@ def accept_offer(
     edition = entry.offered_edition
     if not _offerable(edition, now):
         raise EnrollmentClosed(_l("Inschrijven voor deze editie is niet (meer) mogelijk."))
-    _check_not_enrolled(edition, user)
-    enrollment = _new_enrollment(edition, user, billing, pay_by, seats=entry.seats)
-    _check_payment_method(pay_by, enrollment.total)
+    check_not_enrolled(edition, user)
+    enrollment = new_enrollment(edition, user, billing, pay_by, seats=entry.seats)
+    check_payment_method(pay_by, enrollment.total)
     enrollment.waitlist_entry_id = entry.id
-    _insert(enrollment)
+    insert_enrollment(enrollment)
     audit.record(
         "enrollment.created",
         enrollment,
@@ -330,12 +330,12 @@ def accept_offer(
         unit_price=str(enrollment.unit_price),
     )
     entry.end(WaitlistStatus.ACCEPTED, by=user, enrollment=enrollment.id)
-    _start(enrollment, by=user)
+    start_enrollment(enrollment, by=user)
     return enrollment
 
 
 def decline_offer(entry: WaitlistEntry, *, by: User | None = None) -> None:
-    entry = _lock_entry(entry.id)
+    entry = lock_waitlist_entry(entry.id)
     if entry.status != WaitlistStatus.OFFERED:
         raise DomainError(_l("Dit aanbod is niet meer geldig."))
     edition = _release_offer(entry)
@@ -344,7 +344,7 @@ def decline_offer(entry: WaitlistEntry, *, by: User | None = None) -> None:
 
 
 def leave_waitlist(entry: WaitlistEntry, *, by: User | None = None) -> None:
-    entry = _lock_entry(entry.id)
+    entry = lock_waitlist_entry(entry.id)
     if not entry.is_active:
         raise DomainError(_l("U staat niet meer op deze wachtlijst."))
     edition = _release_offer(entry) if entry.status == WaitlistStatus.OFFERED else None
@@ -355,12 +355,12 @@ def leave_waitlist(entry: WaitlistEntry, *, by: User | None = None) -> None:
 
 def expire_offer(entry: WaitlistEntry, now: datetime | None = None) -> bool:
     now = now or utcnow()
-    entry = _lock_entry(entry.id)
+    entry = lock_waitlist_entry(entry.id)
     if entry is None or entry.status != WaitlistStatus.OFFERED or entry.offer_expires_at > now:
         return False
     edition = _release_offer(entry)
     entry.end(WaitlistStatus.LAPSED)
-    _mail_entry(
+    mail_waitlist_entry(
         entry,
         "enroll_waitlist_offer_expired",
         _l("Aanbod verlopen: %(course)s", course=edition.course.title),
@@ -384,7 +384,7 @@ def lapsed_offer_ids(now: datetime | None = None, limit: int = 500) -> list[int]
     )
 
 
-def _mail_entry(entry: WaitlistEntry, template: str, subject, **context) -> None:
+def mail_waitlist_entry(entry: WaitlistEntry, template: str, subject, **context) -> None:
     queue_mail(
         to=entry.user,
         subject=subject,

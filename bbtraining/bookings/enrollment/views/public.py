@@ -100,7 +100,7 @@ def _edition_or_404(edition_id: int) -> Edition:
 
 def _closed_reason(edition: Edition) -> str | None:
     try:
-        enrolling._check_open(edition)
+        enrolling.check_enrollment_open(edition)
     except DomainError as exc:
         return str(exc)
     return None
