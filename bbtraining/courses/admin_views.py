@@ -2,13 +2,13 @@
 
 from datetime import date, datetime, time, timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.models import User
 from ..db_types import utcnow
-from ..errors import DomainError
 from ..extensions import db
 from ..permissions import admin_required, get_or_404
 from ..web import commit_or_flash
@@ -27,20 +27,6 @@ from .forms import (
     TrainersForm,
 )
 from .models import AMSTERDAM, Course, Edition, EditionStatus, TrainingSession
-
-
-def _attach_error(form, exc: DomainError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(exc)]
-    else:
-        form.form_errors.append(str(exc))
-
-
-def _refused(form, exc: DomainError) -> None:
-    """A rule refused: nothing of this request may stay in the session."""
-    db.session.rollback()
-    _attach_error(form, exc)
 
 
 def _trainer_choices(form_field) -> None:
@@ -103,17 +89,18 @@ def _course_input(form: CourseForm) -> courses.CourseInput:
 @admin_required
 def create_course():
     form = CourseForm()
+    refused = False
     if form.validate_on_submit():
-        try:
-            course = courses.create_course(_course_input(form))
-        except DomainError as exc:
-            _refused(form, exc)
-        else:
-            db.session.commit()
-            flash(_("De training is aangemaakt. Publiceer haar als alles klopt."), "success")
-            return redirect(url_for("courses_admin.edit_course", course_id=course.id))
+        created = commit_or_flash(
+            lambda: courses.create_course(_course_input(form)),
+            _("De training is aangemaakt. Publiceer haar als alles klopt."),
+            form=form,
+        )
+        if created:
+            return redirect(url_for("courses_admin.edit_course", course_id=created.value.id))
+        refused = True
     return render_template("courses/admin/course_form.html", form=form, course=None), (
-        400 if form.errors or form.form_errors else 200
+        400 if form.errors or refused else 200
     )
 
 
@@ -124,16 +111,16 @@ def edit_course(course_id: int):
     form = CourseForm(obj=course)
     if request.method == "GET":
         form.phases.data = course.phases
+    refused = False
     if form.validate_on_submit():
-        try:
-            courses.update_course(course, _course_input(form))
-        except DomainError as exc:
-            _refused(form, exc)
-            course = get_or_404(Course, course_id)
-        else:
-            db.session.commit()
-            flash(_("De wijzigingen zijn opgeslagen."), "success")
+        if commit_or_flash(
+            lambda: courses.update_course(course, _course_input(form)),
+            _("De wijzigingen zijn opgeslagen."),
+            form=form,
+        ):
             return redirect(url_for("courses_admin.edit_course", course_id=course.id))
+        refused = True
+        course = get_or_404(Course, course_id)
     return render_template(
         "courses/admin/course_form.html",
         form=form,
@@ -143,7 +130,7 @@ def edit_course(course_id: int):
                 select(Edition).where(Edition.course_id == course.id).order_by(Edition.id.desc())
             )
         ),
-    ), (400 if form.errors or form.form_errors else 200)
+    ), (400 if form.errors or refused else 200)
 
 
 def _publication(course_id: int, action, done: str):
@@ -207,6 +194,7 @@ def schedule_edition(course_id: int):
     course = get_or_404(Course, course_id)
     form = EditionForm()
     _trainer_choices(form.trainers)
+    refused = False
     if request.method == "GET":
         form.capacity.data = course.max_group_size
         rows = _session_rows(request.args.get("sessions", course.session_count, type=int))
@@ -233,24 +221,22 @@ def schedule_edition(course_id: int):
             late_refund_percent=form.late_refund_percent.data,
             cancellation_policy=form.cancellation_policy.data or "",
         )
-        try:
-            edition = editions.schedule_edition(course, data)
-        except DomainError as exc:
-            _refused(form, exc)
-            course = get_or_404(Course, course_id)
-        else:
-            db.session.commit()
-            flash(_("De editie is gepland."), "success")
-            return redirect(url_for("courses_admin.edition", edition_id=edition.id))
+        scheduled = commit_or_flash(
+            lambda: editions.schedule_edition(course, data), _("De editie is gepland."), form=form
+        )
+        if scheduled:
+            return redirect(url_for("courses_admin.edition", edition_id=scheduled.value.id))
+        refused = True
+        course = get_or_404(Course, course_id)
     return render_template(
         "courses/admin/edition_form.html",
         form=form,
         course=course,
         more_rows=_session_rows(len(form.sessions) + 1),
-    ), (400 if form.errors or form.form_errors else 200)
+    ), (400 if form.errors or refused else 200)
 
 
-def _edition_page(edition: Edition, status: int = 200, refusal: str | None = None, **forms):
+def _edition_page(edition: Edition, status: int = 200, **forms):
     trainers_form = forms.get("trainers_form") or TrainersForm(
         trainers=[t.id for t in edition.trainers]
     )
@@ -269,7 +255,6 @@ def _edition_page(edition: Edition, status: int = 200, refusal: str | None = Non
         duplicate_form=forms.get("duplicate_form") or DuplicateForm(),
         cancel_form=forms.get("cancel_form") or CancelForm(),
         is_scheduled=edition.status == EditionStatus.SCHEDULED,
-        refusal=refusal,
     ), status
 
 
@@ -283,16 +268,10 @@ def _edition_action(edition_id: int, form, form_name: str, action, done: str):
     edition = get_or_404(Edition, edition_id)
     if not form.validate_on_submit():
         return _edition_page(edition, 400, **{form_name: form})
-    try:
-        result = action(edition, form)
-    except DomainError as exc:
-        _refused(form, exc)
-        return _edition_page(
-            get_or_404(Edition, edition_id), 400, refusal=str(exc), **{form_name: form}
-        )
-    db.session.commit()
-    flash(done, "success")
-    target = result.id if isinstance(result, Edition) else edition_id
+    outcome = commit_or_flash(lambda: action(edition, form), done, form=form)
+    if not outcome:
+        return _edition_page(get_or_404(Edition, edition_id), 400, **{form_name: form})
+    target = outcome.value.id if isinstance(outcome.value, Edition) else edition_id
     return redirect(url_for("courses_admin.edition", edition_id=target))
 
 
@@ -360,7 +339,7 @@ def cancel_edition(edition_id: int):
         edition_id,
         CancelForm(),
         "cancel_form",
-        lambda e, f: editions.cancel_edition(e, f.reason.data),
+        lambda e, f: editions.cancel_edition(e, f.reason.data, by=current_user),
         _("De editie is geannuleerd."),
     )
 
@@ -382,28 +361,28 @@ def move_session(session_id: int):
         form.start.data = session.local_start.time()
         form.end.data = session.local_end.time()
         form.location.data = session.location
+    refused = False
     if form.validate_on_submit():
-        try:
-            editions.move_session(
+        if commit_or_flash(
+            lambda: editions.move_session(
                 session,
                 trainers.Slot.local(form.day.data, form.start.data, form.end.data),
                 location=form.location.data,
                 note=form.note.data,
-            )
-        except DomainError as exc:
-            _refused(form, exc)
-            session = get_or_404(TrainingSession, session_id)
-        else:
-            db.session.commit()
-            flash(_("De sessie is verplaatst."), "success")
+            ),
+            _("De sessie is verplaatst."),
+            form=form,
+        ):
             return redirect(_back_to(session))
+        refused = True
+        session = get_or_404(TrainingSession, session_id)
     return render_template(
         "courses/admin/session_form.html",
         form=form,
         session=session,
         cancel_form=CancelForm(),
         back=_back_to(session),
-    ), (400 if form.errors or form.form_errors else 200)
+    ), (400 if form.errors or refused else 200)
 
 
 @staff_bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
@@ -412,15 +391,13 @@ def cancel_session(session_id: int):
     session = get_or_404(TrainingSession, session_id)
     form = CancelForm()
     if form.validate_on_submit():
-        try:
-            editions.cancel_session(session, form.reason.data)
-        except DomainError as exc:
-            _refused(form, exc)
-            session = get_or_404(TrainingSession, session_id)
-        else:
-            db.session.commit()
-            flash(_("De sessie is geannuleerd."), "success")
+        if commit_or_flash(
+            lambda: editions.cancel_session(session, form.reason.data),
+            _("De sessie is geannuleerd."),
+            form=form,
+        ):
             return redirect(_back_to(session))
+        session = get_or_404(TrainingSession, session_id)
     return render_template(
         "courses/admin/session_form.html",
         form=MoveSessionForm(formdata=None),
@@ -444,11 +421,15 @@ def trainer_bio(user_id: int):
     if not trainer.is_trainer:
         abort(404)
     form = TrainerBioForm(obj=trainer)
+    refused = False
     if form.validate_on_submit():
-        trainers.set_trainer_bio(trainer, form.bio.data)
-        db.session.commit()
-        flash(_("De beschrijving van %(name)s is opgeslagen.", name=trainer.name), "success")
-        return redirect(url_for("courses_admin.trainers"))
+        if commit_or_flash(
+            lambda: trainers.set_trainer_bio(trainer, form.bio.data),
+            _("De beschrijving van %(name)s is opgeslagen.", name=trainer.name),
+            form=form,
+        ):
+            return redirect(url_for("courses_admin.trainers"))
+        refused = True
     return render_template("courses/admin/trainer_form.html", form=form, trainer=trainer), (
-        400 if form.errors else 200
+        400 if form.errors or refused else 200
     )
