@@ -87,19 +87,17 @@ def check_payment_method(pay_by: str, total: Decimal) -> None:
 
 def insert_enrollment(enrollment: Enrollment) -> Enrollment:
     # No savepoint: pysqlite commits one on its own when it is a transaction's first statement.
-    # A refused insert has spoilt the transaction anyway, so it is rolled back here (the caller
-    # would, and the error message's locale lookup must be able to load the user again).
+    # A refused insert spoils the transaction; the caller's commit helper rolls it back. The
+    # refusal is made before the flush because its message needs the session (the user's
+    # locale), which serves nothing after a failed flush until that rollback.
+    refusal = AlreadyEnrolled(
+        _l("U bent al ingeschreven voor deze editie. Zie uw inschrijvingen onder Mijn overzicht.")
+    )
     db.session.add(enrollment)
     try:
         db.session.flush()
     except IntegrityError as exc:
-        db.session.rollback()
-        raise AlreadyEnrolled(
-            _l(
-                "U bent al ingeschreven voor deze editie. Zie uw inschrijvingen onder "
-                "Mijn overzicht."
-            )
-        ) from exc
+        raise refusal from exc
     return enrollment
 
 

@@ -182,12 +182,13 @@ def join_waitlist(
         any_edition=any_edition,
         note=(note or "").strip() or None,
     )
+    # As in insert_enrollment: the refusal is made before a flush that may spoil the session.
+    refusal = AlreadyEnrolled(_l("U staat al op de wachtlijst voor deze editie."))
     db.session.add(entry)
     try:
         db.session.flush()
     except IntegrityError as exc:
-        db.session.rollback()  # as in insert_enrollment
-        raise AlreadyEnrolled(_l("U staat al op de wachtlijst voor deze editie.")) from exc
+        raise refusal from exc
     audit.record(
         "waitlist.joined", entry, actor=user, edition=edition.id, seats=seats, any=any_edition
     )
