@@ -6,6 +6,7 @@ With REQUIRE_SERVICES=1 (set by .ci/run) a test that needs an unreachable servic
 """
 
 import contextlib
+import itertools
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ os.environ.setdefault("BBTRAINING_INSTANCE", str(_TMP / "instance"))
 
 from bbtraining import create_app  # noqa: E402
 from bbtraining.extensions import db, limiter  # noqa: E402
+from tests import factories  # noqa: E402
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 TRANSLATIONS = ROOT / "bbtraining" / "translations"
@@ -237,6 +239,46 @@ def make_organisation():
         db.session.add(org)
         db.session.commit()
         return org
+
+    return factory
+
+
+@pytest.fixture
+def make_course():
+    """A committed course: a published, open facilitator training unless told (tests/factories.py).
+
+    Slugs and titles are numbered per test: training-1, Training gespreksbegeleiding 1, ...
+    """
+    numbers = itertools.count(1)
+
+    def factory(**fields):
+        return factories.course(next(numbers), **fields)
+
+    return factory
+
+
+@pytest.fixture
+def make_edition(make_course):
+    """An edition of `days` daily sessions (08:00-15:00 UTC) from `start_in_days` days from now,
+    in Utrecht; `trainer` is its trainer and leads every session."""
+
+    def factory(
+        course=None,
+        *,
+        capacity: int = 12,
+        days: int = 2,
+        start_in_days: int = 30,
+        trainer=None,
+        **fields,
+    ):
+        return factories.edition(
+            course or make_course(),
+            factories.daily(days, from_day=start_in_days),
+            capacity=capacity,
+            trainers=[trainer] if trainer is not None else [],
+            session_trainer=trainer,
+            **fields,
+        )
 
     return factory
 

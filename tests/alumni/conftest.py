@@ -8,25 +8,17 @@ from bbtraining.extensions import db
 
 
 @pytest.fixture
-def make_course():
-    from bbtraining.courses.models import Course
-
-    counter = {"n": 0}
+def make_course(make_course):
+    """A training that qualifies for the alumni pool, without prices or phases; `title` first."""
 
     def factory(title: str | None = None, *, qualifies: bool = True):
-        counter["n"] += 1
-        course = Course(
-            slug=f"training-{counter['n']}",
-            title=title or f"Training gespreksbegeleiders {counter['n']}",
-            kind="facilitator-training",
-            audience="facilitators",
-            delivery="open",
+        return make_course(
+            title=title or "Training gespreksbegeleiders {n}",
             qualifies_for_alumni=qualifies,
-            published=True,
+            price_seat=None,
+            price_inhouse=None,
+            phases=(),
         )
-        db.session.add(course)
-        db.session.commit()
-        return course
 
     return factory
 

@@ -1,79 +1,15 @@
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+"""Fixtures for the bookings tests: enrollments, billing data, Stripe webhooks.
+
+Courses and editions come from the one set of factories (tests/conftest.py, tests/factories.py),
+whose defaults (an open facilitator training, sessions a month from now) are these tests'.
+"""
 
 import pytest
 
-from bbtraining.courses.models import Course, Edition, TrainingSession
+from bbtraining.courses.models import Edition
 from bbtraining.extensions import db
-
-
-@pytest.fixture
-def make_course():
-    counter = {"n": 0}
-
-    def factory(**fields):
-        counter["n"] += 1
-        defaults = {
-            "slug": f"training-{counter['n']}",
-            "title": f"Training gespreksbegeleiding {counter['n']}",
-            "kind": "facilitator-training",
-            "audience": "facilitators",
-            "delivery": "open",
-            "price_seat": Decimal("495.00"),
-            "price_inhouse": Decimal("1250.00"),
-            "published": True,
-            "qualifies_for_alumni": True,
-        }
-        course = Course(**{**defaults, **fields})
-        course.phases = (
-            fields.pop("phases", ["uitvoering"]) if "phases" in fields else ["uitvoering"]
-        )
-        db.session.add(course)
-        db.session.commit()
-        return course
-
-    return factory
-
-
-@pytest.fixture
-def make_edition(make_course):
-    def factory(
-        course=None,
-        *,
-        capacity: int = 12,
-        days: int = 2,
-        start_in_days: int = 30,
-        trainer=None,
-        **fields,
-    ):
-        course = course or make_course()
-        edition = Edition(course=course, capacity=capacity, location="Utrecht", **fields)
-        first = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(
-            days=start_in_days
-        )
-        for day in range(days):
-            start = first + timedelta(days=day)
-            edition.sessions.append(
-                TrainingSession(
-                    course=course,
-                    starts_at=start,
-                    ends_at=start + timedelta(hours=7),
-                    location="Utrecht",
-                    trainer=trainer,
-                )
-            )
-        if trainer is not None:
-            edition.trainers.append(trainer)
-        db.session.add(edition)
-        db.session.commit()
-        return edition
-
-    return factory
-
-
-# -- enrollments (issue 4) -----------------------------------------------------------------------
-from tests.bookings.billing.test_stripe_webhook import SECRET, stripe_stub  # noqa: E402, F401
-from tests.conftest import PASSWORD  # noqa: E402
+from tests.bookings.billing.test_stripe_webhook import SECRET, stripe_stub  # noqa: F401
+from tests.conftest import PASSWORD
 
 BILLING_FORM = {
     "billing_name": "Eva de Vries",

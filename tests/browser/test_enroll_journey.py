@@ -19,10 +19,8 @@ from tests.browser.conftest import LiveServer, browser_login
 from tests.conftest import outbox_to
 from tests.stripe_stub import StripeStub
 
-# The catalog and enrollment factories of the bookings tests, shared here.
+# The enrollment factories of the bookings tests, shared here (courses come from tests/conftest.py).
 billing = bookings_fixtures.billing
-make_course = bookings_fixtures.make_course
-make_edition = bookings_fixtures.make_edition
 make_enrollment = bookings_fixtures.make_enrollment
 
 

@@ -1,93 +1,64 @@
-"""Factories for catalog tests: courses, editions with sessions, trainers.
-
-Times are built in Europe/Amsterdam relative to today, so the editions are always upcoming.
+"""The catalog tests' defaults for the one set of factories (tests/factories.py): masterclasses,
+and editions whose sessions are given as days from today at local times (Europe/Amsterdam), so
+they are always upcoming. `in_days` and `local` are imported from here by the catalog tests.
 """
 
-from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 
-from bbtraining.courses.models import AMSTERDAM, Course, Edition, TrainingSession
-from bbtraining.extensions import db
+from tests import factories
+from tests.factories import in_days, local
 
-
-def local(day: date, hhmm: str) -> datetime:
-    hours, minutes = (int(part) for part in hhmm.split(":"))
-    return datetime.combine(day, time(hours, minutes), tzinfo=AMSTERDAM)
-
-
-def in_days(days: int) -> date:
-    return datetime.now(AMSTERDAM).date() + timedelta(days=days)
+# The catalog tests' course: a masterclass for civil servants, inhouse and open, with its texts.
+MASTERCLASS = {
+    "title": "Training {n}",
+    "kind": "masterclass",
+    "audience": "civil-servants",
+    "delivery": "both",
+    "summary": "Een korte omschrijving.",
+    "description": "Een langere beschrijving.",
+    "learning_goals": "Eerste doel\nTweede doel",
+    "price_inhouse": Decimal("1000.00"),
+    "price_seat": Decimal("500.00"),
+    "qualifies_for_alumni": False,
+    "phases": ("voorbereiding",),
+}
 
 
 @pytest.fixture
-def make_course():
-    counter = {"n": 0}
-
-    def factory(**overrides) -> Course:
-        counter["n"] += 1
-        values = {
-            "slug": f"training-{counter['n']}",
-            "title": f"Training {counter['n']}",
-            "kind": "masterclass",
-            "audience": "civil-servants",
-            "delivery": "both",
-            "summary": "Een korte omschrijving.",
-            "description": "Een langere beschrijving.",
-            "learning_goals": "Eerste doel\nTweede doel",
-            "price_inhouse": Decimal("1000.00"),
-            "price_seat": Decimal("500.00"),
-            "published": True,
-        }
-        phases = overrides.pop("phases", ("voorbereiding",))
-        values.update(overrides)
-        course = Course(**values)
-        course.phases = phases
-        db.session.add(course)
-        db.session.commit()
-        return course
+def make_course(make_course):
+    def factory(**overrides):
+        return make_course(**{**MASTERCLASS, **overrides})
 
     return factory
 
 
 @pytest.fixture
 def make_edition(make_course):
+    """An edition with a session on each of `days` (days from today), `start`-`end` in Amsterdam;
+    the first of `trainers` leads the sessions."""
+
     def factory(
-        course: Course | None = None,
+        course=None,
         *,
         days: tuple[int, ...] = (30,),
         start: str = "09:30",
         end: str = "16:30",
         capacity: int = 12,
-        seats_taken: int = 0,
         trainers=(),
         location: str = "Utrecht, Stadhuis",
         **overrides,
-    ) -> Edition:
-        course = course or make_course(delivery="open")
-        edition = Edition(
-            course=course,
+    ):
+        return factories.edition(
+            course or make_course(delivery="open"),
+            [(local(in_days(day), start), local(in_days(day), end)) for day in days],
             capacity=capacity,
-            seats_taken=seats_taken,
             location=location,
-            trainers=list(trainers),
+            trainers=trainers,
+            session_trainer=trainers[0] if trainers else None,
             **overrides,
         )
-        lead = trainers[0] if trainers else None
-        edition.sessions = [
-            TrainingSession(
-                course=course,
-                starts_at=local(in_days(d), start),
-                ends_at=local(in_days(d), end),
-                location=location,
-                trainer=lead,
-            )
-            for d in days
-        ]
-        db.session.add(edition)
-        db.session.commit()
-        return edition
 
     return factory
 
@@ -97,16 +68,11 @@ def make_inhouse_session(make_course):
     """A session as an inhouse booking makes it: no edition, a trainer of its own."""
 
     def factory(trainer, day: int, start: str = "13:00", end: str = "17:00", course=None):
-        course = course or make_course(delivery="inhouse", price_seat=None)
-        session = TrainingSession(
-            course=course,
-            starts_at=local(in_days(day), start),
-            ends_at=local(in_days(day), end),
-            location="Gemeentehuis",
+        return factories.lone_session(
+            course or make_course(delivery="inhouse", price_seat=None),
+            local(in_days(day), start),
+            local(in_days(day), end),
             trainer=trainer,
         )
-        db.session.add(session)
-        db.session.commit()
-        return session
 
     return factory

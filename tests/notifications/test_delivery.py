@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import time
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 
 from bbtraining.bookings.sessions.invites import CalendarInvite, sync_edition_invites
 from bbtraining.bookings.sessions.participants import Participant
-from bbtraining.courses.models import Course, Edition, TrainingSession
 from bbtraining.extensions import db
 from bbtraining.notifications import services
 from bbtraining.notifications.mail import build_message
 from bbtraining.notifications.models import OutboxMessage, OutboxStatus, WorkerHeartbeat
+from tests import factories
 from tests.bookings.plain_providers import registered_participants
 from tests.conftest import Worker, free_port, outbox_to, redis_available, require, service_env
 
@@ -32,34 +32,13 @@ def attendees():
 
 
 @pytest.fixture
-def make_edition():
-    """An open edition of `days` sessions in Utrecht, a month from now."""
+def make_edition(make_course):
+    """An open edition of `days` sessions in Utrecht, a month from now; `trainer` leads the
+    sessions without being one of the edition's trainers."""
 
     def factory(days: int = 1, trainer=None):
-        course = Course(
-            slug=f"training-{time.monotonic_ns()}",
-            title="Gespreksbegeleiding in de praktijk",
-            kind="facilitator-training",
-            audience="facilitators",
-            delivery="open",
-            published=True,
-        )
-        edition = Edition(course=course, capacity=12, location="Utrecht")
-        first = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0)
-        for day in range(days):
-            start = first + timedelta(days=30 + day)
-            edition.sessions.append(
-                TrainingSession(
-                    course=course,
-                    starts_at=start,
-                    ends_at=start + timedelta(hours=7),
-                    location="Utrecht",
-                    trainer=trainer,
-                )
-            )
-        db.session.add(edition)
-        db.session.commit()
-        return edition
+        course = make_course(title="Gespreksbegeleiding in de praktijk")
+        return factories.edition(course, factories.daily(days), session_trainer=trainer)
 
     return factory
 

@@ -8,37 +8,22 @@ a real user account.
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 
 from bbtraining.bookings.sessions import participants
-from bbtraining.courses.models import Course, Edition, TrainingSession
-from bbtraining.extensions import db
+from bbtraining.courses.models import Course, Edition
+from tests import factories
 
 _course_numbers = itertools.count(1)
 
 
 def make_course(**fields) -> Course:
-    """A published facilitator training that qualifies for the alumni pool, unless told."""
-    number = next(_course_numbers)
-    values = {
-        "slug": f"aanwezigheid-{number}",
-        "title": f"Training gespreksbegeleiding {number}",
-        "kind": "facilitator-training",
-        "audience": "facilitators",
-        "delivery": "open",
-        "price_seat": Decimal("495.00"),
-        "price_inhouse": Decimal("1250.00"),
-        "published": True,
-        "qualifies_for_alumni": True,
-        **fields,
-    }
-    course = Course(**values)
-    course.phases = ["uitvoering"]
-    db.session.add(course)
-    db.session.commit()
-    return course
+    """A published facilitator training that qualifies for the alumni pool, unless told.
+
+    Numbered apart from the `make_course` fixture (aanwezigheid-1, ...), so a test may use both.
+    """
+    return factories.course(next(_course_numbers), slug="aanwezigheid-{n}", **fields)
 
 
 class Roster:
@@ -97,24 +82,16 @@ def make_run():
         edition_trainers=(),
         **course_fields,
     ) -> Edition:
-        course = course or make_course(**course_fields)
-        edition = Edition(course=course, capacity=20, location="Utrecht")
-        for offset in starts:
-            start = _at(offset)
-            edition.sessions.append(
-                TrainingSession(
-                    course=course,
-                    starts_at=start,
-                    ends_at=start + timedelta(minutes=minutes),
-                    location="Utrecht, Stadhuis",
-                    trainer=trainer,
-                )
-            )
-        for person in edition_trainers:
-            edition.trainers.append(person)
-        db.session.add(edition)
-        db.session.commit()
-        return edition
+        begins = [_at(offset) for offset in starts]
+        return factories.edition(
+            course or make_course(**course_fields),
+            [(begin, begin + timedelta(minutes=minutes)) for begin in begins],
+            capacity=20,
+            location="Utrecht",
+            session_location="Utrecht, Stadhuis",
+            trainers=edition_trainers,
+            session_trainer=trainer,
+        )
 
     return factory
 
@@ -124,18 +101,13 @@ def make_lone_session():
     """A session without an edition, as an inhouse booking schedules them."""
 
     def factory(*, trainer=None, start: float = -60, minutes: int = 120, course=None, **fields):
-        course = course or make_course(delivery="inhouse", **fields)
         begin = _at(start)
-        session = TrainingSession(
-            course=course,
-            starts_at=begin,
-            ends_at=begin + timedelta(minutes=minutes),
-            location="Gemeentehuis",
+        return factories.lone_session(
+            course or make_course(delivery="inhouse", **fields),
+            begin,
+            begin + timedelta(minutes=minutes),
             trainer=trainer,
         )
-        db.session.add(session)
-        db.session.commit()
-        return session
 
     return factory
 
