@@ -1,7 +1,6 @@
 from flask import (
     abort,
     current_app,
-    flash,
     jsonify,
     redirect,
     render_template,
@@ -17,6 +16,7 @@ from ..auth.views import safe_next
 from ..extensions import csrf, db
 from ..notifications import services as outbox
 from ..permissions import admin_required
+from ..web import commit, commit_or_flash
 from . import account_bp, admin_bp, bp
 from .panels import account_panels, admin_panels
 from .personal_cache import personal_page
@@ -65,7 +65,7 @@ def set_language(code: str):
     session["lang"] = code
     if current_user.is_authenticated and current_user.locale != code:
         current_user.locale = code
-        db.session.commit()
+        commit()
     return redirect(safe_next(request.form.get("next") or request.referrer, "courses.home"))
 
 
@@ -79,9 +79,10 @@ def account_dashboard():
 @account_bp.route("/calendar-token", methods=["POST"])
 @login_required
 def regenerate_calendar_token():
-    current_user.regenerate_calendar_token()
-    db.session.commit()
-    flash(_("Uw agenda-link is vernieuwd. De oude link werkt niet meer."), "success")
+    commit_or_flash(
+        current_user.regenerate_calendar_token,
+        _("Uw agenda-link is vernieuwd. De oude link werkt niet meer."),
+    )
     return redirect(url_for("account.dashboard"))
 
 
