@@ -134,13 +134,13 @@ def test_no_import_cycle_at_module_level():
 
 
 # -- commits -------------------------------------------------------------------------------------
-def commits(module: Module) -> list[int]:
-    """Lines that use `session.commit` (`db.session.commit()`, `session.commit()`)."""
+def commits(module: Module, verb: str = "commit") -> list[int]:
+    """Lines that use `session.<verb>` (`db.session.commit()`, `session.rollback()`)."""
     return sorted(
         node.lineno
         for node in ast.walk(module.tree)
         if isinstance(node, ast.Attribute)
-        and node.attr == "commit"
+        and node.attr == verb
         and (
             (isinstance(node.value, ast.Name) and node.value.id == "session")
             or (isinstance(node.value, ast.Attribute) and node.value.attr == "session")
@@ -158,4 +158,17 @@ def test_only_the_owners_of_a_transaction_commit():
     assert not wrong, (
         "Only web.py (for a request), CLI commands, Celery tasks and demo seeders commit; a view "
         "ends through web.commit_or_flash, a service flushes:\n" + "\n".join(wrong)
+    )
+
+
+def test_views_do_not_roll_back_by_hand():
+    wrong = [
+        f"{module.where}:{line}: {module.source.splitlines()[line - 1].strip()}"
+        for module in modules()
+        if "views" in module.path.parts or module.path.name.endswith("views.py")
+        for line in commits(module, "rollback")
+    ]
+    assert not wrong, (
+        "A view ends through web.commit_or_flash, which rolls back a refused change:\n"
+        + "\n".join(wrong)
     )
