@@ -6,6 +6,9 @@ app context (or request context) with Flask-Babel initialised; money, numbers an
 the current Flask-Babel locale and timezone. Outside a request (a Celery task) the app's
 default locale applies; wrap the call in ``flask_babel.force_locale(lang)`` for another one.
 
+Money is printed, never computed here: a document carries a `PriceTable` whose amounts, VAT
+and totals the caller computed (billing's rule, `bookings.billing.amounts.price_table`).
+
 Datetimes should be timezone-aware; naive ones are taken as UTC (Flask-Babel's convention).
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from babel import Locale
@@ -31,7 +34,6 @@ _FONT = "dejavu"
 _FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
 CURRENCY = "EUR"
-CENT = Decimal("0.01")
 
 _MARGIN = 18.0
 _LINE = 5.0
@@ -55,11 +57,29 @@ class Party:
 
 
 @dataclass(frozen=True)
-class MoneyLine:
+class PricedLine:
     description: str
     quantity: Decimal
     unit_price: Decimal  # excluding VAT
     vat_rate: Decimal  # percent, e.g. Decimal("21")
+    amount: Decimal  # excluding VAT, rounded as printed
+
+
+@dataclass(frozen=True)
+class VatLine:
+    rate: Decimal  # percent
+    base: Decimal  # the lines at this rate, excluding VAT
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """The money part of a document, computed by the caller: lines, VAT per rate, totals."""
+
+    lines: tuple[PricedLine, ...]
+    subtotal: Decimal
+    vat: tuple[VatLine, ...]  # lowest rate first
+    total: Decimal
 
 
 @dataclass(frozen=True)
@@ -69,7 +89,7 @@ class InvoiceDoc:
     due_date: date
     seller: Party
     buyer: Party
-    lines: tuple[MoneyLine, ...]
+    prices: PriceTable
     reference: str | None = None  # the client's PO number or debtor reference
     payment_note: str | None = None  # e.g. IBAN and "vermeld het factuurnummer"
     credit_for: str | None = None  # number of the invoice this credit invoice corrects
@@ -94,7 +114,7 @@ class ProposalDoc:
     client: Party
     course_title: str
     sessions: tuple[SessionLine, ...]
-    lines: tuple[MoneyLine, ...]
+    prices: PriceTable
     terms: str
     superseded: bool = False
 
@@ -118,42 +138,6 @@ class SignInSheetDoc:
     location: str
     trainers: tuple[str, ...]
     participants: tuple[tuple[str, str], ...]  # (name, organisation)
-
-
-# --- Money ------------------------------------------------------------------------------------
-
-
-def _cents(amount: Decimal) -> Decimal:
-    # ROUND_HALF_UP on Decimal rounds away from zero, so credit lines mirror their debits.
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def line_amount(line: MoneyLine) -> Decimal:
-    """Amount of one line excluding VAT, rounded to cents as printed on the document."""
-    return _cents(Decimal(line.quantity) * Decimal(line.unit_price))
-
-
-def _vat_breakdown(lines: Iterable[MoneyLine]) -> list[tuple[Decimal, Decimal, Decimal]]:
-    """(rate, base excl. VAT, VAT amount) per rate, lowest rate first."""
-    bases: dict[Decimal, Decimal] = {}
-    for line in lines:
-        rate = Decimal(line.vat_rate)
-        bases[rate] = bases.get(rate, Decimal("0.00")) + line_amount(line)
-    return [(rate, base, _cents(base * rate / 100)) for rate, base in sorted(bases.items())]
-
-
-def line_totals(
-    lines: Iterable[MoneyLine],
-) -> tuple[Decimal, list[tuple[Decimal, Decimal]], Decimal]:
-    """Return (subtotal excl. VAT, [(rate, VAT amount)] lowest rate first, total incl. VAT).
-
-    Line amounts are rounded to cents first so the printed lines add up to the subtotal; VAT is
-    then computed once per rate on that rate's summed base (not per line) and rounded half up.
-    """
-    breakdown = _vat_breakdown(lines)
-    subtotal = sum((base for _rate, base, _vat in breakdown), Decimal("0.00"))
-    vat_total = sum((vat for _rate, _base, vat in breakdown), Decimal("0.00"))
-    return subtotal, [(rate, vat) for rate, _base, vat in breakdown], subtotal + vat_total
 
 
 # --- Locale-aware formatting ------------------------------------------------------------------
@@ -362,7 +346,7 @@ def _table_style(**overrides: object) -> dict[str, object]:
     return style
 
 
-def _money_table(pdf: _Document, lines: Sequence[MoneyLine]) -> None:
+def _money_table(pdf: _Document, lines: Sequence[PricedLine]) -> None:
     headings = (_("Omschrijving"), _("Aantal"), _("Stukprijs"), _("Btw"), _("Bedrag"))
     pdf.set_font(_FONT, "", 9.5)
     with pdf.table(col_widths=(71, 21, 27, 16, 35), **_table_style()) as table:
@@ -375,17 +359,16 @@ def _money_table(pdf: _Document, lines: Sequence[MoneyLine]) -> None:
             row.cell(_quantity(line.quantity), align="R")
             row.cell(_money(line.unit_price), align="R")
             row.cell(_percent(line.vat_rate), align="R")
-            row.cell(_money(line_amount(line)), align="R")
+            row.cell(_money(line.amount), align="R")
     pdf.set_font(_FONT, "", 10)
 
 
-def _totals(pdf: _Document, lines: Sequence[MoneyLine]) -> None:
-    subtotal, _rates, total = line_totals(lines)
-    rows: list[tuple[str, str, bool]] = [(_("Subtotaal"), _money(subtotal), False)]
-    for rate, base, vat in _vat_breakdown(lines):
-        label = _("Btw %(rate)s over %(base)s", rate=_percent(rate), base=_money(base))
-        rows.append((label, _money(vat), False))
-    rows.append((_("Totaal"), _money(total), True))
+def _totals(pdf: _Document, prices: PriceTable) -> None:
+    rows: list[tuple[str, str, bool]] = [(_("Subtotaal"), _money(prices.subtotal), False)]
+    for vat in prices.vat:
+        label = _("Btw %(rate)s over %(base)s", rate=_percent(vat.rate), base=_money(vat.base))
+        rows.append((label, _money(vat.amount), False))
+    rows.append((_("Totaal"), _money(prices.total), True))
 
     value_width, label_width = 34.0, 80.0
     x = pdf.w - pdf.r_margin - value_width - label_width
@@ -476,10 +459,10 @@ def render_invoice(doc: InvoiceDoc) -> bytes:
     )
 
     pdf.set_xy(pdf.l_margin, max(buyer_end, meta_end) + 10)
-    _money_table(pdf, doc.lines)
-    _totals(pdf, doc.lines)
+    _money_table(pdf, doc.prices.lines)
+    _totals(pdf, doc.prices)
 
-    _subtotal, _rates, total = line_totals(doc.lines)
+    total = doc.prices.total
     notes: list[str] = []
     if doc.paid:
         notes.append(_("Deze factuur is betaald. U hoeft niets meer te betalen."))
@@ -564,8 +547,8 @@ def render_proposal(doc: ProposalDoc) -> bytes:
         pdf.write_text(_("Data in overleg."), size=9.5)
 
     pdf.heading(_("Kosten"))
-    _money_table(pdf, doc.lines)
-    _totals(pdf, doc.lines)
+    _money_table(pdf, doc.prices.lines)
+    _totals(pdf, doc.prices)
 
     if doc.terms.strip():
         pdf.heading(_("Voorwaarden"), space_before=10)

@@ -15,16 +15,14 @@ from flask_babel import Babel, force_locale
 from pypdf import PdfReader
 
 from bbtraining import pdf
+from bbtraining.bookings.billing.amounts import MoneyLine, price_table
 from bbtraining.pdf import (
     CertificateDoc,
     InvoiceDoc,
-    MoneyLine,
     Party,
     ProposalDoc,
     SessionLine,
     SignInSheetDoc,
-    line_amount,
-    line_totals,
     render_certificate,
     render_invoice,
     render_proposal,
@@ -95,6 +93,7 @@ def invoice(**overrides: object) -> InvoiceDoc:
         "het factuurnummer.",
     }
     values.update(overrides)
+    values["prices"] = price_table(values.pop("lines"))  # type: ignore[arg-type]
     return InvoiceDoc(**values)  # type: ignore[arg-type]
 
 
@@ -120,6 +119,7 @@ def proposal(**overrides: object) -> ProposalDoc:
         "Op deze offerte zijn onze algemene voorwaarden van toepassing.",
     }
     values.update(overrides)
+    values["prices"] = price_table(values.pop("lines"))  # type: ignore[arg-type]
     return ProposalDoc(**values)  # type: ignore[arg-type]
 
 
@@ -135,53 +135,6 @@ def certificate(**overrides: object) -> CertificateDoc:
     }
     values.update(overrides)
     return CertificateDoc(**values)  # type: ignore[arg-type]
-
-
-# --- line_totals ------------------------------------------------------------------------------
-
-
-def test_line_totals_rounds_vat_to_cents() -> None:
-    subtotal, vat, total = line_totals([MoneyLine("Dag", D("3"), D("33.33"), D("21"))])
-
-    assert subtotal == D("99.99")
-    assert vat == [(D("21"), D("21.00"))]  # 20.9979
-    assert total == D("120.99")
-
-
-def test_line_totals_groups_rates_lowest_first() -> None:
-    lines = [
-        MoneyLine("Training", D("2"), D("450.00"), D("21")),
-        MoneyLine("Boek", D("3"), D("24.95"), D("9")),
-        MoneyLine("Examen (vrijgesteld)", D("1"), D("50.00"), D("0")),
-        MoneyLine("Reiskosten", D("1"), D("84.50"), D("21.0")),
-    ]
-
-    subtotal, vat, total = line_totals(lines)
-
-    assert subtotal == D("1109.35")
-    # 9 % of 74.85 = 6.7365; 21 % of 984.50 = 206.745, rounded half up.
-    assert vat == [(D("0"), D("0.00")), (D("9"), D("6.74")), (D("21"), D("206.75"))]
-    assert total == D("1322.84")
-
-
-def test_vat_is_computed_on_the_summed_base_per_rate() -> None:
-    # Per line 0.07 * 21 % = 0.0147 would round to 0.01 three times; on the base 0.21 it is 0.04.
-    _subtotal, vat, total = line_totals([MoneyLine("Kopie", D("1"), D("0.07"), D("21"))] * 3)
-
-    assert vat == [(D("21"), D("0.04"))]
-    assert total == D("0.25")
-
-
-def test_rounding_is_half_up_and_symmetric_for_credits() -> None:
-    # 0.50 * 21 % = 0.105 exactly: banker's rounding would give 0.10.
-    assert line_totals([MoneyLine("x", D("1"), D("0.50"), D("21"))])[1] == [(D("21"), D("0.11"))]
-    assert line_totals([MoneyLine("x", D("-1"), D("0.50"), D("21"))])[1] == [(D("21"), D("-0.11"))]
-    assert line_amount(MoneyLine("x", D("3"), D("0.335"), D("21"))) == D("1.01")
-    assert line_amount(MoneyLine("x", D("1.5"), D("33.335"), D("21"))) == D("50.00")
-
-
-def test_line_totals_of_nothing_is_zero() -> None:
-    assert line_totals([]) == (D("0.00"), [], D("0.00"))
 
 
 # --- Invoice ----------------------------------------------------------------------------------
