@@ -14,23 +14,17 @@ from flask import Flask
 from flask_babel import Babel, force_locale
 from pypdf import PdfReader
 
-from bbtraining import pdf
 from bbtraining.bookings.billing.amounts import MoneyLine, price_table
-from bbtraining.pdf import (
-    CertificateDoc,
-    InvoiceDoc,
-    Party,
-    ProposalDoc,
-    SessionLine,
-    SignInSheetDoc,
-    render_certificate,
-    render_invoice,
-    render_proposal,
-    render_sign_in_sheet,
-)
+from bbtraining.pdf import invoice as invoice_pdf
+from bbtraining.pdf import layout
+from bbtraining.pdf.certificate import CertificateDoc, render_certificate
+from bbtraining.pdf.invoice import InvoiceDoc, render_invoice
+from bbtraining.pdf.layout import Party
+from bbtraining.pdf.proposal import ProposalDoc, SessionLine, render_proposal
+from bbtraining.pdf.sign_in_sheet import SignInSheetDoc, render_sign_in_sheet
 
 D = Decimal
-TRANSLATIONS = Path(pdf.__file__).resolve().parent / "translations"
+TRANSLATIONS = Path(layout.__file__).resolve().parents[1] / "translations"
 SUMMER_START = datetime(2026, 6, 15, 7, 0, tzinfo=UTC)  # 09:00 CEST in Amsterdam
 WINTER_START = datetime(2027, 1, 12, 8, 0, tzinfo=UTC)  # 09:00 CET in Amsterdam
 
@@ -255,7 +249,8 @@ def test_labels_go_through_gettext(babel_app: Flask, monkeypatch: pytest.MonkeyP
     def marked(msgid: str, **variables: object) -> str:
         return "«" + (msgid % variables if variables else msgid) + "»"
 
-    monkeypatch.setattr(pdf, "_", marked)
+    monkeypatch.setattr(invoice_pdf, "_", marked)  # the invoice's own labels
+    monkeypatch.setattr(layout, "_", marked)  # the money table's
     text = text_of(render_invoice(invoice()))
 
     assert "«Factuur»" in text
@@ -333,7 +328,7 @@ def test_rendering_without_a_locale_fails_clearly(
     babel_app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Outside any app context Flask-Babel has no locale; the conftest always pushes one.
-    monkeypatch.setattr(pdf, "get_locale", lambda: None)
+    monkeypatch.setattr(layout, "get_locale", lambda: None)
 
     with pytest.raises(RuntimeError, match="app context"):
         render_invoice(invoice())

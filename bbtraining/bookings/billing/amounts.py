@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from ...pdf import PricedLine, PriceTable, VatLine
+from ...pdf.layout import PricedLine, PriceTable, VatLine
 
 CENT = Decimal("0.01")
 

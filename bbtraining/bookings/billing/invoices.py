@@ -22,7 +22,8 @@ from ... import audit
 from ...db_types import UTCDateTime, utcnow
 from ...errors import DomainError
 from ...extensions import db
-from ...pdf import InvoiceDoc, Party, render_invoice
+from ...pdf.invoice import InvoiceDoc, render_invoice
+from ...pdf.layout import Party
 from .amounts import MoneyLine, line_totals, price_table
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

@@ -30,7 +30,8 @@ from ...db_types import utcnow
 from ...errors import DomainError, NotAllowed
 from ...extensions import db
 from ...notifications.services import Attachment, queue_mail
-from ...pdf import Party, ProposalDoc, SessionLine, render_proposal
+from ...pdf.layout import Party
+from ...pdf.proposal import ProposalDoc, SessionLine, render_proposal
 from ...urls import public_url
 from ..billing.amounts import MoneyLine, line_amount, price_table
 from ..billing.invoices import (

@@ -2,8 +2,9 @@
 
 from decimal import Decimal
 
+from bbtraining.pdf.layout import PricedLine, VatLine
+
 from bbtraining.bookings.billing.amounts import MoneyLine, line_amount, line_totals, price_table
-from bbtraining.pdf import PricedLine, VatLine
 
 D = Decimal
 
