@@ -2,9 +2,8 @@
 
 from decimal import Decimal
 
-from bbtraining.pdf.layout import PricedLine, VatLine
-
 from bbtraining.bookings.billing.amounts import MoneyLine, line_amount, line_totals, price_table
+from bbtraining.pdf.layout import PricedLine, VatLine
 
 D = Decimal
 
