@@ -23,7 +23,7 @@ from ..errors import DomainError
 from ..extensions import db, limiter
 from ..permissions import MAX_ID, get_or_404, get_visible_or_404, roles_required
 from ..web import commit_or_flash
-from . import bp, geo, matches, privacy, services
+from . import bp, geo, matches, privacy, search, services
 from .consent import CONSENT_PARAGRAPHS, CONSENT_VERSION
 from .forms import (
     ButtonForm,
@@ -62,17 +62,17 @@ def _search_form() -> SearchForm:
         (s.slug, s.name) for s in services.active_specialisations()
     ]
     form.course.choices = [("", _("Alle trainingen"))] + [
-        (str(c.id), c.title) for c in services.qualifying_courses()
+        (str(c.id), c.title) for c in search.qualifying_courses()
     ]
     return form
 
 
-def _criteria(form: SearchForm) -> services.SearchCriteria:
+def _criteria(form: SearchForm) -> search.SearchCriteria:
     course = form.course.data or ""
     course_id = int(course) if course.isdigit() else None
     if course_id is not None and course_id > MAX_ID:
         course_id = -1  # no course has it, as with any unknown number; the database would raise
-    return services.SearchCriteria(
+    return search.SearchCriteria(
         province=form.province.data or None,
         languages=[code for code in form.language.data or [] if code],
         specialisation=form.specialisation.data or None,
@@ -115,16 +115,16 @@ def _card_urls(profile: AlumniProfile) -> dict[str, str | None]:
     }
 
 
-@bp.route("/")
+@bp.route("/", endpoint="search")
 @personal_page
 @client_or_staff
-def search():
+def search_page():
     form = _search_form()
     result = None
     if form.validate():
         criteria = _criteria(form)
         try:
-            result = services.search(criteria, page=form.page.data or 1)
+            result = search.search(criteria, page=form.page.data or 1)
         except DomainError as exc:
             attach_error(form, exc)
     if result is None:
@@ -139,7 +139,7 @@ def search():
                 "pages": result.pages,
                 "province_counts": result.province_counts,
                 "results": [
-                    services.public_card(p, result.trainings.get(p.user_id, []), _card_urls(p))
+                    search.public_card(p, result.trainings.get(p.user_id, []), _card_urls(p))
                     for p in result.profiles
                 ],
             }
@@ -166,7 +166,7 @@ def search():
 @login_required
 def profile(profile_id: int):
     shown = get_visible_or_404(AlumniProfile, profile_id)
-    trainings = services.verified_trainings([shown.user_id]).get(shown.user_id, [])
+    trainings = search.verified_trainings([shown.user_id]).get(shown.user_id, [])
     return render_template(
         "alumni/profile.html",
         profile=shown,
@@ -223,7 +223,7 @@ def _render_profile_edit(profile, form, photo_form=None, status=200):
         form=form,
         photo_form=photo_form or PhotoForm(formdata=None),
         button=ButtonForm(formdata=None),
-        trainings=services.verified_trainings([current_user.id]).get(current_user.id, []),
+        trainings=search.verified_trainings([current_user.id]).get(current_user.id, []),
     ), status
 
 
@@ -537,7 +537,7 @@ def request_detail(request_id: int):
 def shortlist(shortlist_id: int):
     shown = get_visible_or_404(Shortlist, shortlist_id)
     visible = [e for e in shown.entries if e.profile.is_searchable()]
-    trainings = services.verified_trainings([e.profile.user_id for e in visible])
+    trainings = search.verified_trainings([e.profile.user_id for e in visible])
     return render_template(
         "alumni/shortlist.html", shortlist=shown, entries=visible, trainings=trainings
     )

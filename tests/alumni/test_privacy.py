@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from bbtraining.alumni import matches, services
+from bbtraining.alumni import matches, search
 from bbtraining.alumni.models import (
     AlumniConsent,
     AlumniProfile,
@@ -115,7 +115,7 @@ def test_delete_account_anonymises_and_keeps_bookkeeping(client, login, make_alu
         "/auth/login", data={"email": "anna@example.nl", "password": PASSWORD}
     )
     assert login_again.status_code != 302
-    assert services.search(services.SearchCriteria()).total == 0
+    assert search.search(search.SearchCriteria()).total == 0
 
 
 def test_client_deleting_account_closes_their_open_requests(

@@ -78,8 +78,7 @@ def _edition(course, *, capacity: int, trainer, days_ahead: int = 30):
 
 
 def build_world() -> World:
-    from bbtraining.alumni import matches
-    from bbtraining.alumni import services as alumni
+    from bbtraining.alumni import matches, services
     from bbtraining.auth.models import Organisation
     from bbtraining.bookings.attendance.qualifications import record_qualification
     from bbtraining.bookings.enrollment import cancellation, enrolling, policy, waitlist
@@ -251,17 +250,17 @@ def build_world() -> World:
     # -- alumni: both facilitators qualified and published; match requests by both clients -----
     def alumnus(user, province: str):
         record_qualification(user, training, source="admin", by=staff)
-        profile = alumni.save_profile(
+        profile = services.save_profile(
             user,
-            alumni.ProfileData(display_name=user.name, province=province, languages=["nl"]),
+            services.ProfileData(display_name=user.name, province=province, languages=["nl"]),
         )
-        alumni.publish_with_consent(profile, consent_given=True)
+        services.publish_with_consent(profile, consent_given=True)
         return profile
 
     o["profile"] = alumnus(fac, "utrecht")
     o["profile2"] = alumnus(fac2, "drenthe")
-    alumni.set_photo(o["profile"], _jpeg())
-    o["specialisation"] = alumni.save_specialisation("Jongeren betrekken")
+    services.set_photo(o["profile"], _jpeg())
+    o["specialisation"] = services.save_specialisation("Jongeren betrekken")
     day = inhouse.today_amsterdam() + timedelta(days=90)
 
     def match(by, profiles):
