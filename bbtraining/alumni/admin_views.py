@@ -16,15 +16,8 @@ from ..extensions import db
 from ..permissions import admin_required, get_or_404
 from . import admin_bp, matches, services
 from .forms import HideForm, QualificationForm, ShortlistForm, SpecialisationForm
-from .models import (
-    AlumniProfile,
-    MatchRecipient,
-    MatchRequest,
-    RecipientStatus,
-    Shortlist,
-    Specialisation,
-    profile_specialisation,
-)
+from .match_models import MatchRecipient, MatchRequest, RecipientStatus, Shortlist
+from .models import AlumniProfile, Specialisation, profile_specialisation
 from .views import UNAVAILABLE, _selected_profiles, attach_error
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

@@ -35,14 +35,8 @@ from .forms import (
     PublishForm,
     SearchForm,
 )
-from .models import (
-    PROVINCES,
-    AlumniProfile,
-    MatchRecipient,
-    MatchRequest,
-    ProfilePhoto,
-    Shortlist,
-)
+from .match_models import MatchRecipient, MatchRequest, Shortlist
+from .models import PROVINCES, AlumniProfile, ProfilePhoto
 
 client_or_staff = roles_required("client", "admin")
 

@@ -6,14 +6,8 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from bbtraining.alumni import matches, search
-from bbtraining.alumni.models import (
-    AlumniConsent,
-    AlumniProfile,
-    MatchRecipient,
-    MatchRequest,
-    ProfileLanguage,
-    TravelProvince,
-)
+from bbtraining.alumni.match_models import MatchRecipient, MatchRequest
+from bbtraining.alumni.models import AlumniConsent, AlumniProfile, ProfileLanguage, TravelProvince
 from bbtraining.audit import AuditEntry
 from bbtraining.auth.models import User
 from bbtraining.bookings.attendance.qualifications import Qualification
