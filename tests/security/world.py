@@ -84,7 +84,7 @@ def build_world() -> World:
     from bbtraining.bookings.enrollment import cancellation, enrolling, policy, waitlist
     from bbtraining.bookings.inhouse import services as inhouse
     from bbtraining.courses.models import Course
-    from bbtraining.notifications import services as outbox
+    from bbtraining.notifications import tasks
     from bbtraining.notifications.models import OutboxMessage
 
     w = World()
@@ -294,7 +294,7 @@ def build_world() -> World:
     db.session.commit()
     rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
     row = next(r for r in rows if r.attachments)  # an invoice PDF: the mailbox shows it
-    outbox.deliver(row.id)
+    tasks.deliver(row.id)
     db.session.commit()
     o["outbox_row"] = row
     o["mailbox_name"] = f"{row.id:08d}.eml"
