@@ -47,7 +47,7 @@ def _claim(row_ids: list[int]) -> list[int]:
         .execution_options(synchronize_session=False)
     )
     claimed = sorted(result.scalars())
-    db.session.commit()
+    db.session.commit()  # the claim must be visible to the other workers before we send
     return claimed
 
 
@@ -129,7 +129,7 @@ def due_row_ids(grace_seconds: int | None = None, limit: int = 500) -> list[int]
         .values(status=OutboxStatus.PENDING)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    db.session.commit()  # handed back even if nobody enqueues it now: the next sweep will
     return list(
         db.session.scalars(
             select(OutboxMessage.id)
