@@ -51,13 +51,13 @@ def register_cli(app: Flask) -> None:
     @outbox_group.command("deliver")
     def outbox_deliver() -> None:
         """Deliver every pending mail in this process (no worker needed)."""
-        from .notifications.services import deliver_due_now
+        from .notifications.tasks import deliver_due_now
 
         click.echo(deliver_due_now())
 
     @outbox_group.command("sweep")
     def outbox_sweep() -> None:
         """Enqueue pending mail for the worker."""
-        from .notifications.services import sweep
+        from .notifications.tasks import sweep
 
         click.echo(f"{sweep(grace_seconds=0)} enqueued")

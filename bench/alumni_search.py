@@ -428,10 +428,10 @@ def search_mix(today: date) -> list[dict]:
 
 
 def to_criteria(params: dict):
-    from bbtraining.alumni import services
+    from bbtraining.alumni import search
     from bbtraining.alumni.forms import parse_dates
 
-    return services.SearchCriteria(
+    return search.SearchCriteria(
         province=params.get("province"),
         languages=params.get("language", []),
         specialisation=params.get("specialisation"),
@@ -447,7 +447,7 @@ def to_criteria(params: dict):
 
 
 def run_service(app, mix, rounds: int) -> tuple[list[float], int, list[int]]:
-    from bbtraining.alumni import services
+    from bbtraining.alumni import search
     from bbtraining.extensions import db
 
     timings, errors, totals = [], 0, []
@@ -456,7 +456,7 @@ def run_service(app, mix, rounds: int) -> tuple[list[float], int, list[int]]:
             for params in mix:
                 start = time.perf_counter()
                 try:
-                    result = services.search(to_criteria(params), page=params.get("page", 1))
+                    result = search.search(to_criteria(params), page=params.get("page", 1))
                     totals.append(result.total)
                 except Exception as exc:  # a failing search is counted, not fatal
                     errors += 1
@@ -502,7 +502,7 @@ def explain(app, mix) -> None:
     """EXPLAIN ANALYZE every statement a few searches run (to stderr), to check index use."""
     from sqlalchemy import event
 
-    from bbtraining.alumni import services
+    from bbtraining.alumni import search
     from bbtraining.extensions import db
 
     with app.app_context():
@@ -520,7 +520,7 @@ def explain(app, mix) -> None:
             captured.clear()
             event.listen(db.engine, "before_cursor_execute", capture)
             try:
-                services.search(to_criteria(params))
+                search.search(to_criteria(params))
             finally:
                 event.remove(db.engine, "before_cursor_execute", capture)
             print(f"== search {params}", file=sys.stderr)

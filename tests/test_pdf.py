@@ -14,25 +14,17 @@ from flask import Flask
 from flask_babel import Babel, force_locale
 from pypdf import PdfReader
 
-from bbtraining import pdf
-from bbtraining.pdf import (
-    CertificateDoc,
-    InvoiceDoc,
-    MoneyLine,
-    Party,
-    ProposalDoc,
-    SessionLine,
-    SignInSheetDoc,
-    line_amount,
-    line_totals,
-    render_certificate,
-    render_invoice,
-    render_proposal,
-    render_sign_in_sheet,
-)
+from bbtraining.bookings.billing.amounts import MoneyLine, price_table
+from bbtraining.pdf import invoice as invoice_pdf
+from bbtraining.pdf import layout
+from bbtraining.pdf.certificate import CertificateDoc, render_certificate
+from bbtraining.pdf.invoice import InvoiceDoc, render_invoice
+from bbtraining.pdf.layout import Party
+from bbtraining.pdf.proposal import ProposalDoc, SessionLine, render_proposal
+from bbtraining.pdf.sign_in_sheet import SignInSheetDoc, render_sign_in_sheet
 
 D = Decimal
-TRANSLATIONS = Path(pdf.__file__).resolve().parent / "translations"
+TRANSLATIONS = Path(layout.__file__).resolve().parents[1] / "translations"
 SUMMER_START = datetime(2026, 6, 15, 7, 0, tzinfo=UTC)  # 09:00 CEST in Amsterdam
 WINTER_START = datetime(2027, 1, 12, 8, 0, tzinfo=UTC)  # 09:00 CET in Amsterdam
 
@@ -95,6 +87,7 @@ def invoice(**overrides: object) -> InvoiceDoc:
         "het factuurnummer.",
     }
     values.update(overrides)
+    values["prices"] = price_table(values.pop("lines"))  # type: ignore[arg-type]
     return InvoiceDoc(**values)  # type: ignore[arg-type]
 
 
@@ -120,6 +113,7 @@ def proposal(**overrides: object) -> ProposalDoc:
         "Op deze offerte zijn onze algemene voorwaarden van toepassing.",
     }
     values.update(overrides)
+    values["prices"] = price_table(values.pop("lines"))  # type: ignore[arg-type]
     return ProposalDoc(**values)  # type: ignore[arg-type]
 
 
@@ -135,53 +129,6 @@ def certificate(**overrides: object) -> CertificateDoc:
     }
     values.update(overrides)
     return CertificateDoc(**values)  # type: ignore[arg-type]
-
-
-# --- line_totals ------------------------------------------------------------------------------
-
-
-def test_line_totals_rounds_vat_to_cents() -> None:
-    subtotal, vat, total = line_totals([MoneyLine("Dag", D("3"), D("33.33"), D("21"))])
-
-    assert subtotal == D("99.99")
-    assert vat == [(D("21"), D("21.00"))]  # 20.9979
-    assert total == D("120.99")
-
-
-def test_line_totals_groups_rates_lowest_first() -> None:
-    lines = [
-        MoneyLine("Training", D("2"), D("450.00"), D("21")),
-        MoneyLine("Boek", D("3"), D("24.95"), D("9")),
-        MoneyLine("Examen (vrijgesteld)", D("1"), D("50.00"), D("0")),
-        MoneyLine("Reiskosten", D("1"), D("84.50"), D("21.0")),
-    ]
-
-    subtotal, vat, total = line_totals(lines)
-
-    assert subtotal == D("1109.35")
-    # 9 % of 74.85 = 6.7365; 21 % of 984.50 = 206.745, rounded half up.
-    assert vat == [(D("0"), D("0.00")), (D("9"), D("6.74")), (D("21"), D("206.75"))]
-    assert total == D("1322.84")
-
-
-def test_vat_is_computed_on_the_summed_base_per_rate() -> None:
-    # Per line 0.07 * 21 % = 0.0147 would round to 0.01 three times; on the base 0.21 it is 0.04.
-    _subtotal, vat, total = line_totals([MoneyLine("Kopie", D("1"), D("0.07"), D("21"))] * 3)
-
-    assert vat == [(D("21"), D("0.04"))]
-    assert total == D("0.25")
-
-
-def test_rounding_is_half_up_and_symmetric_for_credits() -> None:
-    # 0.50 * 21 % = 0.105 exactly: banker's rounding would give 0.10.
-    assert line_totals([MoneyLine("x", D("1"), D("0.50"), D("21"))])[1] == [(D("21"), D("0.11"))]
-    assert line_totals([MoneyLine("x", D("-1"), D("0.50"), D("21"))])[1] == [(D("21"), D("-0.11"))]
-    assert line_amount(MoneyLine("x", D("3"), D("0.335"), D("21"))) == D("1.01")
-    assert line_amount(MoneyLine("x", D("1.5"), D("33.335"), D("21"))) == D("50.00")
-
-
-def test_line_totals_of_nothing_is_zero() -> None:
-    assert line_totals([]) == (D("0.00"), [], D("0.00"))
 
 
 # --- Invoice ----------------------------------------------------------------------------------
@@ -302,7 +249,8 @@ def test_labels_go_through_gettext(babel_app: Flask, monkeypatch: pytest.MonkeyP
     def marked(msgid: str, **variables: object) -> str:
         return "«" + (msgid % variables if variables else msgid) + "»"
 
-    monkeypatch.setattr(pdf, "_", marked)
+    monkeypatch.setattr(invoice_pdf, "_", marked)  # the invoice's own labels
+    monkeypatch.setattr(layout, "_", marked)  # the money table's
     text = text_of(render_invoice(invoice()))
 
     assert "«Factuur»" in text
@@ -380,7 +328,7 @@ def test_rendering_without_a_locale_fails_clearly(
     babel_app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Outside any app context Flask-Babel has no locale; the conftest always pushes one.
-    monkeypatch.setattr(pdf, "get_locale", lambda: None)
+    monkeypatch.setattr(layout, "get_locale", lambda: None)
 
     with pytest.raises(RuntimeError, match="app context"):
         render_invoice(invoice())

@@ -25,4 +25,4 @@ def init_app(app: Flask) -> None:
     panels.register()
 
 
-from . import admin_views, models, views  # noqa: E402, F401
+from . import admin_views, match_models, models, views  # noqa: E402, F401

@@ -14,18 +14,12 @@ from ..courses.models import Course, Edition
 from ..errors import DomainError
 from ..extensions import db
 from ..permissions import admin_required, get_or_404
+from ..web import commit_or_flash
 from . import admin_bp, matches, services
 from .forms import HideForm, QualificationForm, ShortlistForm, SpecialisationForm
-from .models import (
-    AlumniProfile,
-    MatchRecipient,
-    MatchRequest,
-    RecipientStatus,
-    Shortlist,
-    Specialisation,
-    profile_specialisation,
-)
-from .views import UNAVAILABLE, _selected_profiles, attach_error
+from .match_models import MatchRecipient, MatchRequest, RecipientStatus, Shortlist
+from .models import AlumniProfile, Specialisation, profile_specialisation
+from .views import UNAVAILABLE, _selected_profiles
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 MAX_PAGE = 10_000
@@ -73,21 +67,14 @@ def moderate(profile_id: int, action: str):
     if action == "unhide":
         form.reason.data = form.reason.data or "-"
     if form.validate_on_submit():
-        try:
-            if action == "hide":
-                services.hide(profile, form.reason.data, current_user)
-            else:
-                services.unhide(profile, current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        if action == "hide":
+            commit_or_flash(
+                lambda: services.hide(profile, form.reason.data, current_user),
+                _("Het profiel is verborgen."),
+            )
         else:
-            db.session.commit()
-            flash(
-                _("Het profiel is verborgen.")
-                if action == "hide"
-                else _("Het profiel is weer zichtbaar."),
-                "success",
+            commit_or_flash(
+                lambda: services.unhide(profile, current_user), _("Het profiel is weer zichtbaar.")
             )
     else:
         flash(_("Geef een reden op voor het verbergen."), "error")
@@ -141,26 +128,30 @@ def shortlist_new():
     )
     if request.method == "GET":
         form.profiles.data = ",".join(str(p.id) for p in profiles)
+    refused = False
     if form.validate_on_submit():
         client = db.session.get(User, form.client_id.data)
-        try:
+
+        def make_shortlist() -> Shortlist:
             if client is None:
                 raise DomainError(_("Kies een opdrachtgever."), field="client_id")
             if missing:
                 raise DomainError(UNAVAILABLE, field="profiles")
-            created = matches.create_shortlist(
+            return matches.create_shortlist(
                 client, profiles, title=form.title.data, note=form.note.data, by=current_user
             )
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("De shortlist is gemaakt en naar de opdrachtgever gemaild."), "success")
-            return redirect(url_for("alumni.shortlist", shortlist_id=created.id))
+
+        created = commit_or_flash(
+            make_shortlist,
+            _("De shortlist is gemaakt en naar de opdrachtgever gemaild."),
+            form=form,
+        )
+        if created:
+            return redirect(url_for("alumni.shortlist", shortlist_id=created.value.id))
+        refused = True
     return render_template(
         "alumni/admin/shortlist_new.html", form=form, profiles=profiles
-    ), 400 if (form.errors or form.form_errors) else 200
+    ), 400 if (form.errors or refused) else 200
 
 
 @admin_bp.route("/shortlists")
@@ -184,6 +175,7 @@ def qualification_list():
     form.edition_id.choices = [(0, _("Geen editie (van buiten het platform)"))] + [
         (e.id, str(e)) for e in editions
     ]
+    refused = False
     if form.validate_on_submit():
         user = User.by_email(form.email.data)
         course = db.session.get(Course, form.course_id.data) if form.course_id.data else None
@@ -193,7 +185,8 @@ def qualification_list():
             if form.completed_on.data
             else None
         )
-        try:
+
+        def record():
             if user is None or user.deleted_at is not None:
                 raise DomainError(_("Er is geen account met dit e-mailadres."), field="email")
             if course is None:
@@ -207,13 +200,11 @@ def qualification_list():
                 note=form.note.data,
                 completed_at=completed_at,
             )
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            db.session.commit()
+
+        if commit_or_flash(record, form=form):
             flash(_("De afgeronde training van %(name)s is vastgelegd.", name=user.name), "success")
             return redirect(url_for("alumni_admin.qualification_list"))
+        refused = True
     recent = list(
         db.session.scalars(
             select(qualifications.Qualification)
@@ -233,7 +224,7 @@ def qualification_list():
         form=form,
         recent=recent,
         emails=list(facilitators),
-    ), 400 if (form.errors or form.form_errors) else 200
+    ), 400 if (form.errors or refused) else 200
 
 
 @admin_bp.route("/specialisations", methods=["GET", "POST"])
@@ -242,18 +233,17 @@ def qualification_list():
 def specialisations(specialisation_id: int | None = None):
     existing = get_or_404(Specialisation, specialisation_id) if specialisation_id else None
     form = SpecialisationForm()
+    refused = False
     if form.validate_on_submit():
-        try:
-            services.save_specialisation(
+        if commit_or_flash(
+            lambda: services.save_specialisation(
                 form.name.data, specialisation=existing, active=bool(form.active.data)
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("De specialisatie is opgeslagen."), "success")
+            ),
+            _("De specialisatie is opgeslagen."),
+            form=form,
+        ):
             return redirect(url_for("alumni_admin.specialisations"))
+        refused = True
     counts = dict(
         db.session.execute(
             select(profile_specialisation.c.specialisation_id, func.count()).group_by(
@@ -264,4 +254,4 @@ def specialisations(specialisation_id: int | None = None):
     rows = list(db.session.scalars(select(Specialisation).order_by(Specialisation.position)))
     return render_template(
         "alumni/admin/specialisations.html", form=form, specialisations=rows, counts=counts
-    ), 400 if (form.errors or form.form_errors) else 200
+    ), 400 if (form.errors or refused) else 200

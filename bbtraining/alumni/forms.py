@@ -19,7 +19,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
-from .models import LANGUAGES, MATCH_ROLE_LABELS, PROVINCES, WEEKDAYS
+from .match_models import MATCH_ROLE_LABELS
+from .models import LANGUAGES, PROVINCES, WEEKDAYS
 
 MAX_RANGE_DAYS = 366
 

@@ -21,8 +21,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..notifications.services import queue_mail
 from ..urls import public_url
-from .models import (
-    AlumniProfile,
+from .match_models import (
     MatchRecipient,
     MatchRequest,
     MatchRole,
@@ -30,6 +29,7 @@ from .models import (
     Shortlist,
     ShortlistEntry,
 )
+from .models import AlumniProfile
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 TOKEN_SALT = "alumni-match-response"  # noqa: S105 - a namespace, not a secret

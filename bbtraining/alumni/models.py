@@ -1,4 +1,4 @@
-"""The alumni pool: profiles of trained facilitators, and the match requests clients send them.
+"""The alumni pool: profiles of trained facilitators (match requests are in `match_models`).
 
 A profile is searchable only while all of this holds: the alumnus gave explicit consent (the
 version of the text and the moment are stored), published it, confirmed it within the last
@@ -6,14 +6,11 @@ version of the text and the moment are stored), published it, confirmed it withi
 never part of a profile: they travel by mail, and only once an alumnus accepts a request.
 """
 
-import secrets
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     DDL,
-    JSON,
     CheckConstraint,
     Column,
     Date,
@@ -23,7 +20,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
     event,
     func,
     literal_column,
@@ -31,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..auth.models import Organisation, User
+from ..auth.models import User
 from ..db_types import UTCDateTime, utcnow
 from ..errors import DomainError
 from ..extensions import db
@@ -91,41 +87,12 @@ WEEKDAYS = (
     _l("zondag"),
 )
 
-
-class MatchRole(StrEnum):
-    LEAD = "lead"
-    TABLE = "table"
-    CO = "co"
-    ONLINE = "online"
-
-
-MATCH_ROLE_LABELS = {
-    MatchRole.LEAD: _l("Hoofdbegeleider (procesbegeleiding van het hele beraad)"),
-    MatchRole.TABLE: _l("Tafelbegeleider"),
-    MatchRole.CO: _l("Co-begeleider"),
-    MatchRole.ONLINE: _l("Begeleider van online sessies"),
-}
-
-
-class RecipientStatus(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    EXPIRED = "expired"
-
-
-RECIPIENT_STATUS_LABELS = {
-    RecipientStatus.PENDING: _l("Wacht op antwoord"),
-    RecipientStatus.ACCEPTED: _l("Geaccepteerd"),
-    RecipientStatus.DECLINED: _l("Afgewezen"),
-    RecipientStatus.EXPIRED: _l("Verlopen"),
-}
-
 # How long a confirmation keeps a profile in search.
 CONFIRMATION_VALID_FOR = timedelta(days=365)
 
 
-def _in_list(column: str, values) -> str:
+def in_list(column: str, values) -> str:
+    """SQL for a check constraint that keeps `column` to these values."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
@@ -161,7 +128,7 @@ class ProfileLanguage(db.Model):
     __tablename__ = "alumni_language"
     __table_args__ = (
         Index("ix_alumni_language_lookup", "language", "profile_id"),
-        CheckConstraint(_in_list("language", LANGUAGE_CODES), name="language_known"),
+        CheckConstraint(in_list("language", LANGUAGE_CODES), name="language_known"),
     )
 
     profile_id: Mapped[int] = mapped_column(
@@ -174,7 +141,7 @@ class TravelProvince(db.Model):
     __tablename__ = "alumni_travel_province"
     __table_args__ = (
         Index("ix_alumni_travel_province_lookup", "province", "profile_id"),
-        CheckConstraint(_in_list("province", PROVINCE_CODES), name="province_known"),
+        CheckConstraint(in_list("province", PROVINCE_CODES), name="province_known"),
     )
 
     profile_id: Mapped[int] = mapped_column(
@@ -237,7 +204,7 @@ class AlumniConsent(db.Model):
 class AlumniProfile(db.Model):
     __tablename__ = "alumni_profile"
     __table_args__ = (
-        CheckConstraint(_in_list("province", PROVINCE_CODES), name="province_known"),
+        CheckConstraint(in_list("province", PROVINCE_CODES), name="province_known"),
         CheckConstraint(
             "assemblies_count >= 0 AND assemblies_count <= 1000", name="assemblies_range"
         ),
@@ -537,174 +504,3 @@ event.listen(
     "before_drop",
     DDL(f"DROP TABLE IF EXISTS {FTS_TABLE}").execute_if(dialect="sqlite"),
 )
-
-
-# -- match requests --------------------------------------------------------------------------------
-class MatchRequest(db.Model):
-    """A client's question to one or more alumni: can you facilitate our assembly?"""
-
-    __tablename__ = "alumni_match_request"
-    __table_args__ = (
-        CheckConstraint(_in_list("role", [r.value for r in MatchRole]), name="role_known"),
-        Index("ix_alumni_match_request_client_created", "client_id", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisation.id", ondelete="SET NULL"), index=True
-    )
-    organisation_name: Mapped[str] = mapped_column(String(200))
-    assembly: Mapped[str] = mapped_column(String(200))
-    # ISO dates of the assembly's meetings, in order.
-    dates: Mapped[list[str]] = mapped_column(JSON, default=list)
-    place: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(10))
-    message: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    shortlist_id: Mapped[int | None] = mapped_column(
-        ForeignKey("alumni_shortlist.id", ondelete="SET NULL")
-    )
-
-    client: Mapped[User] = relationship(foreign_keys=[client_id])
-    organisation: Mapped[Organisation | None] = relationship()
-    recipients: Mapped[list["MatchRecipient"]] = relationship(
-        back_populates="request",
-        cascade="all, delete-orphan",
-        lazy="selectin",
-        order_by="MatchRecipient.id",
-    )
-
-    @property
-    def role_label(self) -> str:
-        return str(MATCH_ROLE_LABELS.get(self.role, self.role))
-
-    @property
-    def date_values(self) -> list[date]:
-        return [date.fromisoformat(d) for d in self.dates]
-
-    def can_view(self, user) -> bool:
-        if not getattr(user, "is_authenticated", False):
-            return False
-        if user.has_role("admin") or user.id == self.client_id:
-            return True
-        # Colleagues at the same organisation follow the same assembly.
-        return (
-            user.has_role("client")
-            and self.organisation_id is not None
-            and user.organisation_id == self.organisation_id
-        )
-
-    def counts(self) -> dict[str, int]:
-        result = {s.value: 0 for s in RecipientStatus}
-        for recipient in self.recipients:
-            result[recipient.status] += 1
-        return result
-
-
-class MatchRecipient(db.Model):
-    """One alumnus' side of a request, with its own answer and its own signed link."""
-
-    __tablename__ = "alumni_match_recipient"
-    __table_args__ = (
-        UniqueConstraint("request_id", "alumnus_id", name="uq_alumni_match_recipient_once"),
-        CheckConstraint(
-            _in_list("status", [s.value for s in RecipientStatus]), name="status_known"
-        ),
-        Index("ix_alumni_match_recipient_alumnus_status", "alumnus_id", "status"),
-        Index("ix_alumni_match_recipient_status", "status", "request_id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(
-        ForeignKey("alumni_match_request.id", ondelete="CASCADE")
-    )
-    alumnus_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    profile_id: Mapped[int | None] = mapped_column(
-        ForeignKey("alumni_profile.id", ondelete="SET NULL"), index=True
-    )
-    status: Mapped[str] = mapped_column(String(10), default=RecipientStatus.PENDING)
-    # Part of the signed link in the mail: only this recipient's link can answer for them.
-    token_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_urlsafe(16))
-    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    response_note: Mapped[str | None] = mapped_column(Text)
-
-    request: Mapped[MatchRequest] = relationship(back_populates="recipients")
-    alumnus: Mapped[User] = relationship(foreign_keys=[alumnus_id], lazy="joined")
-    profile: Mapped[AlumniProfile | None] = relationship()
-
-    @property
-    def status_label(self) -> str:
-        return str(RECIPIENT_STATUS_LABELS.get(self.status, self.status))
-
-    @property
-    def is_pending(self) -> bool:
-        return self.status == RecipientStatus.PENDING
-
-    def _answer(self, status: RecipientStatus, now: datetime | None) -> None:
-        now = now or utcnow()
-        if self.status != RecipientStatus.PENDING:
-            raise DomainError(_l("Dit verzoek is al beantwoord of verlopen."))
-        if self.request.expires_at <= now:
-            raise DomainError(_l("Dit verzoek is verlopen; u kunt het niet meer beantwoorden."))
-        self.status = status
-        self.responded_at = now
-
-    def accept(self, now: datetime | None = None) -> None:
-        self._answer(RecipientStatus.ACCEPTED, now)
-
-    def decline(self, note: str | None = None, now: datetime | None = None) -> None:
-        self._answer(RecipientStatus.DECLINED, now)
-        self.response_note = (note or "").strip() or None
-
-    def expire(self, now: datetime | None = None) -> None:
-        if self.status != RecipientStatus.PENDING:
-            raise DomainError(_l("Alleen een openstaand verzoek kan verlopen."))
-        self.status = RecipientStatus.EXPIRED
-        self.responded_at = now or utcnow()
-
-    def can_answer(self, user) -> bool:
-        return getattr(user, "is_authenticated", False) and user.id == self.alumnus_id
-
-
-# -- staff shortlists ------------------------------------------------------------------------------
-class Shortlist(db.Model):
-    """Alumni that staff selected for a client (matchmaking by staff)."""
-
-    __tablename__ = "alumni_shortlist"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    title: Mapped[str] = mapped_column(String(200))
-    note: Mapped[str] = mapped_column(Text, default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    client: Mapped[User] = relationship(foreign_keys=[client_id])
-    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-    entries: Mapped[list["ShortlistEntry"]] = relationship(
-        cascade="all, delete-orphan",
-        lazy="selectin",
-        order_by="ShortlistEntry.position",
-    )
-
-    def can_view(self, user) -> bool:
-        if not getattr(user, "is_authenticated", False):
-            return False
-        return user.has_role("admin") or user.id == self.client_id
-
-
-class ShortlistEntry(db.Model):
-    __tablename__ = "alumni_shortlist_entry"
-
-    shortlist_id: Mapped[int] = mapped_column(
-        ForeignKey("alumni_shortlist.id", ondelete="CASCADE"), primary_key=True
-    )
-    profile_id: Mapped[int] = mapped_column(
-        ForeignKey("alumni_profile.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    position: Mapped[int] = mapped_column(default=0)
-    note: Mapped[str] = mapped_column(String(500), default="")
-
-    profile: Mapped[AlumniProfile] = relationship(lazy="joined")

@@ -19,16 +19,8 @@ from ..bookings.attendance.qualifications import Qualification
 from ..db_types import utcnow
 from ..errors import DomainError
 from ..extensions import db
-from .models import (
-    AlumniConsent,
-    AlumniProfile,
-    MatchRecipient,
-    MatchRequest,
-    ProfilePhoto,
-    RecipientStatus,
-    Shortlist,
-    ShortlistEntry,
-)
+from .match_models import MatchRecipient, MatchRequest, RecipientStatus, Shortlist, ShortlistEntry
+from .models import AlumniConsent, AlumniProfile, ProfilePhoto
 
 DELETED_NAME = "Verwijderde gebruiker"
 

@@ -22,8 +22,8 @@ from ..core.personal_cache import personal_page
 from ..errors import DomainError
 from ..extensions import db, limiter
 from ..permissions import MAX_ID, get_or_404, get_visible_or_404, roles_required
-from ..web import commit_or_flash
-from . import bp, geo, matches, privacy, services
+from ..web import attach_error, commit_or_flash
+from . import bp, geo, matches, privacy, search, services
 from .consent import CONSENT_PARAGRAPHS, CONSENT_VERSION
 from .forms import (
     ButtonForm,
@@ -35,24 +35,10 @@ from .forms import (
     PublishForm,
     SearchForm,
 )
-from .models import (
-    PROVINCES,
-    AlumniProfile,
-    MatchRecipient,
-    MatchRequest,
-    ProfilePhoto,
-    Shortlist,
-)
+from .match_models import MatchRecipient, MatchRequest, Shortlist
+from .models import PROVINCES, AlumniProfile, ProfilePhoto
 
 client_or_staff = roles_required("client", "admin")
-
-
-def attach_error(form, exc: DomainError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(exc)]
-    else:
-        form.form_errors.append(str(exc))
 
 
 # -- search ----------------------------------------------------------------------------------------
@@ -62,17 +48,17 @@ def _search_form() -> SearchForm:
         (s.slug, s.name) for s in services.active_specialisations()
     ]
     form.course.choices = [("", _("Alle trainingen"))] + [
-        (str(c.id), c.title) for c in services.qualifying_courses()
+        (str(c.id), c.title) for c in search.qualifying_courses()
     ]
     return form
 
 
-def _criteria(form: SearchForm) -> services.SearchCriteria:
+def _criteria(form: SearchForm) -> search.SearchCriteria:
     course = form.course.data or ""
     course_id = int(course) if course.isdigit() else None
     if course_id is not None and course_id > MAX_ID:
         course_id = -1  # no course has it, as with any unknown number; the database would raise
-    return services.SearchCriteria(
+    return search.SearchCriteria(
         province=form.province.data or None,
         languages=[code for code in form.language.data or [] if code],
         specialisation=form.specialisation.data or None,
@@ -115,18 +101,19 @@ def _card_urls(profile: AlumniProfile) -> dict[str, str | None]:
     }
 
 
-@bp.route("/")
+@bp.route("/", endpoint="search")
 @personal_page
 @client_or_staff
-def search():
+def search_page():
     form = _search_form()
     result = None
     if form.validate():
         criteria = _criteria(form)
         try:
-            result = services.search(criteria, page=form.page.data or 1)
+            result = search.search(criteria, page=form.page.data or 1)
         except DomainError as exc:
-            attach_error(form, exc)
+            if not attach_error(form, exc):
+                form.form_errors.append(str(exc))  # a search commits nothing: no flash
     if result is None:
         if _wants_json():
             return jsonify({"errors": form.errors or {"": form.form_errors}}), 400
@@ -139,7 +126,7 @@ def search():
                 "pages": result.pages,
                 "province_counts": result.province_counts,
                 "results": [
-                    services.public_card(p, result.trainings.get(p.user_id, []), _card_urls(p))
+                    search.public_card(p, result.trainings.get(p.user_id, []), _card_urls(p))
                     for p in result.profiles
                 ],
             }
@@ -166,7 +153,7 @@ def search():
 @login_required
 def profile(profile_id: int):
     shown = get_visible_or_404(AlumniProfile, profile_id)
-    trainings = services.verified_trainings([shown.user_id]).get(shown.user_id, [])
+    trainings = search.verified_trainings([shown.user_id]).get(shown.user_id, [])
     return render_template(
         "alumni/profile.html",
         profile=shown,
@@ -223,7 +210,7 @@ def _render_profile_edit(profile, form, photo_form=None, status=200):
         form=form,
         photo_form=photo_form or PhotoForm(formdata=None),
         button=ButtonForm(formdata=None),
-        trainings=services.verified_trainings([current_user.id]).get(current_user.id, []),
+        trainings=search.verified_trainings([current_user.id]).get(current_user.id, []),
     ), status
 
 
@@ -234,6 +221,7 @@ def profile_edit():
         return render_template("alumni/not_eligible.html")
     profile = services.profile_of(current_user)
     form = _profile_form(profile)
+    refused = False
     if form.validate_on_submit():
         data = services.ProfileData(
             display_name=form.display_name.data,
@@ -251,18 +239,17 @@ def profile_edit():
             weekdays=form.weekdays.data or [],
             blocked_dates=form.blocked_dates.dates,
         )
-        try:
-            profile = services.save_profile(current_user, data)
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Uw profiel is opgeslagen."), "success")
-            if not profile.published:
+        saved = commit_or_flash(
+            lambda: services.save_profile(current_user, data),
+            _("Uw profiel is opgeslagen."),
+            form=form,
+        )
+        if saved:
+            if not saved.value.published:
                 return redirect(url_for("alumni.publish"))
             return redirect(url_for("alumni.profile_edit"))
-    return _render_profile_edit(profile, form, status=400 if form.errors else 200)
+        refused = True
+    return _render_profile_edit(profile, form, status=400 if form.errors or refused else 200)
 
 
 def _own_profile_or_redirect():
@@ -282,14 +269,9 @@ def photo_upload():
     if photo_form.validate_on_submit():
         upload = photo_form.photo.data
         raw = upload.read(current_app.config["ALUMNI_PHOTO_MAX_BYTES"] + 1) if upload else b""
-        try:
-            services.set_photo(profile, raw)
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(photo_form, exc)
-        else:
-            db.session.commit()
-            flash(_("Uw foto is opgeslagen."), "success")
+        if commit_or_flash(
+            lambda: services.set_photo(profile, raw), _("Uw foto is opgeslagen."), form=photo_form
+        ):
             return redirect(url_for("alumni.profile_edit"))
     return _render_profile_edit(profile, _profile_form(profile), photo_form, status=400)
 
@@ -310,23 +292,22 @@ def publish():
     if profile is None:
         return redirect(url_for("alumni.profile_edit"))
     form = PublishForm()
+    refused = False
     if form.validate_on_submit():
-        try:
-            services.publish_with_consent(profile, consent_given=bool(form.consent.data))
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Uw profiel is gepubliceerd. Opdrachtgevers kunnen u nu vinden."), "success")
+        if commit_or_flash(
+            lambda: services.publish_with_consent(profile, consent_given=bool(form.consent.data)),
+            _("Uw profiel is gepubliceerd. Opdrachtgevers kunnen u nu vinden."),
+            form=form,
+        ):
             return redirect(url_for("alumni.profile_edit"))
+        refused = True
     return render_template(
         "alumni/publish.html",
         profile=profile,
         form=form,
         paragraphs=CONSENT_PARAGRAPHS,
         version=CONSENT_VERSION,
-    ), 400 if form.errors else 200
+    ), 400 if form.errors or refused else 200
 
 
 def _profile_action(action, success: str):
@@ -373,27 +354,20 @@ def _own_recipient(recipient_id: int) -> MatchRecipient:
 
 
 def _answer(recipient: MatchRecipient, decision: str, note: str | None) -> bool:
-    try:
-        if decision == "accept":
-            matches.accept(recipient)
-        else:
-            matches.decline(recipient, note)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return False
-    db.session.commit()
     if decision == "accept":
-        flash(
+        answered = commit_or_flash(
+            lambda: matches.accept(recipient),
             _(
                 "U heeft het verzoek geaccepteerd. U en de opdrachtgever krijgen elkaars "
                 "contactgegevens per e-mail."
             ),
-            "success",
         )
     else:
-        flash(_("U heeft het verzoek afgewezen. De opdrachtgever krijgt bericht."), "success")
-    return True
+        answered = commit_or_flash(
+            lambda: matches.decline(recipient, note),
+            _("U heeft het verzoek afgewezen. De opdrachtgever krijgt bericht."),
+        )
+    return bool(answered)
 
 
 @bp.route("/inbox/<int:recipient_id>/<any(accept, decline):decision>", methods=["POST"])
@@ -475,11 +449,13 @@ def request_new():
         form.profiles.data = ",".join(str(p.id) for p in profiles)
         if current_user.organisation and not form.organisation_name.data:
             form.organisation_name.data = current_user.organisation.name
+    refused = False
     if form.validate_on_submit():
-        try:
+
+        def send_request():
             if missing:
                 raise DomainError(UNAVAILABLE, field="profiles")
-            sent = matches.create_request(
+            return matches.create_request(
                 current_user,
                 profiles,
                 assembly=form.assembly.data,
@@ -490,21 +466,20 @@ def request_new():
                 message=form.message.data,
                 shortlist=shortlist,
             )
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            db.session.commit()
+
+        sent = commit_or_flash(send_request, form=form)
+        if sent:
             flash(
                 _(
                     "Uw verzoek is verstuurd aan %(n)s gespreksbegeleider(s). U krijgt bericht "
                     "zodra iemand antwoordt.",
-                    n=len(sent.recipients),
+                    n=len(sent.value.recipients),
                 ),
                 "success",
             )
-            return redirect(url_for("alumni.request_detail", request_id=sent.id))
-    status = 400 if (form.errors or form.form_errors) else 200
+            return redirect(url_for("alumni.request_detail", request_id=sent.value.id))
+        refused = True
+    status = 400 if (form.errors or refused) else 200
     if not profiles and request.method == "GET":
         flash(_("Kies eerst een of meer gespreksbegeleiders in de zoekresultaten."), "info")
         return redirect(url_for("alumni.search"))
@@ -537,7 +512,7 @@ def request_detail(request_id: int):
 def shortlist(shortlist_id: int):
     shown = get_visible_or_404(Shortlist, shortlist_id)
     visible = [e for e in shown.entries if e.profile.is_searchable()]
-    trainings = services.verified_trainings([e.profile.user_id for e in visible])
+    trainings = search.verified_trainings([e.profile.user_id for e in visible])
     return render_template(
         "alumni/shortlist.html", shortlist=shown, entries=visible, trainings=trainings
     )
@@ -568,17 +543,12 @@ def privacy_export():
 @login_required
 def privacy_delete():
     form = DeleteAccountForm()
-    if form.validate_on_submit():
-        try:
-            privacy.delete_account(current_user, password=form.password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            attach_error(form, exc)
-        else:
-            db.session.commit()
-            logout_user()
-            flash(_("Uw account is verwijderd. Bedankt voor uw deelname."), "success")
-            return redirect(url_for("courses.home"))
+    if form.validate_on_submit() and commit_or_flash(
+        lambda: privacy.delete_account(current_user, password=form.password.data), form=form
+    ):
+        logout_user()
+        flash(_("Uw account is verwijderd. Bedankt voor uw deelname."), "success")
+        return redirect(url_for("courses.home"))
     return render_template(
         "alumni/privacy.html", form=form, profile=services.profile_of(current_user)
     ), 400

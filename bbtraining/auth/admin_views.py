@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 from ..errors import DomainError
 from ..extensions import db
 from ..permissions import admin_required, get_or_404
+from ..web import commit_or_flash
 from . import staff_bp
 from .admin_forms import OrganisationForm, UserAdminForm
 from .models import ROLE_LABELS, Organisation, User, UserRole
@@ -44,24 +45,20 @@ def user_edit(user_id: int):
     form.organisation_id.choices = [(0, _("— geen —"))] + [
         (o.id, o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))
     ]
-    if form.validate_on_submit():
-        try:
-            update_user_access(
-                user,
-                roles=form.roles.data,
-                organisation=db.session.get(Organisation, form.organisation_id.data)
-                if form.organisation_id.data
-                else None,
-                active=form.is_active_account.data,
-                by=current_user,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            form.roles.errors = [*form.roles.errors, str(exc)]
-        else:
-            db.session.commit()
-            flash(_("De gegevens van %(name)s zijn opgeslagen.", name=user.name), "success")
-            return redirect(url_for("auth_admin.users"))
+    if form.validate_on_submit() and commit_or_flash(
+        lambda: update_user_access(
+            user,
+            roles=form.roles.data,
+            organisation=db.session.get(Organisation, form.organisation_id.data)
+            if form.organisation_id.data
+            else None,
+            active=form.is_active_account.data,
+            by=current_user,
+        ),
+        _("De gegevens van %(name)s zijn opgeslagen.", name=user.name),
+        form=form,
+    ):
+        return redirect(url_for("auth_admin.users"))
     return render_template("auth/admin/user_edit.html", form=form, user=user), (
         400 if form.errors else 200
     )
@@ -72,15 +69,19 @@ def user_edit(user_id: int):
 def organisations():
     form = OrganisationForm()
     if form.validate_on_submit():
-        organisation, created = find_or_create_organisation(
-            form.name.data, form.kind.data, form.cbs_code.data
-        )
-        if created:
-            db.session.commit()
-            flash(_("Organisatie %(name)s is toegevoegd.", name=organisation.name), "success")
+
+        def add_organisation() -> Organisation:
+            organisation, created = find_or_create_organisation(
+                form.name.data, form.kind.data, form.cbs_code.data
+            )
+            if not created:
+                raise DomainError(_("Deze organisatie bestaat al."), field="name")
+            return organisation
+
+        added = commit_or_flash(add_organisation, form=form)
+        if added:
+            flash(_("Organisatie %(name)s is toegevoegd.", name=added.value.name), "success")
             return redirect(url_for("auth_admin.organisations"))
-        db.session.rollback()
-        form.name.errors = [_("Deze organisatie bestaat al.")]
     rows = db.session.execute(
         select(Organisation, func.count(User.id))
         .outerjoin(User, User.organisation_id == Organisation.id)

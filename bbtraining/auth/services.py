@@ -247,11 +247,13 @@ def update_user_access(user: User, *, roles, organisation, active: bool, by) -> 
     """Staff change someone's roles, organisation and whether they can log in."""
     wanted = {Role(r) for r in roles}
     if user.id == by.id and Role.ADMIN not in wanted:
-        raise DomainError(_l("U kunt uw eigen beheerrechten niet intrekken."))
+        raise DomainError(_l("U kunt uw eigen beheerrechten niet intrekken."), field="roles")
     if user.id == by.id and not active:
-        raise DomainError(_l("U kunt uw eigen account niet uitschakelen."))
+        raise DomainError(_l("U kunt uw eigen account niet uitschakelen."), field="roles")
     if Role.CLIENT in wanted and organisation is None:
-        raise DomainError(_l("Een opdrachtgever hoort bij een organisatie. Kies er een."))
+        raise DomainError(
+            _l("Een opdrachtgever hoort bij een organisatie. Kies er een."), field="roles"
+        )
     before = sorted(user.roles), user.organisation_id, user.is_active_account
     for role in set(Role) - wanted:
         user.remove_role(role)

@@ -5,7 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import DomainError
-from ..extensions import db, limiter, login_manager
+from ..extensions import limiter, login_manager
+from ..web import commit_or_flash
 from . import bp, services
 from .forms import (
     ChangePasswordForm,
@@ -58,11 +59,13 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is None:
+        signed_in = commit_or_flash(
+            lambda: services.authenticate(form.email.data, form.password.data)
+        )
+        user = signed_in.value
+        if signed_in and user is None:
             flash(_("Het e-mailadres of wachtwoord klopt niet."), "error")
-        else:
-            db.session.commit()
+        elif user is not None:
             session.clear()  # a fresh session id after login (session fixation)
             login_user(user, remember=form.remember.data)
             flash(_("Welkom, %(name)s.", name=user.first_name), "success")
@@ -87,7 +90,8 @@ def register():
         return redirect(url_for("account.dashboard"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
+
+        def register_account() -> User:
             organisation = None
             roles: tuple[Role, ...] = (Role.FACILITATOR,)
             if form.account_type.data == "client":
@@ -105,7 +109,7 @@ def register():
                         ),
                         field="organisation_name",
                     )
-            user = services.register_user(
+            return services.register_user(
                 name=form.name.data,
                 email=form.email.data,
                 password=form.password.data,
@@ -113,12 +117,10 @@ def register():
                 organisation=organisation,
                 locale=str(_current_locale()),
             )
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            db.session.commit()
-            login_user(user)
+
+        registered = commit_or_flash(register_account, form=form)
+        if registered:
+            login_user(registered.value)
             flash(
                 _(
                     "Uw account is aangemaakt. We hebben u een e-mail gestuurd om uw "
@@ -138,25 +140,10 @@ def _current_locale():
     return locale.language if locale else "nl"
 
 
-def _attach_error(form, exc: DomainError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(exc)]
-    else:
-        form.form_errors.append(str(exc))
-
-
 @bp.route("/verify/<token>")
 def verify_email(token: str):
-    try:
-        services.verify_email(token)
-    except services.TokenInvalid as exc:
-        flash(str(exc), "error")
-        return redirect(
-            url_for("account.dashboard") if current_user.is_authenticated else url_for("auth.login")
-        )
-    db.session.commit()
-    flash(_("Uw e-mailadres is bevestigd."), "success")
+    # A link that is invalid or expired is flashed; either way the person goes on from here.
+    commit_or_flash(lambda: services.verify_email(token), _("Uw e-mailadres is bevestigd."))
     return redirect(
         url_for("account.dashboard") if current_user.is_authenticated else url_for("auth.login")
     )
@@ -167,9 +154,10 @@ def verify_email(token: str):
 @limiter.limit(_reset_limit)
 def resend_verification():
     if ResendVerificationForm().validate_on_submit() and not current_user.email_verified:
-        services.send_verification_mail(current_user)
-        db.session.commit()
-        flash(_("We hebben de bevestigingsmail opnieuw gestuurd."), "success")
+        commit_or_flash(
+            lambda: services.send_verification_mail(current_user),
+            _("We hebben de bevestigingsmail opnieuw gestuurd."),
+        )
     return redirect(url_for("account.dashboard"))
 
 
@@ -177,9 +165,9 @@ def resend_verification():
 @limiter.limit(_reset_limit, methods=["POST"])
 def reset():
     form = ResetRequestForm()
-    if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        db.session.commit()
+    if form.validate_on_submit() and commit_or_flash(
+        lambda: services.request_password_reset(form.email.data)
+    ):
         # The same answer whether or not the address has an account.
         flash(
             _(
@@ -202,16 +190,14 @@ def reset_with_token(token: str):
         return redirect(url_for("auth.reset"))
     form = NewPasswordForm()
     if form.validate_on_submit():
-        try:
-            user = services.reset_password(token, form.password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            form.password.errors = [*form.password.errors, str(exc)]
-        else:
-            db.session.commit()
+        reset_done = commit_or_flash(
+            lambda: services.reset_password(token, form.password.data),
+            _("Uw wachtwoord is gewijzigd. U kunt nu inloggen."),
+            form=form,
+        )
+        if reset_done:
             logout_user()
-            flash(_("Uw wachtwoord is gewijzigd. U kunt nu inloggen."), "success")
-            return redirect(url_for("auth.login", email=user.email))
+            return redirect(url_for("auth.login", email=reset_done.value.email))
     return render_template("auth/reset_form.html", form=form), 400 if form.errors else 200
 
 
@@ -223,14 +209,12 @@ def change_password():
         if not current_user.check_password(form.current_password.data):
             form.current_password.errors = [_("Uw huidige wachtwoord klopt niet.")]
         else:
-            try:
-                services.change_password(current_user, form.password.data)
-            except DomainError as exc:
-                db.session.rollback()
-                form.password.errors = [*form.password.errors, str(exc)]
-            else:
-                db.session.commit()
+            changed = commit_or_flash(
+                lambda: services.change_password(current_user, form.password.data),
+                _("Uw wachtwoord is gewijzigd. Andere apparaten zijn uitgelogd."),
+                form=form,
+            )
+            if changed:
                 login_user(current_user._get_current_object())  # this session stays, new token
-                flash(_("Uw wachtwoord is gewijzigd. Andere apparaten zijn uitgelogd."), "success")
                 return redirect(url_for("account.dashboard"))
     return render_template("auth/change_password.html", form=form), 400 if form.errors else 200

@@ -3,6 +3,7 @@
 Nothing here knows the domain. A domain service calls `queue_mail(...)`; the row is flushed with
 the caller's change, and only when that transaction commits is a Celery task enqueued for it.
 If the broker is down then, the row stays pending and the periodic sweep enqueues it later.
+Nothing here commits: delivery, the sweep and the heartbeat run in the worker (`tasks`).
 """
 
 import base64
@@ -15,7 +16,7 @@ from typing import Any
 from flask import current_app, render_template
 from flask_babel import force_locale
 from jinja2 import TemplateNotFound
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from ..db_types import utcnow
@@ -148,132 +149,6 @@ def enqueue_rows(row_ids: list[int]) -> int:
     return handed
 
 
-# -- delivery -----------------------------------------------------------------------------------
-def _claim(row_ids: list[int]) -> list[int]:
-    """Mark the pending rows among these as ours with one conditional UPDATE, so two workers
-    never both send a row; returns the ids this call claimed."""
-    result = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == OutboxStatus.PENDING)
-        .values(
-            status=OutboxStatus.SENDING,
-            claimed_at=utcnow(),
-            attempts=OutboxMessage.attempts + 1,
-        )
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
-    )
-    claimed = sorted(result.scalars())
-    db.session.commit()
-    return claimed
-
-
-def backoff_seconds(attempts: int) -> int:
-    return min(30 * 2 ** max(attempts - 1, 0), 3600)
-
-
-def deliver(row_id: int) -> str:
-    """Deliver one row if nobody else has; returns what happened ('sent', 'skipped', 'retry',
-    'failed'). Commits its own transactions: it runs in the worker."""
-    return deliver_many([row_id])[row_id]
-
-
-def deliver_many(row_ids: list[int]) -> dict[int, str]:
-    """Deliver the rows nobody else has claimed, one after the other; returns the outcome per
-    id. Commits its own transactions: it runs in the worker.
-
-    Each row is claimed before it is sent and marked right after, in a transaction of its own,
-    so a crash leaves at most the row in flight to be retried."""
-    from .mail import build_message, send
-
-    outcomes = dict.fromkeys(row_ids, "skipped")
-    claimed = _claim(list(row_ids))
-    if not claimed:
-        return outcomes
-    rows = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
-    ).all()
-    work: list[tuple[int, int, Any]] = []
-    for row in rows:
-        try:
-            work.append((row.id, row.attempts, build_message(row)))
-        except Exception as exc:  # a row that cannot be built fails like one SMTP refused
-            work.append((row.id, row.attempts, exc))
-    db.session.commit()  # no transaction stays open while we talk to the SMTP server
-    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
-    # One connection in autocommit for the status updates: one round trip per mail.
-    with db.engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        for row_id, attempts, message in work:
-            try:
-                if isinstance(message, Exception):
-                    raise message
-                send(message, row_id)
-            except Exception as exc:  # SMTP refused, timed out, disk full: all worth a retry
-                error = f"{type(exc).__name__}: {exc}"[:2000]
-                if attempts >= max_attempts:
-                    values = {"status": OutboxStatus.FAILED, "last_error": error}
-                    outcomes[row_id] = "failed"
-                else:
-                    next_attempt = utcnow() + timedelta(seconds=backoff_seconds(attempts))
-                    values = {
-                        "status": OutboxStatus.PENDING,
-                        "next_attempt_at": next_attempt,
-                        "last_error": error,
-                    }
-                    outcomes[row_id] = "retry"
-                log.warning("outbox %s: %s (%s)", row_id, outcomes[row_id], error)
-            else:
-                values = {"status": OutboxStatus.SENT, "sent_at": utcnow(), "last_error": None}
-                outcomes[row_id] = "sent"
-            connection.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
-            )
-    return outcomes
-
-
-def due_row_ids(grace_seconds: int | None = None, limit: int = 500) -> list[int]:
-    """Rows whose task was lost (broker down, worker crashed) and should be enqueued again."""
-    grace = current_app.config["OUTBOX_SWEEP_AFTER"] if grace_seconds is None else grace_seconds
-    now = utcnow()
-    stuck_before = now - timedelta(minutes=10)
-    # A worker that died mid-send leaves 'sending' behind; give it back to the queue.
-    db.session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < stuck_before
-        )
-        .values(status=OutboxStatus.PENDING)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return list(
-        db.session.scalars(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.next_attempt_at <= now - timedelta(seconds=grace),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-    )
-
-
-def sweep(grace_seconds: int | None = None) -> int:
-    return enqueue_rows(due_row_ids(grace_seconds))
-
-
-def deliver_due_now() -> dict[str, int]:
-    """Deliver every pending row in this process (CLI `flask outbox deliver`, tests)."""
-    counts: dict[str, int] = {}
-    ids = due_row_ids(grace_seconds=0, limit=10_000)
-    for start in range(0, len(ids), 100):
-        for outcome in deliver_many(ids[start : start + 100]).values():
-            counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
-
-
 def retry(row: OutboxMessage) -> None:
     if row.status in (OutboxStatus.FAILED, OutboxStatus.PENDING):
         from ..audit import record
@@ -284,16 +159,6 @@ def retry(row: OutboxMessage) -> None:
         row.next_attempt_at = utcnow()
         session_ids = db.session.info.setdefault(_PENDING_KEY, set())
         session_ids.add(row.id)
-
-
-# -- worker heartbeat ---------------------------------------------------------------------------
-def beat_heartbeat(name: str) -> None:
-    row = db.session.get(WorkerHeartbeat, name)
-    if row is None:
-        db.session.add(WorkerHeartbeat(name=name, seen_at=utcnow()))
-    else:
-        row.seen_at = utcnow()
-    db.session.commit()
 
 
 def worker_alive() -> bool:

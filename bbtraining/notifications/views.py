@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..permissions import admin_required, get_or_404
+from ..web import commit_or_flash
 from . import bp, services
 from .mail import mailbox_dir
 from .models import OutboxMessage, OutboxStatus
@@ -132,7 +133,5 @@ def outbox_retry(row_id: int):
             _("Dit bericht wordt op dit moment verzonden. Probeer het zo nodig later."), "warning"
         )
     else:
-        services.retry(row)
-        db.session.commit()
-        flash(_("Het bericht staat weer in de wachtrij."), "success")
+        commit_or_flash(lambda: services.retry(row), _("Het bericht staat weer in de wachtrij."))
     return redirect(url_for("notifications.outbox", status=request.args.get("status")))

@@ -10,7 +10,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from bbtraining.alumni import matches
-from bbtraining.alumni.models import MatchRecipient, MatchRequest
+from bbtraining.alumni.match_models import MatchRecipient, MatchRequest
 from bbtraining.db_types import utcnow
 from bbtraining.extensions import db
 from bbtraining.notifications.models import OutboxMessage

@@ -5,15 +5,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from bbtraining.alumni import matches, services
-from bbtraining.alumni.models import (
-    AlumniConsent,
-    AlumniProfile,
-    MatchRecipient,
-    MatchRequest,
-    ProfileLanguage,
-    TravelProvince,
-)
+from bbtraining.alumni import matches, search
+from bbtraining.alumni.match_models import MatchRecipient, MatchRequest
+from bbtraining.alumni.models import AlumniConsent, AlumniProfile, ProfileLanguage, TravelProvince
 from bbtraining.audit import AuditEntry
 from bbtraining.auth.models import User
 from bbtraining.bookings.attendance.qualifications import Qualification
@@ -115,7 +109,7 @@ def test_delete_account_anonymises_and_keeps_bookkeeping(client, login, make_alu
         "/auth/login", data={"email": "anna@example.nl", "password": PASSWORD}
     )
     assert login_again.status_code != 302
-    assert services.search(services.SearchCriteria()).total == 0
+    assert search.search(search.SearchCriteria()).total == 0
 
 
 def test_client_deleting_account_closes_their_open_requests(

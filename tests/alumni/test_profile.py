@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from bbtraining.alumni import services
+from bbtraining.alumni import search
 from bbtraining.alumni.models import AlumniConsent, AlumniProfile, ProfilePhoto
 from bbtraining.audit import AuditEntry
 from bbtraining.db_types import utcnow
@@ -231,11 +231,11 @@ def test_reminder_before_the_year_lapses_then_confirming_restores(make_alumnus, 
 
     due.confirmed_at = utcnow() - timedelta(days=370)
     db.session.commit()
-    assert services.search(services.SearchCriteria()).total == 1
+    assert search.search(search.SearchCriteria()).total == 1
     login(due.user)
     assert "bevestig dat uw profiel klopt" in client.get("/alumni/profile").get_data(as_text=True)
     assert client.post("/alumni/profile/confirm").status_code == 302
-    assert services.search(services.SearchCriteria()).total == 2
+    assert search.search(search.SearchCriteria()).total == 2
 
 
 def test_staff_hide_with_reason_shown_to_the_alumnus(client, login, make_alumnus, make_user):
@@ -290,8 +290,8 @@ def test_demo_seed_is_idempotent(app, make_course):
         demo.seed()
         db.session.commit()
     assert db.session.scalar(select(func.count(AlumniProfile.id))) == 6
-    assert services.search(services.SearchCriteria()).total == 6
-    trained = services.search(services.SearchCriteria(q="meertalige"))
+    assert search.search(search.SearchCriteria()).total == 6
+    trained = search.search(search.SearchCriteria(q="meertalige"))
     assert [p.display_name for p in trained.profiles] == ["Amira El Idrissi"]
 
 

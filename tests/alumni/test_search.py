@@ -5,15 +5,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from bbtraining.alumni import services
+from bbtraining.alumni import search, services
 from bbtraining.alumni.models import AlumniProfile
 from bbtraining.db_types import utcnow
 from bbtraining.extensions import db
 
 
 def names(criteria=None, **kwargs) -> list[str]:
-    criteria = criteria or services.SearchCriteria(**kwargs)
-    return [p.display_name for p in services.search(criteria, with_map=False).profiles]
+    criteria = criteria or search.SearchCriteria(**kwargs)
+    return [p.display_name for p in search.search(criteria, with_map=False).profiles]
 
 
 @pytest.fixture
@@ -166,27 +166,27 @@ def test_combined_filters(pool):
 
 
 def test_province_counts_ignore_the_province_filter_and_count_travel(pool):
-    criteria = services.SearchCriteria(province="limburg", languages=["nl"])
-    counts = services.province_counts(criteria)
+    criteria = search.SearchCriteria(province="limburg", languages=["nl"])
+    counts = search.province_counts(criteria)
     assert counts["utrecht"] == 2  # Anna lives there, Cato travels there
     assert counts["gelderland"] == 2
     assert counts["limburg"] == 1
     assert counts["noord-brabant"] == 1
     assert counts["zeeland"] == 0
     assert len(counts) == 12
-    day_counts = services.province_counts(services.SearchCriteria(dates=[pool["day"]]))
+    day_counts = search.province_counts(search.SearchCriteria(dates=[pool["day"]]))
     assert day_counts["gelderland"] == 1  # Bram is blocked that day; Anna travels there
 
 
 def test_pagination(make_alumnus, app):
     for i in range(5):
         make_alumnus(f"Alumnus {i}", assemblies=10 - i)
-    first = services.search(services.SearchCriteria(), page=1, per_page=2)
-    third = services.search(services.SearchCriteria(), page=3, per_page=2)
+    first = search.search(search.SearchCriteria(), page=1, per_page=2)
+    third = search.search(search.SearchCriteria(), page=3, per_page=2)
     assert [p.display_name for p in first.profiles] == ["Alumnus 0", "Alumnus 1"]
     assert [p.display_name for p in third.profiles] == ["Alumnus 4"]
     assert first.total == 5 and first.pages == 3
-    assert services.search(services.SearchCriteria(), page=9, per_page=2).profiles == []
+    assert search.search(search.SearchCriteria(), page=9, per_page=2).profiles == []
 
 
 # -- who is in the pool at all -----------------------------------------------------------------
@@ -223,7 +223,7 @@ def test_unconfirmed_for_twelve_months_drops_out(make_alumnus):
     fresh.confirmed_at = utcnow() - timedelta(days=360)
     db.session.commit()
     assert names() == ["Vers"]
-    assert services.province_counts(services.SearchCriteria())["utrecht"] == 1
+    assert search.province_counts(search.SearchCriteria())["utrecht"] == 1
     services.confirm(stale)
     db.session.commit()
     assert sorted(names()) == ["Oud", "Vers"]
@@ -252,20 +252,20 @@ def test_invalid_criteria_are_refused_in_dutch(pool):
     from bbtraining.errors import DomainError
 
     for criteria, message in (
-        (services.SearchCriteria(province="atlantis"), "Onbekende provincie"),
-        (services.SearchCriteria(languages=["xx"]), "Onbekende taal"),
-        (services.SearchCriteria(specialisation="nope"), "Onbekende specialisatie"),
+        (search.SearchCriteria(province="atlantis"), "Onbekende provincie"),
+        (search.SearchCriteria(languages=["xx"]), "Onbekende taal"),
+        (search.SearchCriteria(specialisation="nope"), "Onbekende specialisatie"),
         (
-            services.SearchCriteria(date_from=date(2031, 1, 2), date_to=date(2031, 1, 1)),
+            search.SearchCriteria(date_from=date(2031, 1, 2), date_to=date(2031, 1, 1)),
             "einddatum",
         ),
         (
-            services.SearchCriteria(date_from=date(2031, 1, 1), date_to=date(2032, 6, 1)),
+            search.SearchCriteria(date_from=date(2031, 1, 1), date_to=date(2032, 6, 1)),
             "hooguit een jaar",
         ),
     ):
         with pytest.raises(DomainError, match=message):
-            services.search(criteria)
+            search.search(criteria)
 
 
 def test_profile_search_rows_never_hold_contact_details():
@@ -279,9 +279,9 @@ def test_province_pages_run_from_residents_into_travellers(make_alumnus):
     make_alumnus("Reiziger 0", province="utrecht", travel=("zeeland",), assemblies=50)
     make_alumnus("Reiziger 1", province="limburg", travel=("zeeland",), assemblies=40)
     make_alumnus("Elders", province="limburg", assemblies=99)
-    criteria = services.SearchCriteria(province="zeeland")
+    criteria = search.SearchCriteria(province="zeeland")
     pages = [
-        [p.display_name for p in services.search(criteria, page=n, per_page=2).profiles]
+        [p.display_name for p in search.search(criteria, page=n, per_page=2).profiles]
         for n in (1, 2, 3, 4)
     ]
     assert pages == [
@@ -290,4 +290,4 @@ def test_province_pages_run_from_residents_into_travellers(make_alumnus):
         ["Reiziger 1"],
         [],
     ]
-    assert services.search(criteria, per_page=2).total == 5
+    assert search.search(criteria, per_page=2).total == 5

@@ -7,7 +7,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
-from bbtraining.alumni.models import Shortlist
+from bbtraining.alumni.match_models import Shortlist
 from bbtraining.bookings.billing.invoices import Invoice
 from bbtraining.bookings.enrollment.models import WaitlistEntry
 from bbtraining.bookings.inhouse import services as inhouse

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bbtraining.bookings.sessions.invites import CalendarInvite, sync_edition_invites
 from bbtraining.bookings.sessions.participants import Participant
 from bbtraining.extensions import db
-from bbtraining.notifications import services
+from bbtraining.notifications import services, tasks
 from bbtraining.notifications.mail import build_message
 from bbtraining.notifications.models import OutboxMessage, OutboxStatus, WorkerHeartbeat
 from tests import factories
@@ -292,7 +292,7 @@ def test_change_succeeds_with_redis_down_and_invite_arrives_after(
         redis_server.start()  # back on the same port
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not smtp_server.messages:
-            services.sweep(grace_seconds=0)  # what the beat does every minute
+            tasks.sweep(grace_seconds=0)  # what the beat does every minute
             smtp_server.wait_for(1, timeout=2)
         time.sleep(2)
         received = [m for rcpts, m in smtp_server.messages if rcpts == ["eva@example.nl"]]
@@ -314,7 +314,7 @@ def test_raw_message_survives_smtp_round_trip(app, smtp_server, make_edition, at
     attendees.add(eva())
     sync_edition_invites(edition)
     db.session.commit()
-    assert services.deliver_due_now() == {"sent": 1}
+    assert tasks.deliver_due_now() == {"sent": 1}
     [(rcpts, msg)] = smtp_server.wait_for(1)
     assert rcpts == ["eva@example.nl"]
     reparsed = message_from_bytes(msg.as_bytes(), policy=policy.default)

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from bbtraining.audit import AuditEntry
 from bbtraining.db_types import utcnow
 from bbtraining.extensions import db
-from bbtraining.notifications import services
+from bbtraining.notifications import tasks
 from bbtraining.notifications.models import OutboxMessage, OutboxStatus
 
 
@@ -76,7 +76,7 @@ def test_retry_puts_a_failed_mail_back_in_the_queue(client, make_user, login, sm
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "outbox.retried"))
     assert entry.object_id == row.id and entry.actor_id == admin.id
     # And it really goes out now.
-    services.deliver_due_now()
+    tasks.deliver_due_now()
     assert [rcpts for rcpts, _msg in smtp_server.wait_for(2)].count(["mislukt@example.nl"]) == 1
     db.session.expire_all()
     assert db.session.get(OutboxMessage, row.id).status == OutboxStatus.SENT

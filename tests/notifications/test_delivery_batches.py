@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bbtraining.extensions import db
-from bbtraining.notifications import mail, services
+from bbtraining.notifications import mail, services, tasks
 from bbtraining.notifications.models import OutboxMessage, OutboxStatus
 from bbtraining.notifications.services import queue_mail
 from tests.conftest import free_port
@@ -87,7 +87,7 @@ def sent_count() -> int:
 def test_one_connection_carries_many_mails(counting_smtp):
     sink = counting_smtp()
     queue(30)
-    assert services.deliver_due_now() == {"sent": 30}
+    assert tasks.deliver_due_now() == {"sent": 30}
     assert len(sink.mails) == 30
     assert sink.connections == 1
     assert sent_count() == 30
@@ -98,7 +98,7 @@ def test_connection_is_renewed_after_its_quota(app, counting_smtp, per_connectio
     sink = counting_smtp()
     app.config["SMTP_MAX_MESSAGES_PER_CONNECTION"] = per_connection
     queue(30)
-    assert services.deliver_due_now() == {"sent": 30}
+    assert tasks.deliver_due_now() == {"sent": 30}
     assert len(sink.mails) == 30
     assert sink.connections == connections
 
@@ -108,9 +108,9 @@ def test_connection_the_server_dropped_is_replaced_before_sending(counting_smtp)
     the connection first and goes out over a new one: delivered once, no error recorded."""
     sink = counting_smtp(timeout=1)
     first, second = queue(2)
-    assert services.deliver(first) == "sent"
+    assert tasks.deliver(first) == "sent"
     time.sleep(6)
-    assert services.deliver(second) == "sent"
+    assert tasks.deliver(second) == "sent"
     assert [rcpts for _peer, rcpts in sink.mails] == [
         ["deelnemer0@example.nl"],
         ["deelnemer1@example.nl"],
@@ -127,14 +127,14 @@ def test_failure_mid_batch_retries_only_that_row(app, counting_smtp):
     ids = queue(5)
     db.session.get(OutboxMessage, ids[2]).to_email = "weiger@example.nl"  # refused at RCPT
     db.session.commit()
-    outcomes = services.deliver_many(ids)
+    outcomes = tasks.deliver_many(ids)
     assert [outcomes[i] for i in ids] == ["sent", "sent", "retry", "sent", "sent"]
     assert len(sink.mails) == 4
     db.session.expire_all()
     refused = db.session.get(OutboxMessage, ids[2])
     assert refused.status == OutboxStatus.PENDING and refused.attempts == 1
     assert "Mailbox unavailable" in refused.last_error
-    again = services.deliver_many(ids)  # a duplicate task: the sent rows are not sent again
+    again = tasks.deliver_many(ids)  # a duplicate task: the sent rows are not sent again
     assert [again[i] for i in ids] == ["skipped", "skipped", "retry", "skipped", "skipped"]
     assert len(sink.mails) == 4
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bbtraining.extensions import db
-from bbtraining.notifications import services
+from bbtraining.notifications import tasks
 from bbtraining.notifications.models import OutboxMessage, OutboxStatus
 from bbtraining.notifications.services import Attachment, queue_mail
 from tests.conftest import (
@@ -74,7 +74,7 @@ def test_rollback_discards_the_mail():
 
 def test_delivery_to_local_mailbox_and_admin_can_read_it(app, client, make_user, login):
     row = _queue(attachments=[Attachment("factuur.pdf", "application/pdf", b"%PDF-1.4 x")])
-    assert services.deliver(row.id) == "sent"
+    assert tasks.deliver(row.id) == "sent"
     assert _status(row.id) == OutboxStatus.SENT
     name = f"{row.id:08d}.eml"
     assert (Path(app.config["MAILBOX_DIR"]) / name).is_file()
@@ -111,8 +111,8 @@ def test_admin_outbox_lists_failed_and_retries(client, make_user, login):
 
 def test_deliver_twice_sends_once(smtp_server):
     row = _queue()
-    assert services.deliver(row.id) == "sent"
-    assert services.deliver(row.id) == "skipped"
+    assert tasks.deliver(row.id) == "sent"
+    assert tasks.deliver(row.id) == "skipped"
     assert len(smtp_server.wait_for(1)) == 1
     time.sleep(0.3)
     assert len(smtp_server.messages) == 1
@@ -126,7 +126,7 @@ def test_concurrent_deliveries_send_once(app, smtp_server):
 
     def run():
         with app.app_context():
-            results.append(services.deliver(row_id))
+            results.append(tasks.deliver(row_id))
             db.session.remove()
 
     threads = [threading.Thread(target=run) for _ in range(6)]
@@ -144,7 +144,7 @@ def test_smtp_failure_is_retried_with_backoff_and_recorded(app):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port(), SMTP_TIMEOUT=2)
     try:
         row = _queue()
-        assert services.deliver(row.id) == "retry"
+        assert tasks.deliver(row.id) == "retry"
     finally:
         app.config.update(SMTP_HOST=None, SMTP_PORT=25)
     db.session.expire_all()
@@ -153,7 +153,7 @@ def test_smtp_failure_is_retried_with_backoff_and_recorded(app):
     assert "ConnectionRefused" in row.last_error
     assert row.next_attempt_at > row.created_at
     # Not due yet: the sweep leaves it alone until its backoff has passed.
-    assert row.id not in services.due_row_ids(grace_seconds=0)
+    assert row.id not in tasks.due_row_ids(grace_seconds=0)
 
 
 def test_gives_up_after_max_attempts(app):
@@ -162,10 +162,10 @@ def test_gives_up_after_max_attempts(app):
     )
     try:
         row = _queue()
-        services.deliver(row.id)
+        tasks.deliver(row.id)
         db.session.get(OutboxMessage, row.id).status = OutboxStatus.PENDING
         db.session.commit()
-        assert services.deliver(row.id) == "failed"
+        assert tasks.deliver(row.id) == "failed"
     finally:
         app.config.update(SMTP_HOST=None, SMTP_PORT=25, OUTBOX_MAX_ATTEMPTS=8)
     assert _status(row.id) == OutboxStatus.FAILED
@@ -267,9 +267,9 @@ def test_mail_queued_while_broker_down_arrives_after_it_returns(
             tmp_path / "worker.log",
         ).start()
         try:
-            due = services.due_row_ids(grace_seconds=0)
+            due = tasks.due_row_ids(grace_seconds=0)
             assert due == [row.id]
-            assert services.sweep(grace_seconds=0) == 1
+            assert tasks.sweep(grace_seconds=0) == 1
             assert _wait(lambda: _status(row.id) == OutboxStatus.SENT), worker.log_path.read_text()
             assert len(smtp_server.wait_for(1)) == 1
         finally:

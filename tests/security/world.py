@@ -78,14 +78,13 @@ def _edition(course, *, capacity: int, trainer, days_ahead: int = 30):
 
 
 def build_world() -> World:
-    from bbtraining.alumni import matches
-    from bbtraining.alumni import services as alumni
+    from bbtraining.alumni import matches, services
     from bbtraining.auth.models import Organisation
     from bbtraining.bookings.attendance.qualifications import record_qualification
     from bbtraining.bookings.enrollment import cancellation, enrolling, policy, waitlist
     from bbtraining.bookings.inhouse import services as inhouse
     from bbtraining.courses.models import Course
-    from bbtraining.notifications import services as outbox
+    from bbtraining.notifications import tasks
     from bbtraining.notifications.models import OutboxMessage
 
     w = World()
@@ -251,17 +250,17 @@ def build_world() -> World:
     # -- alumni: both facilitators qualified and published; match requests by both clients -----
     def alumnus(user, province: str):
         record_qualification(user, training, source="admin", by=staff)
-        profile = alumni.save_profile(
+        profile = services.save_profile(
             user,
-            alumni.ProfileData(display_name=user.name, province=province, languages=["nl"]),
+            services.ProfileData(display_name=user.name, province=province, languages=["nl"]),
         )
-        alumni.publish_with_consent(profile, consent_given=True)
+        services.publish_with_consent(profile, consent_given=True)
         return profile
 
     o["profile"] = alumnus(fac, "utrecht")
     o["profile2"] = alumnus(fac2, "drenthe")
-    alumni.set_photo(o["profile"], _jpeg())
-    o["specialisation"] = alumni.save_specialisation("Jongeren betrekken")
+    services.set_photo(o["profile"], _jpeg())
+    o["specialisation"] = services.save_specialisation("Jongeren betrekken")
     day = inhouse.today_amsterdam() + timedelta(days=90)
 
     def match(by, profiles):
@@ -295,7 +294,7 @@ def build_world() -> World:
     db.session.commit()
     rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
     row = next(r for r in rows if r.attachments)  # an invoice PDF: the mailbox shows it
-    outbox.deliver(row.id)
+    tasks.deliver(row.id)
     db.session.commit()
     o["outbox_row"] = row
     o["mailbox_name"] = f"{row.id:08d}.eml"

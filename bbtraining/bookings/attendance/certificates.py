@@ -22,7 +22,7 @@ from ...db_types import UTCDateTime, utcnow
 from ...extensions import babel_locale, db
 from ...notifications.models import OutboxMessage
 from ...notifications.services import Attachment, queue_mail
-from ...pdf import CertificateDoc, render_certificate
+from ...pdf.certificate import CertificateDoc, render_certificate
 from ...urls import public_url
 from .models import Completion
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ...courses.models import Edition, TrainingSession
 from ...extensions import db
-from ...pdf import SignInSheetDoc, render_sign_in_sheet
+from ...pdf.sign_in_sheet import SignInSheetDoc, render_sign_in_sheet
 from .models import ATTENDANCE_STATUS_LABELS, AttendanceRecord, Completion
 from .services import (
     build_sheet,

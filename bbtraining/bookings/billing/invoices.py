@@ -22,7 +22,9 @@ from ... import audit
 from ...db_types import UTCDateTime, utcnow
 from ...errors import DomainError
 from ...extensions import db
-from ...pdf import InvoiceDoc, MoneyLine, Party, line_totals, render_invoice
+from ...pdf.invoice import InvoiceDoc, render_invoice
+from ...pdf.layout import Party
+from .amounts import MoneyLine, line_totals, price_table
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
@@ -275,7 +277,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             vat_number=invoice.buyer_vat_number,
             email=invoice.buyer_email,
         ),
-        lines=tuple(line.as_money_line() for line in invoice.lines),
+        prices=price_table(line.as_money_line() for line in invoice.lines),
         reference=invoice.reference,
         payment_note=config.get("SELLER_PAYMENT_NOTE"),
         credit_for=invoice.credit_for.number if invoice.credit_for else None,

@@ -1,18 +1,20 @@
 """Stripe: the client, and the webhook that is the only way a card or iDEAL payment counts.
 
 Events are verified with the endpoint secret, stored under their unique id (a replay changes
-nothing), and dispatched to handlers registered with `@on_event("type")`. Handlers re-fetch the
-object from Stripe rather than trusting the payload, so out-of-order events are harmless.
+nothing), and dispatched to the handler registered for their type. Billing knows no handler:
+each capability that takes payments registers its own in its `__init__.py`, e.g.
+`on_event("invoice.paid", payments.settle_stripe_invoice)`. Handlers re-fetch the object from
+Stripe rather than trusting the payload, so out-of-order events are harmless.
 """
 
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import stripe
 from flask import current_app
 from sqlalchemy import String
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...db_types import UTCDateTime, utcnow
@@ -45,13 +47,35 @@ def get_client() -> stripe.StripeClient:
     return stripe.StripeClient(config["STRIPE_SECRET_KEY"], **kwargs)
 
 
-def on_event(*event_types: str) -> Callable[[Handler], Handler]:
+def on_event(*args: str | Handler) -> Any:
+    """Register the handler of one or more Stripe event types.
+
+    A plain call, as a capability's `__init__.py` makes it: `on_event("charge.refunded", handler)`
+    (several types may come before the handler); or, with types only, a decorator:
+    `@on_event("charge.refunded")`. Each type has one handler: registering another one for a type
+    that has one is a wiring mistake and raises.
+    """
+    *event_types, last = args
+    if callable(last):
+        _register(event_types, last)
+        return last
+    event_types.append(last)
+
     def decorator(handler: Handler) -> Handler:
-        for event_type in event_types:
-            _handlers[event_type] = handler
+        _register(event_types, handler)
         return handler
 
     return decorator
+
+
+def _register(event_types: list, handler: Handler) -> None:
+    if not event_types or not all(isinstance(t, str) for t in event_types):
+        raise TypeError("on_event takes one or more event types (str), then the handler")
+    for event_type in event_types:
+        registered = _handlers.get(event_type)
+        if registered is not None and registered is not handler:
+            raise ValueError(f"Stripe event {event_type!r} already has a handler: {registered!r}")
+        _handlers[event_type] = handler
 
 
 class InvalidWebhook(Exception):
@@ -69,17 +93,17 @@ def verify(payload: bytes, signature: str | None) -> stripe.Event:
 
 
 def handle_event(event: stripe.Event) -> str:
-    """Record the event once and run its handler in the caller's transaction.
+    """Record the event once and run its handler in the caller's transaction (flushes only).
 
-    Must be the first write of that transaction: a duplicate id rolls it back. (No savepoint:
-    pysqlite would commit it on its own.)
+    A replay of a recorded event is answered "duplicate" and changes nothing. Two deliveries of
+    the same event at the same moment both pass that check; the second one's flush then breaks
+    the primary key before its handler runs, and the IntegrityError ends its request unhandled
+    (rolled back): Stripe retries it, and the retry is a plain duplicate.
     """
-    db.session.add(StripeEvent(id=event.id, type=event.type))
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
+    if db.session.get(StripeEvent, event.id) is not None:
         return "duplicate"
+    db.session.add(StripeEvent(id=event.id, type=event.type))
+    db.session.flush()
     handler = _handlers.get(event.type)
     outcome = "ignored" if handler is None else handler(event, get_client()) or "handled"
     db.session.get(StripeEvent, event.id).outcome = outcome[:200]

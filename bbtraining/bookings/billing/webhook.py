@@ -1,6 +1,9 @@
+"""The Stripe webhook: the endpoint Stripe calls with signed events (see `stripe_client`)."""
+
 from flask import request
 
-from ...extensions import csrf, db
+from ...extensions import csrf
+from ...web import commit
 from .. import bp
 from .stripe_client import InvalidWebhook, handle_event, verify
 
@@ -13,5 +16,5 @@ def stripe_webhook():
     except InvalidWebhook:
         return {"error": "invalid signature"}, 400
     outcome = handle_event(event)
-    db.session.commit()
+    commit()
     return {"received": True, "outcome": outcome}, 200

@@ -129,7 +129,7 @@ def new_enrollment(
 
 def price_preview(edition: Edition, seats: int = 1) -> tuple[Decimal, Decimal, Decimal]:
     """(excl. VAT, VAT, incl. VAT) for `seats` seats, computed as the invoice will."""
-    from ...pdf import MoneyLine, line_totals
+    from ..billing.amounts import MoneyLine, line_totals
 
     unit = edition.unit_price or Decimal(0)
     subtotal, _rates, total = line_totals(

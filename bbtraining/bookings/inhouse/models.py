@@ -29,7 +29,7 @@ from ...courses.models import AMSTERDAM, Course, SessionStatus, TrainingSession
 from ...db_types import UTCDateTime, utcnow
 from ...errors import DomainError
 from ...extensions import db
-from ...pdf import MoneyLine, line_amount, line_totals
+from ..billing.amounts import MoneyLine, line_amount, line_totals
 from ..billing.invoices import Invoice
 
 

@@ -30,8 +30,10 @@ from ...db_types import utcnow
 from ...errors import DomainError, NotAllowed
 from ...extensions import db
 from ...notifications.services import Attachment, queue_mail
-from ...pdf import MoneyLine, Party, ProposalDoc, SessionLine, line_amount, render_proposal
+from ...pdf.layout import Party
+from ...pdf.proposal import ProposalDoc, SessionLine, render_proposal
 from ...urls import public_url
+from ..billing.amounts import MoneyLine, line_amount, price_table
 from ..billing.invoices import (
     Invoice,
     InvoiceStatus,
@@ -512,7 +514,7 @@ def proposal_pdf(proposal: InhouseProposal) -> bytes:
             )
             for s in proposal.sessions
         ),
-        lines=tuple(proposal.money_lines()),
+        prices=price_table(proposal.money_lines()),
         terms=proposal.terms,
         superseded=proposal.status == ProposalStatus.SUPERSEDED,
     )

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from bbtraining.bookings.billing.amounts import MoneyLine
 from bbtraining.bookings.billing.invoices import (
     Invoice,
     InvoiceStatus,
@@ -12,7 +13,6 @@ from bbtraining.bookings.billing.invoices import (
 )
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
-from bbtraining.pdf import MoneyLine
 
 LINE = MoneyLine("Training gespreksbegeleiders", Decimal(1), Decimal("495.00"), Decimal(21))
 

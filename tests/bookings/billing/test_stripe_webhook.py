@@ -70,3 +70,25 @@ def test_unknown_event_types_answer_200_and_replays_count_once(client, stripe_st
         assert response.status_code == 200 and response.json["outcome"] == "ignored"
     finally:
         stripe_gateway._handlers.pop("test.counted")
+
+
+def test_on_event_registers_by_plain_call_or_as_decorator():
+    def first(event, stripe_client):
+        return "first"
+
+    def second(event, stripe_client):
+        return "second"
+
+    try:
+        assert stripe_gateway.on_event("test.a", "test.b", first) is first
+        assert stripe_gateway.on_event("test.c")(second) is second
+        assert stripe_gateway._handlers["test.a"] is stripe_gateway._handlers["test.b"] is first
+        assert stripe_gateway._handlers["test.c"] is second
+        stripe_gateway.on_event("test.a", first)  # the same wiring twice changes nothing
+        with pytest.raises(ValueError, match="already has a handler"):
+            stripe_gateway.on_event("test.a", second)
+        with pytest.raises(TypeError):
+            stripe_gateway.on_event(first)
+    finally:
+        for event_type in ("test.a", "test.b", "test.c"):
+            stripe_gateway._handlers.pop(event_type, None)
