@@ -25,7 +25,8 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from ... import audit
 from ...auth.models import Organisation, Role, User, normalise_email
 from ...auth.services import find_or_create_organisation, register_user
-from ...courses.models import AMSTERDAM, Course, SessionStatus, TrainingSession
+from ...courses.models import AMSTERDAM, Course, TrainingSession
+from ...courses.trainers import Slot, trainer_conflicts
 from ...db_types import utcnow
 from ...errors import DomainError, NotAllowed
 from ...extensions import db
@@ -306,29 +307,14 @@ class LineDraft:
     unit_price: Decimal
 
 
-def trainer_conflicts(
-    trainer_id: int,
-    starts_at: datetime,
-    ends_at: datetime,
-    *,
-    exclude_session_ids: Iterable[int] = (),
-) -> list[TrainingSession]:
-    """The trainer's scheduled sessions (of editions or other bookings) that overlap."""
-    query = select(TrainingSession).where(
-        TrainingSession.trainer_id == trainer_id,
-        TrainingSession.status == SessionStatus.SCHEDULED,
-        TrainingSession.starts_at < ends_at,
-        TrainingSession.ends_at > starts_at,
-    )
-    excluded = list(exclude_session_ids)
-    if excluded:
-        query = query.where(TrainingSession.id.not_in(excluded))
-    return list(db.session.scalars(query.order_by(TrainingSession.starts_at)))
-
-
 def _refuse_conflicts(
     drafts: Sequence[SessionDraft], *, exclude_session_ids: Iterable[int] = ()
 ) -> None:
+    """Refuse a trainer twice in the drafts, or already giving a session at that time.
+
+    Which sessions count as taken is the catalog's one rule (`courses.trainers.trainer_conflicts`:
+    lead trainer of a session or co-trainer of a planned edition); only the wording is ours.
+    """
     excluded = list(exclude_session_ids)
     for index, draft in enumerate(drafts):
         if draft.trainer is None:
@@ -348,7 +334,9 @@ def _refuse_conflicts(
                     )
                 )
         clashes = trainer_conflicts(
-            draft.trainer.id, draft.starts_at, draft.ends_at, exclude_session_ids=excluded
+            draft.trainer,
+            [Slot(draft.starts_at, draft.ends_at)],
+            ignore_session_ids=excluded,
         )
         if clashes:
             clash = clashes[0]
