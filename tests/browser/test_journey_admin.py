@@ -11,7 +11,7 @@ from bbtraining.alumni.models import Shortlist
 from bbtraining.bookings.billing.invoices import Invoice
 from bbtraining.bookings.enrollment.models import WaitlistEntry
 from bbtraining.bookings.inhouse import services as inhouse
-from bbtraining.bookings.inhouse.models import InhouseBooking
+from bbtraining.bookings.inhouse.models import InhouseBooking, today_amsterdam
 from bbtraining.extensions import db
 from tests.browser.conftest import browser_login
 from tests.conftest import PASSWORD, outbox_to
@@ -34,7 +34,7 @@ def _submit(w):
             expected_participants=20,
             delivery_mode="online",
             venue="",
-            date_options=[(inhouse.today_amsterdam() + timedelta(days=35), "morning")],
+            date_options=[(today_amsterdam() + timedelta(days=35), "morning")],
             assembly_phase="voorbereiding",
             assembly_context="De raad wil weten wat een burgerberaad vraagt.",
             organisation_name="Gemeente Zeist",

@@ -84,6 +84,7 @@ def build_world() -> World:
     from bbtraining.bookings.attendance.qualifications import record_qualification
     from bbtraining.bookings.enrollment import cancellation, enrolling, policy, waitlist
     from bbtraining.bookings.inhouse import services as inhouse
+    from bbtraining.bookings.inhouse.models import local_datetime, today_amsterdam
     from bbtraining.courses.models import Course
     from bbtraining.notifications import services as outbox
     from bbtraining.notifications.models import OutboxMessage
@@ -188,7 +189,7 @@ def build_world() -> World:
 
     # -- inhouse: org A has a proposal waiting, org B too --------------------------------------
     def request_for(user, days: int):
-        today = inhouse.today_amsterdam()
+        today = today_amsterdam()
         booking, _new = inhouse.submit_request(
             inspiratie,
             inhouse.RequestData(
@@ -206,7 +207,7 @@ def build_world() -> World:
         return booking
 
     def propose(booking, days: int, by_trainer):
-        starts = inhouse.local_datetime(inhouse.today_amsterdam() + timedelta(days=days), time(19))
+        starts = local_datetime(today_amsterdam() + timedelta(days=days), time(19))
         inhouse.send_proposal(
             booking,
             by=staff,
@@ -221,7 +222,7 @@ def build_world() -> World:
             lines=[
                 inhouse.LineDraft("session-fee", "Inspiratiesessie", Decimal(1), Decimal("1450"))
             ],
-            valid_until=inhouse.today_amsterdam() + timedelta(days=14),
+            valid_until=today_amsterdam() + timedelta(days=14),
             vat_rate=Decimal("21.00"),
             terms="Annuleren kan tot vier weken vooraf.",
         )
@@ -262,7 +263,7 @@ def build_world() -> World:
     o["profile2"] = alumnus(fac2, "drenthe")
     alumni.set_photo(o["profile"], _jpeg())
     o["specialisation"] = alumni.save_specialisation("Jongeren betrekken")
-    day = inhouse.today_amsterdam() + timedelta(days=90)
+    day = today_amsterdam() + timedelta(days=90)
 
     def match(by, profiles):
         return matches.create_request(

@@ -15,7 +15,7 @@ from ...auth.models import User
 from ...courses.models import Course
 from ...extensions import db
 from . import services
-from .models import InhouseBooking
+from .models import InhouseBooking, local_datetime, today_amsterdam
 
 CLIENT_EMAIL = "griffie@example.nl"
 STAFF_EMAIL = "beheer@example.nl"
@@ -51,7 +51,7 @@ def _inhouse_course() -> Course:
 
 
 def _request(course, client, *, day_offset: int, participants: int) -> InhouseBooking:
-    today = services.today_amsterdam()
+    today = today_amsterdam()
     booking, _new = services.submit_request(
         course,
         services.RequestData(
@@ -73,14 +73,14 @@ def _request(course, client, *, day_offset: int, participants: int) -> InhouseBo
 
 
 def _proposal(booking, staff, trainer, *, day_offset: int) -> None:
-    day = services.today_amsterdam() + timedelta(days=day_offset)
+    day = today_amsterdam() + timedelta(days=day_offset)
     services.send_proposal(
         booking,
         by=staff,
         sessions=[
             services.SessionDraft(
-                starts_at=services.local_datetime(day, time(19, 30)),
-                ends_at=services.local_datetime(day, time(21, 30)),
+                starts_at=local_datetime(day, time(19, 30)),
+                ends_at=local_datetime(day, time(21, 30)),
                 trainer=trainer,
                 location=booking.venue or "Online",
             )
@@ -94,7 +94,7 @@ def _proposal(booking, staff, trainer, *, day_offset: int) -> None:
             ),
             services.LineDraft("travel", "Reiskosten", Decimal(1), Decimal("45.00")),
         ],
-        valid_until=services.today_amsterdam() + timedelta(days=30),
+        valid_until=today_amsterdam() + timedelta(days=30),
         vat_rate=booking.course.vat_rate or Decimal("21.00"),
         terms=services.default_terms(),
     )

@@ -6,7 +6,7 @@ is not a move, such as a revised proposal or a rescheduled session) is one `Inho
 row, which is the timeline that client and staff see, and one audit entry.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 
@@ -31,6 +31,19 @@ from ...errors import DomainError
 from ...extensions import db
 from ...pdf import MoneyLine, line_amount, line_totals
 from ..billing.invoices import Invoice
+
+# What a client or staff member may type in one text field (context, questions, a message).
+MAX_TEXT = 5000
+
+
+def today_amsterdam() -> date:
+    """Today on the calendar of the clients (Europe/Amsterdam)."""
+    return utcnow().astimezone(AMSTERDAM).date()
+
+
+def local_datetime(day: date, at: time) -> datetime:
+    """A wall-clock time in Amsterdam as an aware UTC datetime."""
+    return datetime.combine(day, at, tzinfo=AMSTERDAM).astimezone(UTC)
 
 
 class InhouseStatus(StrEnum):
@@ -479,7 +492,7 @@ class InhouseProposal(db.Model):
 
     def is_expired(self, today: date | None = None) -> bool:
         """Valid through its validity date, Amsterdam time."""
-        today = today or utcnow().astimezone(AMSTERDAM).date()
+        today = today or today_amsterdam()
         return today > self.valid_until
 
 

@@ -11,7 +11,7 @@ import io
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
@@ -48,6 +48,7 @@ from ..sessions.participants import Participant, register_provider, register_ses
 from .models import (
     ASSEMBLY_PHASE_LABELS,
     CLIENT_CANCELLABLE,
+    MAX_TEXT,
     OPEN_STATUSES,
     PARTICIPANT_EDITABLE_STATUSES,
     STATUS_LABELS,
@@ -62,12 +63,11 @@ from .models import (
     InhouseStatus,
     InhouseStripeObject,
     ProposalStatus,
+    today_amsterdam,
 )
 
 log = logging.getLogger(__name__)
-S = InhouseStatus
 
-MAX_TEXT = 5000
 MAX_PARTICIPANTS = 500
 DEFAULT_VALIDITY_DAYS = 30
 DEFAULT_TERMS = _l(
@@ -80,15 +80,6 @@ DEFAULT_TERMS = _l(
 
 class ProposalExpired(DomainError):
     """The client tried to accept a proposal whose validity date has passed."""
-
-
-def today_amsterdam() -> date:
-    return utcnow().astimezone(AMSTERDAM).date()
-
-
-def local_datetime(day: date, at: time) -> datetime:
-    """A wall-clock time in Amsterdam as an aware UTC datetime."""
-    return datetime.combine(day, at, tzinfo=AMSTERDAM).astimezone(UTC)
 
 
 def default_terms() -> str:
@@ -222,7 +213,7 @@ def submit_request(
         assembly_phase=data.assembly_phase or "unknown",
         assembly_context=(data.assembly_context or "").strip(),
         questions=(data.questions or "").strip(),
-        status=S.SUBMITTED,
+        status=InhouseStatus.SUBMITTED,
         date_options=[
             InhouseDateOption(position=i, day=day, part_of_day=part)
             for i, (day, part) in enumerate(data.date_options, start=1)
@@ -230,8 +221,8 @@ def submit_request(
     )
     db.session.add(booking)
     db.session.flush()
-    booking.record_event("created", by=user, from_status=None, to_status=S.SUBMITTED)
-    _mail_client_side(
+    booking.record_event("created", by=user, from_status=None, to_status=InhouseStatus.SUBMITTED)
+    mail_client_side(
         booking,
         subject=_l(
             "Uw aanvraag %(ref)s voor %(course)s", ref=booking.reference, course=course.title
@@ -239,7 +230,7 @@ def submit_request(
         template="bookings/inhouse_request_received",
         extra_users=[user],
     )
-    _mail_staff(
+    mail_staff(
         booking,
         subject=_l(
             "Nieuwe inhouse-aanvraag %(ref)s van %(org)s", ref=booking.reference, org=organisation
@@ -250,7 +241,7 @@ def submit_request(
 
 
 def start_review(booking: InhouseBooking, *, by: User) -> None:
-    booking.move_to(S.IN_REVIEW, by=by)
+    booking.move_to(InhouseStatus.IN_REVIEW, by=by)
 
 
 def confirm_membership(booking: InhouseBooking, *, by: User) -> None:
@@ -282,7 +273,7 @@ def confirm_membership(booking: InhouseBooking, *, by: User) -> None:
     audit.record(
         "organisation.member_confirmed", booking.organisation, actor=by, user_id=requester.id
     )
-    _mail_client_side(
+    mail_client_side(
         booking,
         subject=_l("Uw account hoort nu bij %(org)s", org=booking.organisation.name),
         template="bookings/inhouse_membership_confirmed",
@@ -307,7 +298,7 @@ class LineDraft:
     unit_price: Decimal
 
 
-def _refuse_conflicts(
+def refuse_trainer_conflicts(
     drafts: Sequence[SessionDraft], *, exclude_session_ids: Iterable[int] = ()
 ) -> None:
     """Refuse a trainer twice in the drafts, or already giving a session at that time.
@@ -351,7 +342,7 @@ def _refuse_conflicts(
             )
 
 
-def _check_sessions(drafts: Sequence[SessionDraft]) -> None:
+def check_sessions(drafts: Sequence[SessionDraft]) -> None:
     if not drafts:
         raise DomainError(_l("Een voorstel heeft minstens één sessie nodig."))
     now = utcnow()
@@ -366,7 +357,7 @@ def _check_sessions(drafts: Sequence[SessionDraft]) -> None:
             raise DomainError(_l("Vul voor elke sessie een locatie in."))
 
 
-def _check_lines(lines: Sequence[LineDraft]) -> None:
+def check_lines(lines: Sequence[LineDraft]) -> None:
     if not lines:
         raise DomainError(_l("Een voorstel heeft minstens één prijsregel nodig."))
     for line in lines:
@@ -398,16 +389,22 @@ def send_proposal(
                 org=booking.organisation.name,
             )
         )
-    if booking.status not in (S.SUBMITTED, S.IN_REVIEW, S.PROPOSAL_SENT, S.DECLINED, S.EXPIRED):
+    if booking.status not in (
+        InhouseStatus.SUBMITTED,
+        InhouseStatus.IN_REVIEW,
+        InhouseStatus.PROPOSAL_SENT,
+        InhouseStatus.DECLINED,
+        InhouseStatus.EXPIRED,
+    ):
         raise DomainError(
             _l(
                 "Voor een aanvraag met status ‘%(status)s’ kunt u geen voorstel meer sturen.",
                 status=booking.status_label,
             )
         )
-    _check_sessions(sessions)
-    _check_lines(lines)
-    _refuse_conflicts(sessions)
+    check_sessions(sessions)
+    check_lines(lines)
+    refuse_trainer_conflicts(sessions)
     if valid_until < today_amsterdam():
         raise DomainError(_l("De geldigheidsdatum ligt in het verleden."), field="valid_until")
     if not Decimal(0) <= vat_rate <= Decimal(100):
@@ -448,15 +445,15 @@ def send_proposal(
     booking.proposals.append(proposal)
     db.session.flush()
     version_note = _("Versie %(version)s", version=version)
-    if booking.status == S.SUBMITTED:
-        booking.move_to(S.IN_REVIEW, by=by)
-    if booking.status == S.PROPOSAL_SENT:
+    if booking.status == InhouseStatus.SUBMITTED:
+        booking.move_to(InhouseStatus.IN_REVIEW, by=by)
+    if booking.status == InhouseStatus.PROPOSAL_SENT:
         booking.record_event("proposal_revised", by=by, note=version_note)
     else:
-        booking.move_to(S.PROPOSAL_SENT, by=by, note=version_note)
+        booking.move_to(InhouseStatus.PROPOSAL_SENT, by=by, note=version_note)
     booking.decline_reason = None
     pdf = proposal_pdf(proposal)
-    _mail_client_side(
+    mail_client_side(
         booking,
         subject=_l(
             "Voorstel voor %(course)s (%(ref)s, versie %(version)s)",
@@ -509,7 +506,7 @@ def proposal_pdf(proposal: InhouseProposal) -> bytes:
 
 def _open_proposal(booking: InhouseBooking, version: int | None) -> InhouseProposal:
     proposal = booking.current_proposal
-    if booking.status != S.PROPOSAL_SENT or proposal is None:
+    if booking.status != InhouseStatus.PROPOSAL_SENT or proposal is None:
         raise DomainError(_l("Er staat geen voorstel open om op te reageren."))
     if version != proposal.version:  # the client answers the version they read, or none
         raise DomainError(
@@ -572,7 +569,7 @@ def accept_proposal(
             )
         )
     try:
-        _refuse_conflicts(drafts)
+        refuse_trainer_conflicts(drafts)
     except DomainError as exc:
         # A trainer was booked elsewhere since the proposal went out.
         raise DomainError(
@@ -589,7 +586,7 @@ def accept_proposal(
     booking.accepted_by = by
     proposal.status = ProposalStatus.ACCEPTED
     booking.move_to(
-        S.ACCEPTED,
+        InhouseStatus.ACCEPTED,
         by=by,
         note=_("Versie %(version)s, inkoopnummer %(po)s", version=proposal.version, po=po_number),
     )
@@ -611,11 +608,11 @@ def accept_proposal(
     for session in created:
         sync_session_invites(session)
     booking.move_to(
-        S.SCHEDULED,
+        InhouseStatus.SCHEDULED,
         by=by,
         note=ngettext("%(num)s sessie ingepland", "%(num)s sessies ingepland", len(created)),
     )
-    _mail_client_side(
+    mail_client_side(
         booking,
         subject=_l(
             "Bevestiging: %(course)s (%(ref)s)", course=booking.course.title, ref=booking.reference
@@ -623,7 +620,7 @@ def accept_proposal(
         template="bookings/inhouse_accepted",
         context={"proposal": proposal},
     )
-    _mail_staff(
+    mail_staff(
         booking,
         subject=_l(
             "Voorstel %(ref)s geaccepteerd door %(org)s",
@@ -649,8 +646,8 @@ def decline_proposal(
         raise DomainError(_l("Houd uw tekst korter dan 5000 tekens."), field="reason")
     proposal.status = ProposalStatus.DECLINED
     booking.decline_reason = reason
-    booking.move_to(S.DECLINED, by=by, note=reason)
-    _mail_staff(
+    booking.move_to(InhouseStatus.DECLINED, by=by, note=reason)
+    mail_staff(
         booking,
         subject=_l(
             "Voorstel %(ref)s afgewezen door %(org)s",
@@ -665,20 +662,24 @@ def decline_proposal(
 def expire_proposal(booking: InhouseBooking, *, today: date | None = None) -> bool:
     """Mark the booking expired when its open proposal's validity date has passed."""
     proposal = booking.current_proposal
-    if booking.status != S.PROPOSAL_SENT or proposal is None or not proposal.is_expired(today):
+    if (
+        booking.status != InhouseStatus.PROPOSAL_SENT
+        or proposal is None
+        or not proposal.is_expired(today)
+    ):
         return False
     proposal.status = ProposalStatus.EXPIRED
     booking.move_to(
-        S.EXPIRED,
+        InhouseStatus.EXPIRED,
         note=_("Geldig tot %(date)s", date=format_date(proposal.valid_until, "long")),
     )
-    _mail_client_side(
+    mail_client_side(
         booking,
         subject=_l("Het voorstel voor %(course)s is verlopen", course=booking.course.title),
         template="bookings/inhouse_expired",
         context={"proposal": proposal},
     )
-    _mail_staff(
+    mail_staff(
         booking,
         subject=_l("Voorstel %(ref)s is verlopen", ref=booking.reference),
         template="bookings/inhouse_expired_staff",
@@ -693,7 +694,7 @@ def expire_due_proposals(today: date | None = None) -> int:
         select(InhouseBooking)
         .join(InhouseProposal, InhouseProposal.booking_id == InhouseBooking.id)
         .where(
-            InhouseBooking.status == S.PROPOSAL_SENT,
+            InhouseBooking.status == InhouseStatus.PROPOSAL_SENT,
             InhouseProposal.status == ProposalStatus.OPEN,
             InhouseProposal.valid_until < today,
         )
@@ -721,7 +722,7 @@ def cancel_booking(booking: InhouseBooking, *, by: User, reason: str) -> None:
                     "we nemen dan contact met u op."
                 )
             )
-    booking.move_to(S.CANCELLED, by=by, note=reason)
+    booking.move_to(InhouseStatus.CANCELLED, by=by, note=reason)
     booking.cancel_reason = reason
     proposal = booking.current_proposal
     if proposal is not None and proposal.status == ProposalStatus.OPEN:
@@ -729,7 +730,7 @@ def cancel_booking(booking: InhouseBooking, *, by: User, reason: str) -> None:
     for session in booking.active_sessions:
         session.cancel(note=reason)  # its signal sends the calendar cancellations
     context = {"reason": reason, "by_staff": as_staff}
-    _mail_client_side(
+    mail_client_side(
         booking,
         subject=_l(
             "Geannuleerd: %(course)s (%(ref)s)", course=booking.course.title, ref=booking.reference
@@ -737,7 +738,7 @@ def cancel_booking(booking: InhouseBooking, *, by: User, reason: str) -> None:
         template="bookings/inhouse_cancelled",
         context=context,
     )
-    _mail_staff(
+    mail_staff(
         booking,
         subject=_l("Inhouse-aanvraag %(ref)s geannuleerd", ref=booking.reference),
         template="bookings/inhouse_cancelled_staff",
@@ -766,14 +767,14 @@ def change_session(
     note: str = "",
 ) -> TrainingSession:
     """Staff move a session or change its place or trainer; attendees get an updated invite."""
-    if booking.status != S.SCHEDULED:
+    if booking.status != InhouseStatus.SCHEDULED:
         raise DomainError(_l("Alleen sessies van een ingeplande boeking kunnen worden gewijzigd."))
     session = _booking_session(booking, session_id)
     if session.is_cancelled:
         raise DomainError(_l("Deze sessie is geannuleerd en kan niet meer worden gewijzigd."))
     draft = SessionDraft(starts_at, ends_at, trainer, location, online_url)
-    _check_sessions([draft])
-    _refuse_conflicts([draft], exclude_session_ids=[session.id])
+    check_sessions([draft])
+    refuse_trainer_conflicts([draft], exclude_session_ids=[session.id])
     moved = (starts_at, ends_at) != (session.starts_at, session.ends_at)
     details = (
         trainer.id != session.trainer_id
@@ -808,20 +809,20 @@ def change_session(
 
 # After acceptance a session may be added while the booking is still to be given; once given,
 # invoiced or cancelled, the sessions are what they are.
-SESSION_ADDABLE = frozenset({S.ACCEPTED, S.SCHEDULED})
+SESSION_ADDABLE = frozenset({InhouseStatus.ACCEPTED, InhouseStatus.SCHEDULED})
 
 
 def _refuse_adding(booking: InhouseBooking) -> None:
     if booking.status in SESSION_ADDABLE:
         return
-    if booking.status == S.CANCELLED:
+    if booking.status == InhouseStatus.CANCELLED:
         message = _l("Deze boeking is geannuleerd; er kan geen sessie meer bij.")
-    elif booking.status in (S.INVOICED, S.PAID, S.EVALUATED):
+    elif booking.status in (InhouseStatus.INVOICED, InhouseStatus.PAID, InhouseStatus.EVALUATED):
         message = _l(
             "Deze boeking is al gefactureerd; er kan geen sessie meer bij. Maak een nieuwe "
             "aanvraag voor een vervolgsessie."
         )
-    elif booking.status == S.DELIVERED:
+    elif booking.status == InhouseStatus.DELIVERED:
         message = _l(
             "Deze boeking is al gegeven; er kan geen sessie meer bij. Maak een nieuwe aanvraag "
             "voor een vervolgsessie."
@@ -850,8 +851,8 @@ def add_session(
     log) records it."""
     _refuse_adding(booking)
     draft = SessionDraft(starts_at, ends_at, trainer, location, online_url)
-    _check_sessions([draft])
-    _refuse_conflicts([draft])
+    check_sessions([draft])
+    refuse_trainer_conflicts([draft])
     note = (note or "").strip()
     session = TrainingSession(
         course=booking.course,
@@ -882,7 +883,7 @@ def add_session(
 
 
 def cancel_session(booking: InhouseBooking, session_id: int, *, by: User, reason: str) -> None:
-    if booking.status != S.SCHEDULED:
+    if booking.status != InhouseStatus.SCHEDULED:
         raise DomainError(
             _l("Alleen sessies van een ingeplande boeking kunnen worden geannuleerd.")
         )
@@ -902,7 +903,7 @@ def mark_delivered(
 ) -> None:
     now = now or utcnow()
     sessions = booking.active_sessions
-    if booking.status == S.SCHEDULED:
+    if booking.status == InhouseStatus.SCHEDULED:
         if not sessions:
             raise DomainError(
                 _l("Alle sessies zijn geannuleerd; annuleer de boeking in plaats daarvan.")
@@ -915,7 +916,7 @@ def mark_delivered(
                     when=format_datetime(unfinished[-1].ends_at, "short"),
                 )
             )
-    booking.move_to(S.DELIVERED, by=by)
+    booking.move_to(InhouseStatus.DELIVERED, by=by)
 
 
 def deliver_finished_bookings(now: datetime | None = None) -> int:
@@ -923,7 +924,7 @@ def deliver_finished_bookings(now: datetime | None = None) -> int:
     now = now or utcnow()
     count = 0
     for booking in db.session.scalars(
-        select(InhouseBooking).where(InhouseBooking.status == S.SCHEDULED)
+        select(InhouseBooking).where(InhouseBooking.status == InhouseStatus.SCHEDULED)
     ).all():
         sessions = booking.active_sessions
         if sessions and all(s.ends_at <= now for s in sessions):
@@ -933,7 +934,7 @@ def deliver_finished_bookings(now: datetime | None = None) -> int:
 
 
 def mark_evaluated(booking: InhouseBooking, *, by: User, note: str = "") -> None:
-    booking.move_to(S.EVALUATED, by=by, note=note)
+    booking.move_to(InhouseStatus.EVALUATED, by=by, note=note)
 
 
 # == Invoice and payment ========================================================================
@@ -955,7 +956,7 @@ def issue_booking_invoice(
     billing_address: str = "",
 ) -> Invoice:
     """A numbered invoice with the client's PO number, after delivery."""
-    if not booking.can_move_to(S.INVOICED):
+    if not booking.can_move_to(InhouseStatus.INVOICED):
         raise DomainError(
             _l(
                 "Een factuur maakt u na afloop; deze boeking heeft status ‘%(status)s’.",
@@ -964,7 +965,7 @@ def issue_booking_invoice(
         )
     if booking.invoice_id is not None:
         raise DomainError(_l("Voor deze boeking is al een factuur gemaakt."))
-    _check_lines(lines)
+    check_lines(lines)
     proposal = booking.accepted_proposal
     vat_rate = proposal.vat_rate if proposal else booking.course.vat_rate
     billing_address = (billing_address or "").strip()
@@ -989,8 +990,8 @@ def issue_booking_invoice(
         by=by,
     )
     booking.invoice = invoice
-    booking.move_to(S.INVOICED, by=by, note=invoice.number)
-    _mail_client_side(
+    booking.move_to(InhouseStatus.INVOICED, by=by, note=invoice.number)
+    mail_client_side(
         booking,
         subject=_l(
             "Factuur %(number)s voor %(course)s", number=invoice.number, course=booking.course.title
@@ -1148,7 +1149,7 @@ def invoices_waiting_for_stripe() -> list[Invoice]:
 
 
 @on_event("invoice.paid")
-def _stripe_invoice_paid(event, client) -> str:
+def stripe_invoice_paid(event, client) -> str:
     """Stripe says an invoice was paid: believe Stripe's current state of it, not the payload
     (events can arrive late or out of order), and mark ours paid once."""
     stripe_id = event.data.object.id
@@ -1166,7 +1167,7 @@ def _stripe_invoice_paid(event, client) -> str:
 
 
 @invoice_paid.connect
-def _booking_follows_its_invoice(invoice: Invoice, by=None, **_kwargs) -> None:
+def booking_follows_its_invoice(invoice: Invoice, by=None, **_kwargs) -> None:
     """An inhouse invoice marked paid (staff's bank-transfer button, or the Stripe webhook)
     moves its booking to `paid`."""
     if invoice.subject_type != "inhouse":
@@ -1174,8 +1175,8 @@ def _booking_follows_its_invoice(invoice: Invoice, by=None, **_kwargs) -> None:
     booking = db.session.scalar(
         select(InhouseBooking).where(InhouseBooking.invoice_id == invoice.id)
     )
-    if booking is not None and booking.status == S.INVOICED:
-        booking.move_to(S.PAID, by=by or _signed_in_user(), note=invoice.number)
+    if booking is not None and booking.status == InhouseStatus.INVOICED:
+        booking.move_to(InhouseStatus.PAID, by=by or _signed_in_user(), note=invoice.number)
 
 
 def _signed_in_user() -> User | None:
@@ -1209,9 +1210,9 @@ def post_message(booking: InhouseBooking, *, by: User, body: str) -> InhouseMess
     )
     context = {"message": message}
     if from_client:
-        _mail_staff(booking, subject=subject, template="bookings/inhouse_message", context=context)
+        mail_staff(booking, subject=subject, template="bookings/inhouse_message", context=context)
     else:
-        _mail_client_side(
+        mail_client_side(
             booking, subject=subject, template="bookings/inhouse_message", context=context
         )
     return message
@@ -1230,7 +1231,7 @@ def _check_participants_editable(booking: InhouseBooking, by: User) -> None:
 
 
 def _sync_booking_invites(booking: InhouseBooking) -> None:
-    if booking.status == S.SCHEDULED:
+    if booking.status == InhouseStatus.SCHEDULED:
         db.session.flush()
         for session in booking.active_sessions:
             sync_session_invites(session)
@@ -1273,7 +1274,7 @@ def inhouse_session_participants(session: TrainingSession) -> list[Participant]:
     if session.id is None or session.edition_id is not None:
         return []
     link = db.session.scalar(select(InhouseSession).where(InhouseSession.session_id == session.id))
-    if link is None or link.booking.status == S.CANCELLED:
+    if link is None or link.booking.status == InhouseStatus.CANCELLED:
         return []
     booking = link.booking
     contact_user = User.by_email(booking.contact_email)
@@ -1333,21 +1334,21 @@ def bookings_for_client(user: User) -> list[InhouseBooking]:
 
 
 def client_next_step(booking: InhouseBooking) -> str:
-    status = S(booking.status)
+    status = InhouseStatus(booking.status)
     proposal = booking.current_proposal
-    if status == S.PROPOSAL_SENT and proposal is not None:
+    if status == InhouseStatus.PROPOSAL_SENT and proposal is not None:
         return _(
             "Bekijk het voorstel en reageer vóór %(date)s",
             date=format_date(proposal.valid_until, "long"),
         )
     steps = {
-        S.SUBMITTED: _("Wij bekijken uw aanvraag en sturen een voorstel"),
-        S.IN_REVIEW: _("Wij maken een voorstel"),
-        S.SCHEDULED: _("De sessies staan gepland; vul de deelnemerslijst aan"),
-        S.DELIVERED: _("De factuur volgt"),
-        S.INVOICED: _("Betaal de factuur"),
-        S.DECLINED: _("Stuur ons een bericht als u een nieuw voorstel wilt"),
-        S.EXPIRED: _("Stuur ons een bericht als u een nieuw voorstel wilt"),
+        InhouseStatus.SUBMITTED: _("Wij bekijken uw aanvraag en sturen een voorstel"),
+        InhouseStatus.IN_REVIEW: _("Wij maken een voorstel"),
+        InhouseStatus.SCHEDULED: _("De sessies staan gepland; vul de deelnemerslijst aan"),
+        InhouseStatus.DELIVERED: _("De factuur volgt"),
+        InhouseStatus.INVOICED: _("Betaal de factuur"),
+        InhouseStatus.DECLINED: _("Stuur ons een bericht als u een nieuw voorstel wilt"),
+        InhouseStatus.EXPIRED: _("Stuur ons een bericht als u een nieuw voorstel wilt"),
     }
     return steps.get(status, "")
 
@@ -1371,15 +1372,15 @@ class PipelineRow:
 
 
 def staff_next_action(booking: InhouseBooking) -> str:
-    status = S(booking.status)
+    status = InhouseStatus(booking.status)
     proposal = booking.current_proposal
-    if booking.membership_pending and status in (S.SUBMITTED, S.IN_REVIEW):
+    if booking.membership_pending and status in (InhouseStatus.SUBMITTED, InhouseStatus.IN_REVIEW):
         return _("Lidmaatschap organisatie bevestigen")
-    if status == S.PROPOSAL_SENT and proposal is not None:
+    if status == InhouseStatus.PROPOSAL_SENT and proposal is not None:
         return _(
             "Wacht op klant (geldig tot %(date)s)", date=format_date(proposal.valid_until, "short")
         )
-    if status == S.SCHEDULED:
+    if status == InhouseStatus.SCHEDULED:
         sessions = booking.active_sessions
         if sessions:
             return _(
@@ -1387,19 +1388,19 @@ def staff_next_action(booking: InhouseBooking) -> str:
                 date=format_date(sessions[-1].starts_at.astimezone(AMSTERDAM).date(), "short"),
             )
         return _("Alle sessies geannuleerd: boeking annuleren")
-    if status == S.INVOICED and booking.invoice is not None:
+    if status == InhouseStatus.INVOICED and booking.invoice is not None:
         return _(
             "Wacht op betaling (vervalt %(date)s)",
             date=format_date(booking.invoice.due_date, "short"),
         )
     actions = {
-        S.SUBMITTED: _("Beoordelen en voorstel maken"),
-        S.IN_REVIEW: _("Voorstel maken"),
-        S.ACCEPTED: _("Sessies inplannen"),
-        S.DECLINED: _("Herzien voorstel sturen of afsluiten"),
-        S.EXPIRED: _("Herzien voorstel sturen of afsluiten"),
-        S.DELIVERED: _("Factuur maken"),
-        S.PAID: _("Evaluatie vastleggen"),
+        InhouseStatus.SUBMITTED: _("Beoordelen en voorstel maken"),
+        InhouseStatus.IN_REVIEW: _("Voorstel maken"),
+        InhouseStatus.ACCEPTED: _("Sessies inplannen"),
+        InhouseStatus.DECLINED: _("Herzien voorstel sturen of afsluiten"),
+        InhouseStatus.EXPIRED: _("Herzien voorstel sturen of afsluiten"),
+        InhouseStatus.DELIVERED: _("Factuur maken"),
+        InhouseStatus.PAID: _("Evaluatie vastleggen"),
     }
     return actions.get(status, "")
 
@@ -1521,7 +1522,7 @@ def _client_recipients(booking: InhouseBooking, extra_users: Iterable[User] = ()
     return recipients
 
 
-def _mail_client_side(
+def mail_client_side(
     booking: InhouseBooking,
     *,
     subject,
@@ -1541,7 +1542,7 @@ def _mail_client_side(
         )
 
 
-def _mail_staff(
+def mail_staff(
     booking: InhouseBooking, *, subject, template: str, context: dict | None = None
 ) -> None:
     staff = current_app.config.get("STAFF_EMAIL")
@@ -1572,7 +1573,7 @@ def inhouse_sessions_of(user) -> list[TrainingSession]:
             .join(InhouseSession, InhouseSession.session_id == TrainingSession.id)
             .join(InhouseBooking, InhouseBooking.id == InhouseSession.booking_id)
             .where(
-                InhouseBooking.status != S.CANCELLED,
+                InhouseBooking.status != InhouseStatus.CANCELLED,
                 or_(InhouseBooking.contact_email == user.email, InhouseBooking.id.in_(booking_ids)),
             )
             .order_by(TrainingSession.starts_at)

@@ -47,6 +47,8 @@ from .models import (
     PARTICIPANT_EDITABLE_STATUSES,
     InhouseBooking,
     InhouseStatus,
+    local_datetime,
+    today_amsterdam,
 )
 from .tasks import enqueue_push_invoice
 
@@ -452,7 +454,7 @@ def inhouse_admin_list():
 def inhouse_admin_export():
     form = _filter_form()
     rows = services.pipeline(_filters_from(form))
-    today = services.today_amsterdam().isoformat()
+    today = today_amsterdam().isoformat()
     # A BOM, so that Excel opens the Dutch text as UTF-8.
     return Response(
         "\ufeff" + services.pipeline_csv(rows),
@@ -632,7 +634,7 @@ def _proposal_defaults(booking: InhouseBooking) -> dict:
         "lines": lines,
         "terms": terms,
         "vat_rate": vat_rate,
-        "valid_until": services.today_amsterdam() + timedelta(days=services.DEFAULT_VALIDITY_DAYS),
+        "valid_until": today_amsterdam() + timedelta(days=services.DEFAULT_VALIDITY_DAYS),
     }
 
 
@@ -660,8 +662,8 @@ def inhouse_admin_proposal(booking_id: int):
         by_id = {t.id: t for t in trainers}
         sessions = [
             services.SessionDraft(
-                starts_at=services.local_datetime(row.day.data, row.start.data),
-                ends_at=services.local_datetime(row.day.data, row.end.data),
+                starts_at=local_datetime(row.day.data, row.start.data),
+                ends_at=local_datetime(row.day.data, row.end.data),
                 trainer=by_id.get(row.trainer_id.data),
                 location=row.location.data,
                 online_url=row.online_url.data,
@@ -730,8 +732,8 @@ def _save_session(booking: InhouseBooking, form: SessionChangeForm, trainers, ac
     try:
         action(
             by=current_user,
-            starts_at=services.local_datetime(form.day.data, form.start.data),
-            ends_at=services.local_datetime(form.day.data, form.end.data),
+            starts_at=local_datetime(form.day.data, form.start.data),
+            ends_at=local_datetime(form.day.data, form.end.data),
             trainer=next((t for t in trainers if t.id == form.trainer_id.data), None),
             location=form.location.data,
             online_url=form.online_url.data,

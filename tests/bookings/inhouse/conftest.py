@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse.models import local_datetime, today_amsterdam
 from bbtraining.db_types import utcnow
 from bbtraining.extensions import db
 
@@ -50,7 +51,7 @@ class InhouseKit:
         return self.make_user("client", organisation=organisation, **kwargs)
 
     def request_data(self, **overrides) -> services.RequestData:
-        today = services.today_amsterdam()
+        today = today_amsterdam()
         data = {
             "contact_name": "Pieter van Dijk",
             "contact_email": "griffie@utrecht.example.nl",
@@ -78,8 +79,8 @@ class InhouseKit:
         return booking
 
     def session_draft(self, days: int = 30, start=time(19, 30), hours: int = 2, trainer=None):
-        day = services.today_amsterdam() + timedelta(days=days)
-        starts = services.local_datetime(day, start)
+        day = today_amsterdam() + timedelta(days=days)
+        starts = local_datetime(day, start)
         return services.SessionDraft(
             starts_at=starts,
             ends_at=starts + timedelta(hours=hours),
@@ -100,7 +101,7 @@ class InhouseKit:
             by=kwargs.pop("by", self.staff),
             sessions=sessions or [self.session_draft()],
             lines=kwargs.pop("lines", self.lines()),
-            valid_until=services.today_amsterdam() + timedelta(days=valid_days),
+            valid_until=today_amsterdam() + timedelta(days=valid_days),
             vat_rate=kwargs.pop("vat_rate", Decimal("21.00")),
             terms=kwargs.pop("terms", "Annuleren kan tot vier weken vooraf."),
             note=kwargs.pop("note", ""),

@@ -18,9 +18,11 @@ from bbtraining.bookings.inhouse.models import (
     InhouseStatus,
     InhouseTransition,
     ProposalStatus,
+    local_datetime,
+    today_amsterdam,
 )
 from bbtraining.bookings.sessions.invites import CalendarInvite
-from bbtraining.courses.models import TrainingSession
+from bbtraining.courses.models import AMSTERDAM, TrainingSession
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
 from tests.conftest import outbox_to
@@ -280,7 +282,7 @@ def test_decline_with_reason_then_revised_proposal(inhouse, client, login):
 def test_expired_proposal_cannot_be_accepted(inhouse, client, login):
     booking = inhouse.booking()
     proposal = inhouse.proposal(booking)
-    proposal.valid_until = services.today_amsterdam() - timedelta(days=1)
+    proposal.valid_until = today_amsterdam() - timedelta(days=1)
     db.session.commit()
     login(booking.requested_by)
     page = client.get(f"/account/inhouse/{booking.id}")
@@ -326,7 +328,7 @@ def test_trainer_cannot_be_double_booked(inhouse, make_edition):
     edition = make_edition(trainer=inhouse.trainer, days=1, start_in_days=30)
     busy = edition.sessions[0]
     booking = inhouse.booking()
-    local_day = busy.starts_at.astimezone(services.AMSTERDAM).date()
+    local_day = busy.starts_at.astimezone(AMSTERDAM).date()
     overlapping = services.SessionDraft(
         starts_at=busy.starts_at + timedelta(hours=1),
         ends_at=busy.ends_at + timedelta(hours=1),
@@ -572,7 +574,7 @@ def test_timeline_shows_to_client_and_staff(inhouse, client, login):
 
 def test_session_times_are_amsterdam_wall_clock(inhouse):
     # 19:30 in Amsterdam in winter is 18:30 UTC, in summer 17:30 UTC.
-    winter = services.local_datetime(datetime(2030, 1, 15).date(), time(19, 30))
-    summer = services.local_datetime(datetime(2030, 7, 15).date(), time(19, 30))
+    winter = local_datetime(datetime(2030, 1, 15).date(), time(19, 30))
+    summer = local_datetime(datetime(2030, 7, 15).date(), time(19, 30))
     assert winter == datetime(2030, 1, 15, 18, 30, tzinfo=UTC)
     assert summer == datetime(2030, 7, 15, 17, 30, tzinfo=UTC)

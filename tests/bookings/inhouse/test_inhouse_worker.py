@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bbtraining.bookings.billing.invoices import Invoice
 from bbtraining.bookings.inhouse import services
-from bbtraining.bookings.inhouse.models import InhouseBooking
+from bbtraining.bookings.inhouse.models import InhouseBooking, today_amsterdam
 from bbtraining.courses.models import TrainingSession
 from bbtraining.extensions import db
 from tests.stripe_stub import StripeStub
@@ -32,7 +32,7 @@ def test_request_mails_reach_client_and_staff(inhouse, client, login, celery_wor
     course = inhouse.course(slug="inspiratie")
     me = inhouse.client_user(email="pieter@utrecht.example.nl")
     login(me)
-    today = services.today_amsterdam()
+    today = today_amsterdam()
     response = client.post(
         f"/courses/{course.slug}/request",
         data={
