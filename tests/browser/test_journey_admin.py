@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bbtraining.alumni.models import Shortlist
 from bbtraining.bookings.billing.invoices import Invoice
 from bbtraining.bookings.enrollment.models import WaitlistEntry
-from bbtraining.bookings.inhouse import services as inhouse
+from bbtraining.bookings.inhouse import requests
 from bbtraining.bookings.inhouse.models import InhouseBooking, today_amsterdam
 from bbtraining.extensions import db
 from tests.browser.conftest import browser_login
@@ -26,9 +26,9 @@ def _fresh_request(w):
 
 
 def _submit(w):
-    booking, _new = inhouse.submit_request(
+    booking, _new = requests.submit_request(
         w.inhouse_course,
-        inhouse.RequestData(
+        requests.RequestData(
             contact_name="Femke de Boer",
             contact_email="griffie@zeist.example.nl",
             expected_participants=20,
@@ -40,7 +40,7 @@ def _submit(w):
             organisation_name="Gemeente Zeist",
             organisation_kind="gemeente",
         ),
-        account=inhouse.NewAccount(
+        account=requests.NewAccount(
             name="Femke de Boer", email="griffie@zeist.example.nl", password=PASSWORD
         ),
     )

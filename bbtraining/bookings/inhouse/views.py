@@ -27,7 +27,17 @@ from ...errors import DomainError
 from ...extensions import db, limiter
 from ...permissions import admin_required, get_or_404, get_visible_or_404
 from .. import bp
-from . import services
+from . import (
+    cancellation,
+    delivery,
+    drafts,
+    invoicing,
+    messages,
+    participants,
+    pipeline,
+    proposals,
+    requests,
+)
 from .forms import (
     AcceptForm,
     ButtonForm,
@@ -96,7 +106,7 @@ def _commit_or_flash(action, success: str | None) -> bool:
 @bp.route("/courses/<slug>/request", methods=["GET", "POST"])
 @limiter.limit(_request_limit, methods=["POST"])
 def inhouse_request(slug: str):
-    course = services.requestable_course(slug)
+    course = requests.requestable_course(slug)
     if course is None:
         abort(404)
     user = current_user if current_user.is_authenticated else None
@@ -109,7 +119,7 @@ def inhouse_request(slug: str):
         form.contact_email.data = form.contact_email.data or user.email
         form.contact_phone.data = form.contact_phone.data or user.phone
     if form.validate_on_submit():
-        data = services.RequestData(
+        data = requests.RequestData(
             contact_name=form.contact_name.data,
             contact_email=form.contact_email.data,
             contact_phone=form.contact_phone.data,
@@ -125,14 +135,14 @@ def inhouse_request(slug: str):
         )
         account = None
         if user is None:
-            account = services.NewAccount(
+            account = requests.NewAccount(
                 name=form.contact_name.data,
                 email=form.contact_email.data,
                 password=form.password.data,
                 locale=get_locale().language,
             )
         try:
-            booking, new_user = services.submit_request(course, data, user=user, account=account)
+            booking, new_user = requests.submit_request(course, data, user=user, account=account)
         except DomainError as exc:
             db.session.rollback()
             _attach_error(form, _field_for_request(exc))
@@ -194,7 +204,7 @@ def _render_detail(booking: InhouseBooking, status: int = 200, **forms):
         can_respond=is_client and booking.status == S.PROPOSAL_SENT,
         can_cancel=is_client and booking.status in CLIENT_CANCELLABLE,
         can_edit_participants=is_client and booking.status in PARTICIPANT_EDITABLE_STATUSES,
-        next_step=services.client_next_step(booking),
+        next_step=pipeline.client_next_step(booking),
         **forms,
     ), status
 
@@ -224,7 +234,7 @@ def inhouse_proposal_pdf(booking_id: int, version: int):
         abort(404)
     filename = f"voorstel-{booking.reference}-v{version}.pdf"
     return Response(
-        services.proposal_pdf(proposal),
+        proposals.proposal_pdf(proposal),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
@@ -245,7 +255,7 @@ def inhouse_accept(booking_id: int):
     if not form.validate_on_submit():
         return _render_detail(booking, 400, accept_form=form)
     try:
-        services.accept_proposal(
+        proposals.accept_proposal(
             booking,
             by=current_user,
             version=_int_or_none(form.version.data),
@@ -254,10 +264,10 @@ def inhouse_accept(booking_id: int):
             agreed_to_terms=form.agree_terms.data,
         )
         db.session.commit()
-    except services.ProposalExpired as exc:
+    except proposals.ProposalExpired as exc:
         # Record what the client just found out, so staff see it in their pipeline at once.
         db.session.rollback()
-        services.expire_proposal(booking)
+        proposals.expire_proposal(booking)
         db.session.commit()
         flash(str(exc), "error")
         return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
@@ -294,7 +304,7 @@ def inhouse_decline(booking_id: int):
     if not form.validate_on_submit():
         return _render_detail(booking, 400, decline_form=form)
     try:
-        services.decline_proposal(
+        proposals.decline_proposal(
             booking,
             by=current_user,
             version=_int_or_none(form.version.data),
@@ -321,7 +331,7 @@ def inhouse_cancel(booking_id: int):
     if not form.validate_on_submit():
         return _render_detail(booking, 400, cancel_form=form)
     try:
-        services.cancel_booking(booking, by=current_user, reason=form.reason.data)
+        cancellation.cancel_booking(booking, by=current_user, reason=form.reason.data)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -342,7 +352,7 @@ def inhouse_message(booking_id: int):
     staff_page = not booking.is_client_of(current_user)
     if form.validate_on_submit():
         try:
-            services.post_message(booking, by=current_user, body=form.body.data)
+            messages.post_message(booking, by=current_user, body=form.body.data)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -364,7 +374,7 @@ def inhouse_add_participant(booking_id: int):
     form = ParticipantForm(prefix="participant")
     if form.validate_on_submit():
         try:
-            services.add_participant(
+            participants.add_participant(
                 booking,
                 by=current_user,
                 name=form.name.data,
@@ -393,7 +403,7 @@ def inhouse_remove_participant(booking_id: int, participant_id: int):
     _client_only(booking)
     if ButtonForm().validate_on_submit():
         _commit_or_flash(
-            lambda: services.remove_participant(booking, participant_id, by=current_user),
+            lambda: participants.remove_participant(booking, participant_id, by=current_user),
             _("De deelnemer is van de lijst gehaald."),
         )
     else:
@@ -403,20 +413,20 @@ def inhouse_remove_participant(booking_id: int, participant_id: int):
 
 @account_panels.register(20)
 def inhouse_account_panel(user) -> Markup | None:
-    bookings = services.bookings_for_client(user)
+    bookings = pipeline.bookings_for_client(user)
     if not bookings and not user.is_client:
         return None
     html = render_template(
         "bookings/inhouse/account_panel.html",
         bookings=bookings,
-        next_step=services.client_next_step,
+        next_step=pipeline.client_next_step,
     )
     return Markup(html)  # noqa: S704 - an autoescaped template of ours
 
 
 # == Staff ======================================================================================
-def _filters_from(form: PipelineFilterForm) -> services.PipelineFilter:
-    return services.PipelineFilter(
+def _filters_from(form: PipelineFilterForm) -> pipeline.PipelineFilter:
+    return pipeline.PipelineFilter(
         status=form.status.data or "open",
         # Only a course from the list: another number may not even fit the id column.
         course_id=(form.course.data or None) if not form.course.errors else None,
@@ -439,13 +449,13 @@ def _filter_form() -> PipelineFilterForm:
 @admin_required
 def inhouse_admin_list():
     form = _filter_form()
-    rows = services.pipeline(_filters_from(form))
+    rows = pipeline.pipeline(_filters_from(form))
     status = 400 if form.errors else 200
     return render_template(
         "bookings/inhouse/admin_list.html",
         form=form,
         rows=rows,
-        counts=services.status_counts(),
+        counts=pipeline.status_counts(),
     ), status
 
 
@@ -453,11 +463,11 @@ def inhouse_admin_list():
 @admin_required
 def inhouse_admin_export():
     form = _filter_form()
-    rows = services.pipeline(_filters_from(form))
+    rows = pipeline.pipeline(_filters_from(form))
     today = today_amsterdam().isoformat()
     # A BOM, so that Excel opens the Dutch text as UTF-8.
     return Response(
-        "\ufeff" + services.pipeline_csv(rows),
+        "\ufeff" + pipeline.pipeline_csv(rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="inhouse-{today}.csv"'},
     )
@@ -465,7 +475,7 @@ def inhouse_admin_export():
 
 @admin_panels.register(20)
 def inhouse_admin_tile(user) -> Markup | None:
-    html = render_template("bookings/inhouse/admin_tile.html", counts=services.status_counts())
+    html = render_template("bookings/inhouse/admin_tile.html", counts=pipeline.status_counts())
     return Markup(html)  # noqa: S704 - an autoescaped template of ours
 
 
@@ -477,7 +487,7 @@ def _render_admin_detail(booking: InhouseBooking, status: int = 200, **forms):
         "bookings/inhouse/admin_detail.html",
         booking=booking,
         proposal=booking.current_proposal,
-        next_action=services.staff_next_action(booking),
+        next_action=pipeline.staff_next_action(booking),
         button_form=ButtonForm(),
         S=S,
         **forms,
@@ -503,7 +513,7 @@ def _admin_action(booking_id: int, action, success: str):
 def inhouse_admin_review(booking_id: int):
     return _admin_action(
         booking_id,
-        lambda b: services.start_review(b, by=current_user),
+        lambda b: requests.start_review(b, by=current_user),
         _("De aanvraag is in behandeling."),
     )
 
@@ -513,7 +523,7 @@ def inhouse_admin_review(booking_id: int):
 def inhouse_admin_confirm_membership(booking_id: int):
     return _admin_action(
         booking_id,
-        lambda b: services.confirm_membership(b, by=current_user),
+        lambda b: requests.confirm_membership(b, by=current_user),
         _("Het lidmaatschap is bevestigd."),
     )
 
@@ -523,7 +533,7 @@ def inhouse_admin_confirm_membership(booking_id: int):
 def inhouse_admin_delivered(booking_id: int):
     return _admin_action(
         booking_id,
-        lambda b: services.mark_delivered(b, by=current_user),
+        lambda b: delivery.mark_delivered(b, by=current_user),
         _("De boeking is als gegeven gemarkeerd."),
     )
 
@@ -536,7 +546,7 @@ def inhouse_admin_evaluated(booking_id: int):
     if not form.validate_on_submit():
         return _render_admin_detail(booking, 400, evaluated_form=form)
     _commit_or_flash(
-        lambda: services.mark_evaluated(booking, by=current_user, note=form.note.data),
+        lambda: delivery.mark_evaluated(booking, by=current_user, note=form.note.data),
         _("De evaluatie is vastgelegd."),
     )
     return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
@@ -550,7 +560,7 @@ def inhouse_admin_cancel(booking_id: int):
     if not form.validate_on_submit():
         return _render_admin_detail(booking, 400, cancel_form=form)
     try:
-        services.cancel_booking(booking, by=current_user, reason=form.reason.data)
+        cancellation.cancel_booking(booking, by=current_user, reason=form.reason.data)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -628,13 +638,13 @@ def _proposal_defaults(booking: InhouseBooking) -> dict:
             {"kind": "travel"},
             {"kind": "materials"},
         ]
-        terms, vat_rate = services.default_terms(), course.vat_rate
+        terms, vat_rate = proposals.default_terms(), course.vat_rate
     return {
         "sessions": sessions,
         "lines": lines,
         "terms": terms,
         "vat_rate": vat_rate,
-        "valid_until": today_amsterdam() + timedelta(days=services.DEFAULT_VALIDITY_DAYS),
+        "valid_until": today_amsterdam() + timedelta(days=proposals.DEFAULT_VALIDITY_DAYS),
     }
 
 
@@ -661,7 +671,7 @@ def inhouse_admin_proposal(booking_id: int):
     if form.validate_on_submit():
         by_id = {t.id: t for t in trainers}
         sessions = [
-            services.SessionDraft(
+            drafts.SessionDraft(
                 starts_at=local_datetime(row.day.data, row.start.data),
                 ends_at=local_datetime(row.day.data, row.end.data),
                 trainer=by_id.get(row.trainer_id.data),
@@ -671,13 +681,13 @@ def inhouse_admin_proposal(booking_id: int):
             for row in form.filled_sessions()
         ]
         lines = [
-            services.LineDraft(
+            drafts.LineDraft(
                 row.kind.data, row.description.data, row.quantity.data, row.unit_price.data
             )
             for row in form.filled_lines()
         ]
         try:
-            proposal = services.send_proposal(
+            proposal = proposals.send_proposal(
                 booking,
                 by=current_user,
                 sessions=sessions,
@@ -756,7 +766,7 @@ def inhouse_admin_session_new(booking_id: int):
     booking = get_or_404(InhouseBooking, booking_id)
     form, trainers = _session_form(booking)
     if form.validate_on_submit() and _save_session(
-        booking, form, trainers, lambda **values: services.add_session(booking, **values)
+        booking, form, trainers, lambda **values: delivery.add_session(booking, **values)
     ):
         flash(
             _(
@@ -785,7 +795,7 @@ def inhouse_admin_session(booking_id: int, session_id: int):
         booking,
         form,
         trainers,
-        lambda **values: services.change_session(booking, session.id, **values),
+        lambda **values: delivery.change_session(booking, session.id, **values),
     ):
         flash(
             _("De sessie is gewijzigd; de deelnemers krijgen een bijgewerkte uitnodiging."),
@@ -813,7 +823,7 @@ def inhouse_admin_session_cancel(booking_id: int, session_id: int):
             url_for("bookings.inhouse_admin_session", booking_id=booking.id, session_id=session_id)
         )
     _commit_or_flash(
-        lambda: services.cancel_session(
+        lambda: delivery.cancel_session(
             booking, session_id, by=current_user, reason=form.reason.data
         ),
         _("De sessie is geannuleerd; de deelnemers krijgen een annulering in hun agenda."),
@@ -828,7 +838,7 @@ def inhouse_admin_invoice(booking_id: int):
     if request.method == "POST":
         form = InvoiceForm()
     else:
-        lines = services.invoice_lines_from_proposal(booking)
+        lines = invoicing.invoice_lines_from_proposal(booking)
         form = InvoiceForm(
             data={
                 "lines": [
@@ -846,13 +856,13 @@ def inhouse_admin_invoice(booking_id: int):
         _add_empty_rows(form.lines, 2)
     if form.validate_on_submit():
         lines = [
-            services.LineDraft(
+            drafts.LineDraft(
                 row.kind.data, row.description.data, row.quantity.data, row.unit_price.data
             )
             for row in form.filled_lines()
         ]
         try:
-            invoice = services.issue_booking_invoice(
+            invoice = invoicing.issue_booking_invoice(
                 booking, by=current_user, lines=lines, billing_address=form.billing_address.data
             )
             db.session.commit()

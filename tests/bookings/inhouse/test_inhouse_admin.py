@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse import cancellation
 from bbtraining.bookings.inhouse.models import (
     InhouseBooking,
     InhouseProposal,
@@ -199,7 +199,7 @@ def test_pipeline_filters_and_next_action(inhouse, client, login, make_organisat
     other = inhouse.booking(
         inhouse.client_user(make_organisation("Gemeente Delft")), course=masterclass
     )
-    services.cancel_booking(other, by=inhouse.staff, reason="dubbel")
+    cancellation.cancel_booking(other, by=inhouse.staff, reason="dubbel")
     new.created_at = datetime.now(UTC) - timedelta(days=10)
     db.session.commit()
     login(inhouse.staff)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse import drafts
 from bbtraining.bookings.inhouse.models import InhouseProposal
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
@@ -22,7 +22,7 @@ def test_a_co_trainer_of_an_open_edition_is_not_double_booked(inhouse, make_edit
     busy = edition.sessions[0]
     assert busy.trainer_id == lead.id
     booking = inhouse.booking()
-    overlapping = services.SessionDraft(
+    overlapping = drafts.SessionDraft(
         starts_at=busy.starts_at + timedelta(hours=1),
         ends_at=busy.starts_at + timedelta(hours=3),
         trainer=co_trainer,
