@@ -18,7 +18,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from ...auth.models import Role, User
 from ...core.panels import account_panels, admin_panels
@@ -26,6 +25,7 @@ from ...courses.models import Course
 from ...errors import DomainError
 from ...extensions import db, limiter
 from ...permissions import admin_required, get_or_404, get_visible_or_404
+from ...web import commit_or_flash
 from .. import bp
 from . import (
     cancellation,
@@ -62,44 +62,9 @@ from .models import (
 )
 from .tasks import enqueue_push_invoice
 
-S = InhouseStatus
-
 
 def _request_limit() -> str:
     return current_app.config["CONTACT_RATE_LIMIT"]
-
-
-def _attach_error(form, exc: DomainError) -> None:
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(exc)]
-    else:
-        form.form_errors.append(str(exc))
-
-
-def _stale() -> None:
-    db.session.rollback()
-    flash(
-        _("Iemand anders wijzigde deze aanvraag tegelijk met u. Bekijk de nieuwe stand."),
-        "error",
-    )
-
-
-def _commit_or_flash(action, success: str | None) -> bool:
-    """Run one service call and commit; a domain error is flashed and nothing is kept."""
-    try:
-        action()
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return False
-    except StaleDataError:
-        _stale()
-        return False
-    if success:
-        flash(success, "success")
-    return True
 
 
 # == The request ================================================================================
@@ -141,13 +106,19 @@ def inhouse_request(slug: str):
                 password=form.password.data,
                 locale=get_locale().language,
             )
-        try:
-            booking, new_user = requests.submit_request(course, data, user=user, account=account)
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, _field_for_request(exc))
-        else:
-            db.session.commit()
+
+        def submit():
+            try:
+                return requests.submit_request(course, data, user=user, account=account)
+            except DomainError as exc:
+                # register_user names its fields after the account form ("email", "password").
+                if exc.field == "email":
+                    exc.field = "contact_email"
+                raise
+
+        outcome = commit_or_flash(submit, form=form)
+        if outcome:
+            booking, new_user = outcome.value
             if new_user is not None:
                 login_user(new_user)
             if booking.membership_pending:
@@ -168,15 +139,8 @@ def inhouse_request(slug: str):
                     "success",
                 )
             return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
-    status = 400 if form.errors or form.form_errors else 200
+    status = 400 if request.method == "POST" else 200
     return render_template("bookings/inhouse/request.html", form=form, course=course), status
-
-
-def _field_for_request(exc: DomainError) -> DomainError:
-    # register_user names its fields after the account form ("email", "password").
-    if exc.field == "email":
-        exc.field = "contact_email"
-    return exc
 
 
 # == The client's pages =========================================================================
@@ -201,7 +165,7 @@ def _render_detail(booking: InhouseBooking, status: int = 200, **forms):
         booking=booking,
         proposal=proposal,
         is_client=is_client,
-        can_respond=is_client and booking.status == S.PROPOSAL_SENT,
+        can_respond=is_client and booking.status == InhouseStatus.PROPOSAL_SENT,
         can_cancel=is_client and booking.status in CLIENT_CANCELLABLE,
         can_edit_participants=is_client and booking.status in PARTICIPANT_EDITABLE_STATUSES,
         next_step=pipeline.client_next_step(booking),
@@ -254,37 +218,27 @@ def inhouse_accept(booking_id: int):
     form = AcceptForm(prefix="accept")
     if not form.validate_on_submit():
         return _render_detail(booking, 400, accept_form=form)
-    try:
-        proposals.accept_proposal(
+    outcome = commit_or_flash(
+        lambda: proposals.accept_proposal(
             booking,
             by=current_user,
             version=_int_or_none(form.version.data),
             po_number=form.po_number.data,
             billing_address=form.billing_address.data,
             agreed_to_terms=form.agree_terms.data,
-        )
-        db.session.commit()
-    except proposals.ProposalExpired as exc:
-        # Record what the client just found out, so staff see it in their pipeline at once.
-        db.session.rollback()
-        proposals.expire_proposal(booking)
-        db.session.commit()
-        flash(str(exc), "error")
-        return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
-    except DomainError as exc:
-        db.session.rollback()
-        _attach_error(form, exc)
-        return _render_detail(booking, 400, accept_form=form)
-    except StaleDataError:
-        _stale()
-        return redirect(url_for("bookings.inhouse_detail", booking_id=booking_id))
-    flash(
+        ),
         _(
             "Dank u wel. Het voorstel is geaccepteerd en de sessies zijn ingepland; de "
             "agenda-uitnodigingen komen per e-mail."
         ),
-        "success",
+        form=form,
     )
+    if isinstance(outcome.error, proposals.ProposalExpired):
+        # Record what the client just found out (the refusal is flashed), so staff see it in
+        # their pipeline at once.
+        commit_or_flash(lambda: proposals.expire_proposal(booking))
+    elif not outcome:
+        return _render_detail(booking, 400, accept_form=form)
     return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
 
 
@@ -303,22 +257,17 @@ def inhouse_decline(booking_id: int):
     form = DeclineForm(prefix="decline")
     if not form.validate_on_submit():
         return _render_detail(booking, 400, decline_form=form)
-    try:
-        proposals.decline_proposal(
+    if not commit_or_flash(
+        lambda: proposals.decline_proposal(
             booking,
             by=current_user,
             version=_int_or_none(form.version.data),
             reason=form.reason.data,
-        )
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        _attach_error(form, exc)
+        ),
+        _("U heeft het voorstel afgewezen. Dank u voor uw toelichting."),
+        form=form,
+    ):
         return _render_detail(booking, 400, decline_form=form)
-    except StaleDataError:
-        _stale()
-        return redirect(url_for("bookings.inhouse_detail", booking_id=booking_id))
-    flash(_("U heeft het voorstel afgewezen. Dank u voor uw toelichting."), "success")
     return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
 
 
@@ -330,17 +279,12 @@ def inhouse_cancel(booking_id: int):
     form = CancelForm(prefix="cancel")
     if not form.validate_on_submit():
         return _render_detail(booking, 400, cancel_form=form)
-    try:
-        cancellation.cancel_booking(booking, by=current_user, reason=form.reason.data)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        _attach_error(form, exc)
+    if not commit_or_flash(
+        lambda: cancellation.cancel_booking(booking, by=current_user, reason=form.reason.data),
+        _("Uw aanvraag is geannuleerd."),
+        form=form,
+    ):
         return _render_detail(booking, 400, cancel_form=form)
-    except StaleDataError:
-        _stale()
-        return redirect(url_for("bookings.inhouse_detail", booking_id=booking_id))
-    flash(_("Uw aanvraag is geannuleerd."), "success")
     return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
 
 
@@ -350,17 +294,13 @@ def inhouse_message(booking_id: int):
     booking = _client_booking(booking_id)
     form = MessageForm(prefix="message")
     staff_page = not booking.is_client_of(current_user)
-    if form.validate_on_submit():
-        try:
-            messages.post_message(booking, by=current_user, body=form.body.data)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            flash(_("Uw bericht is verstuurd."), "success")
-            endpoint = "inhouse_admin_detail" if staff_page else "inhouse_detail"
-            return redirect(url_for(f"bookings.{endpoint}", booking_id=booking.id) + "#berichten")
+    if form.validate_on_submit() and commit_or_flash(
+        lambda: messages.post_message(booking, by=current_user, body=form.body.data),
+        _("Uw bericht is verstuurd."),
+        form=form,
+    ):
+        endpoint = "inhouse_admin_detail" if staff_page else "inhouse_detail"
+        return redirect(url_for(f"bookings.{endpoint}", booking_id=booking.id) + "#berichten")
     if staff_page:
         return _render_admin_detail(booking, 400, message_form=form)
     return _render_detail(booking, 400, message_form=form)
@@ -372,24 +312,18 @@ def inhouse_add_participant(booking_id: int):
     booking = _client_booking(booking_id)
     _client_only(booking)
     form = ParticipantForm(prefix="participant")
-    if form.validate_on_submit():
-        try:
-            participants.add_participant(
-                booking,
-                by=current_user,
-                name=form.name.data,
-                email=form.email.data,
-                role=form.role.data,
-            )
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        else:
-            flash(_("%(name)s staat op de deelnemerslijst.", name=form.name.data), "success")
-            return redirect(
-                url_for("bookings.inhouse_detail", booking_id=booking.id) + "#deelnemers"
-            )
+    if form.validate_on_submit() and commit_or_flash(
+        lambda: participants.add_participant(
+            booking,
+            by=current_user,
+            name=form.name.data,
+            email=form.email.data,
+            role=form.role.data,
+        ),
+        _("%(name)s staat op de deelnemerslijst.", name=form.name.data),
+        form=form,
+    ):
+        return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id) + "#deelnemers")
     return _render_detail(booking, 400, participant_form=form)
 
 
@@ -402,7 +336,7 @@ def inhouse_remove_participant(booking_id: int, participant_id: int):
     booking = _client_booking(booking_id)
     _client_only(booking)
     if ButtonForm().validate_on_submit():
-        _commit_or_flash(
+        commit_or_flash(
             lambda: participants.remove_participant(booking, participant_id, by=current_user),
             _("De deelnemer is van de lijst gehaald."),
         )
@@ -489,7 +423,7 @@ def _render_admin_detail(booking: InhouseBooking, status: int = 200, **forms):
         proposal=booking.current_proposal,
         next_action=pipeline.staff_next_action(booking),
         button_form=ButtonForm(),
-        S=S,
+        S=InhouseStatus,
         **forms,
     ), status
 
@@ -504,7 +438,7 @@ def _admin_action(booking_id: int, action, success: str):
     booking = get_or_404(InhouseBooking, booking_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    _commit_or_flash(lambda: action(booking), success)
+    commit_or_flash(lambda: action(booking), success)
     return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
 
 
@@ -545,7 +479,7 @@ def inhouse_admin_evaluated(booking_id: int):
     form = NoteForm(prefix="evaluated")
     if not form.validate_on_submit():
         return _render_admin_detail(booking, 400, evaluated_form=form)
-    _commit_or_flash(
+    commit_or_flash(
         lambda: delivery.mark_evaluated(booking, by=current_user, note=form.note.data),
         _("De evaluatie is vastgelegd."),
     )
@@ -559,17 +493,12 @@ def inhouse_admin_cancel(booking_id: int):
     form = CancelForm(prefix="cancel")
     if not form.validate_on_submit():
         return _render_admin_detail(booking, 400, cancel_form=form)
-    try:
-        cancellation.cancel_booking(booking, by=current_user, reason=form.reason.data)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        _attach_error(form, exc)
+    if not commit_or_flash(
+        lambda: cancellation.cancel_booking(booking, by=current_user, reason=form.reason.data),
+        _("De boeking is geannuleerd."),
+        form=form,
+    ):
         return _render_admin_detail(booking, 400, cancel_form=form)
-    except StaleDataError:
-        _stale()
-    else:
-        flash(_("De boeking is geannuleerd."), "success")
     return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
 
 
@@ -686,8 +615,8 @@ def inhouse_admin_proposal(booking_id: int):
             )
             for row in form.filled_lines()
         ]
-        try:
-            proposal = proposals.send_proposal(
+        outcome = commit_or_flash(
+            lambda: proposals.send_proposal(
                 booking,
                 by=current_user,
                 sessions=sessions,
@@ -696,16 +625,15 @@ def inhouse_admin_proposal(booking_id: int):
                 vat_rate=form.vat_rate.data,
                 terms=form.terms.data or "",
                 note=form.note.data or "",
-            )
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        except StaleDataError:
-            _stale()
-        else:
+            ),
+            form=form,
+        )
+        if outcome:
             flash(
-                _("Versie %(version)s van het voorstel is verstuurd.", version=proposal.version),
+                _(
+                    "Versie %(version)s van het voorstel is verstuurd.",
+                    version=outcome.value.version,
+                ),
                 "success",
             )
             return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
@@ -738,9 +666,9 @@ def _session_form(booking: InhouseBooking, session=None) -> tuple[SessionChangeF
 
 
 def _save_session(booking: InhouseBooking, form: SessionChangeForm, trainers, action) -> bool:
-    """Call the service with the form's values and commit; False (errors on the form) if not."""
-    try:
-        action(
+    """Call the service with the form's values and commit; False (the refusal shown) if not."""
+    outcome = commit_or_flash(
+        lambda: action(
             by=current_user,
             starts_at=local_datetime(form.day.data, form.start.data),
             ends_at=local_datetime(form.day.data, form.end.data),
@@ -748,16 +676,10 @@ def _save_session(booking: InhouseBooking, form: SessionChangeForm, trainers, ac
             location=form.location.data,
             online_url=form.online_url.data,
             note=form.note.data,
-        )
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        _attach_error(form, exc)
-        return False
-    except StaleDataError:
-        _stale()
-        return False
-    return True
+        ),
+        form=form,
+    )
+    return bool(outcome)
 
 
 @bp.route("/admin/inhouse/<int:booking_id>/sessions/new", methods=["GET", "POST"])
@@ -822,7 +744,7 @@ def inhouse_admin_session_cancel(booking_id: int, session_id: int):
         return redirect(
             url_for("bookings.inhouse_admin_session", booking_id=booking.id, session_id=session_id)
         )
-    _commit_or_flash(
+    commit_or_flash(
         lambda: delivery.cancel_session(
             booking, session_id, by=current_user, reason=form.reason.data
         ),
@@ -861,17 +783,14 @@ def inhouse_admin_invoice(booking_id: int):
             )
             for row in form.filled_lines()
         ]
-        try:
-            invoice = invoicing.issue_booking_invoice(
+        outcome = commit_or_flash(
+            lambda: invoicing.issue_booking_invoice(
                 booking, by=current_user, lines=lines, billing_address=form.billing_address.data
-            )
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            _attach_error(form, exc)
-        except StaleDataError:
-            _stale()
-        else:
+            ),
+            form=form,
+        )
+        if outcome:
+            invoice = outcome.value
             enqueue_push_invoice(invoice.id)
             flash(_("Factuur %(number)s is gemaakt en gemaild.", number=invoice.number), "success")
             return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
