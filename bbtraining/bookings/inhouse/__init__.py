@@ -6,10 +6,12 @@ the worker loads, and what it registers with the lower capabilities, in one bloc
 
 from flask import Flask
 
+from ...core.panels import account_panels, admin_panels
 from ..billing.invoices import invoice_paid
 from ..billing.stripe_client import on_event
 from ..sessions.participants import register_provider, register_sessions_provider
-from . import invoicing, participants, views  # noqa: F401  (routes on bookings.bp)
+from . import invoicing, participants
+from .views import account, admin, public  # noqa: F401  (routes on bookings.bp)
 
 TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.inhouse.tasks",)
 
@@ -18,6 +20,8 @@ register_provider(participants.inhouse_session_participants)
 register_sessions_provider(participants.inhouse_sessions_of)
 on_event("invoice.paid")(invoicing.stripe_invoice_paid)
 invoice_paid.connect(invoicing.booking_follows_its_invoice)
+account_panels.register(20)(account.inhouse_account_panel)
+admin_panels.register(20)(admin.inhouse_admin_tile)
 
 
 def init_app(app: Flask) -> None:

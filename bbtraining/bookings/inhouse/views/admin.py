@@ -1,364 +1,36 @@
-"""Inhouse bookings: the request form, the client's pages under /account/ and the staff pages
-under /admin/. Views load, check permission, validate, call one service, commit once."""
+"""Staff pages of inhouse bookings under /admin/: the pipeline and its export, a booking's actions,
+the proposal, session and invoice forms; and the dashboard tile.
+"""
 
 from datetime import datetime, time, timedelta
 
-from flask import (
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
-from flask_babel import get_locale
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ...auth.models import Role, User
-from ...core.panels import account_panels, admin_panels
-from ...courses.models import Course
-from ...errors import DomainError
-from ...extensions import db, limiter
-from ...permissions import admin_required, get_or_404, get_visible_or_404
-from ...web import commit_or_flash
-from .. import bp
-from . import (
-    cancellation,
-    delivery,
-    drafts,
-    invoicing,
-    messages,
-    participants,
-    pipeline,
-    proposals,
-    requests,
-)
-from .forms import (
-    AcceptForm,
+from ....auth.models import Role, User, UserRole
+from ....courses.models import Course
+from ....extensions import db
+from ....permissions import admin_required, get_or_404
+from ....web import commit_or_flash
+from ... import bp
+from .. import cancellation, delivery, drafts, invoicing, pipeline, proposals, requests
+from ..forms import (
     ButtonForm,
     CancelForm,
-    DeclineForm,
     InvoiceForm,
     MessageForm,
     NoteForm,
-    ParticipantForm,
     PipelineFilterForm,
     ProposalForm,
-    RequestForm,
     SessionChangeForm,
 )
-from .models import (
-    CLIENT_CANCELLABLE,
-    PARTICIPANT_EDITABLE_STATUSES,
-    InhouseBooking,
-    InhouseStatus,
-    local_datetime,
-    today_amsterdam,
-)
-from .tasks import enqueue_push_invoice
+from ..models import InhouseBooking, InhouseStatus, local_datetime, today_amsterdam
+from ..tasks import enqueue_push_invoice
 
 
-def _request_limit() -> str:
-    return current_app.config["CONTACT_RATE_LIMIT"]
-
-
-# == The request ================================================================================
-@bp.route("/courses/<slug>/request", methods=["GET", "POST"])
-@limiter.limit(_request_limit, methods=["POST"])
-def inhouse_request(slug: str):
-    course = requests.requestable_course(slug)
-    if course is None:
-        abort(404)
-    user = current_user if current_user.is_authenticated else None
-    form = RequestForm(
-        needs_organisation=user is None or user.organisation is None,
-        needs_account=user is None,
-    )
-    if request.method == "GET" and user is not None:
-        form.contact_name.data = form.contact_name.data or user.name
-        form.contact_email.data = form.contact_email.data or user.email
-        form.contact_phone.data = form.contact_phone.data or user.phone
-    if form.validate_on_submit():
-        data = requests.RequestData(
-            contact_name=form.contact_name.data,
-            contact_email=form.contact_email.data,
-            contact_phone=form.contact_phone.data,
-            expected_participants=form.expected_participants.data,
-            delivery_mode=form.delivery_mode.data,
-            venue=form.venue.data,
-            date_options=form.date_options(),
-            assembly_phase=form.assembly_phase.data,
-            assembly_context=form.assembly_context.data,
-            questions=form.questions.data,
-            organisation_name=form.organisation_name.data if form.needs_organisation else None,
-            organisation_kind=form.organisation_kind.data if form.needs_organisation else "",
-        )
-        account = None
-        if user is None:
-            account = requests.NewAccount(
-                name=form.contact_name.data,
-                email=form.contact_email.data,
-                password=form.password.data,
-                locale=get_locale().language,
-            )
-
-        def submit():
-            try:
-                return requests.submit_request(course, data, user=user, account=account)
-            except DomainError as exc:
-                # register_user names its fields after the account form ("email", "password").
-                if exc.field == "email":
-                    exc.field = "contact_email"
-                raise
-
-        outcome = commit_or_flash(submit, form=form)
-        if outcome:
-            booking, new_user = outcome.value
-            if new_user is not None:
-                login_user(new_user)
-            if booking.membership_pending:
-                flash(
-                    _(
-                        "Uw aanvraag is ontvangen. %(org)s had al een account bij ons: we "
-                        "bevestigen eerst dat u erbij hoort en nemen daarna contact met u op.",
-                        org=booking.organisation.name,
-                    ),
-                    "success",
-                )
-            else:
-                flash(
-                    _(
-                        "Uw aanvraag is ontvangen. U krijgt een bevestiging per e-mail; we sturen "
-                        "u binnen enkele werkdagen een voorstel."
-                    ),
-                    "success",
-                )
-            return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("bookings/inhouse/request.html", form=form, course=course), status
-
-
-# == The client's pages =========================================================================
-def _client_booking(booking_id: int) -> InhouseBooking:
-    return get_visible_or_404(InhouseBooking, booking_id, current_user)
-
-
-def _render_detail(booking: InhouseBooking, status: int = 200, **forms):
-    proposal = booking.current_proposal
-    version = str(proposal.version) if proposal else ""
-    forms.setdefault(
-        "accept_form",
-        AcceptForm(prefix="accept", version=version, billing_address=booking.organisation.address),
-    )
-    forms.setdefault("decline_form", DeclineForm(prefix="decline", version=version))
-    forms.setdefault("cancel_form", CancelForm(prefix="cancel"))
-    forms.setdefault("message_form", MessageForm(prefix="message"))
-    forms.setdefault("participant_form", ParticipantForm(prefix="participant"))
-    is_client = booking.is_client_of(current_user)
-    return render_template(
-        "bookings/inhouse/detail.html",
-        booking=booking,
-        proposal=proposal,
-        is_client=is_client,
-        can_respond=is_client and booking.status == InhouseStatus.PROPOSAL_SENT,
-        can_cancel=is_client and booking.status in CLIENT_CANCELLABLE,
-        can_edit_participants=is_client and booking.status in PARTICIPANT_EDITABLE_STATUSES,
-        next_step=pipeline.client_next_step(booking),
-        **forms,
-    ), status
-
-
-@bp.route("/account/inhouse/<int:booking_id>")
-@login_required
-def inhouse_detail(booking_id: int):
-    return _render_detail(_client_booking(booking_id))
-
-
-@bp.route("/account/inhouse/<int:booking_id>/proposals/<int:version>")
-@login_required
-def inhouse_proposal_version(booking_id: int, version: int):
-    booking = _client_booking(booking_id)
-    proposal = booking.proposal(version)
-    if proposal is None:
-        abort(404)
-    return render_template("bookings/inhouse/proposal.html", booking=booking, proposal=proposal)
-
-
-@bp.route("/account/inhouse/<int:booking_id>/proposals/<int:version>.pdf")
-@login_required
-def inhouse_proposal_pdf(booking_id: int, version: int):
-    booking = _client_booking(booking_id)
-    proposal = booking.proposal(version)
-    if proposal is None:
-        abort(404)
-    filename = f"voorstel-{booking.reference}-v{version}.pdf"
-    return Response(
-        proposals.proposal_pdf(proposal),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{filename}"'},
-    )
-
-
-def _client_only(booking: InhouseBooking) -> None:
-    # Staff may read a client's page, but accepting or declining is the client's word.
-    if not booking.is_client_of(current_user):
-        abort(403)
-
-
-@bp.route("/account/inhouse/<int:booking_id>/accept", methods=["POST"])
-@login_required
-def inhouse_accept(booking_id: int):
-    booking = _client_booking(booking_id)
-    _client_only(booking)
-    form = AcceptForm(prefix="accept")
-    if not form.validate_on_submit():
-        return _render_detail(booking, 400, accept_form=form)
-    outcome = commit_or_flash(
-        lambda: proposals.accept_proposal(
-            booking,
-            by=current_user,
-            version=_int_or_none(form.version.data),
-            po_number=form.po_number.data,
-            billing_address=form.billing_address.data,
-            agreed_to_terms=form.agree_terms.data,
-        ),
-        _(
-            "Dank u wel. Het voorstel is geaccepteerd en de sessies zijn ingepland; de "
-            "agenda-uitnodigingen komen per e-mail."
-        ),
-        form=form,
-    )
-    if isinstance(outcome.error, proposals.ProposalExpired):
-        # Record what the client just found out (the refusal is flashed), so staff see it in
-        # their pipeline at once.
-        commit_or_flash(lambda: proposals.expire_proposal(booking))
-    elif not outcome:
-        return _render_detail(booking, 400, accept_form=form)
-    return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
-
-
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-@bp.route("/account/inhouse/<int:booking_id>/decline", methods=["POST"])
-@login_required
-def inhouse_decline(booking_id: int):
-    booking = _client_booking(booking_id)
-    _client_only(booking)
-    form = DeclineForm(prefix="decline")
-    if not form.validate_on_submit():
-        return _render_detail(booking, 400, decline_form=form)
-    if not commit_or_flash(
-        lambda: proposals.decline_proposal(
-            booking,
-            by=current_user,
-            version=_int_or_none(form.version.data),
-            reason=form.reason.data,
-        ),
-        _("U heeft het voorstel afgewezen. Dank u voor uw toelichting."),
-        form=form,
-    ):
-        return _render_detail(booking, 400, decline_form=form)
-    return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
-
-
-@bp.route("/account/inhouse/<int:booking_id>/cancel", methods=["POST"])
-@login_required
-def inhouse_cancel(booking_id: int):
-    booking = _client_booking(booking_id)
-    _client_only(booking)
-    form = CancelForm(prefix="cancel")
-    if not form.validate_on_submit():
-        return _render_detail(booking, 400, cancel_form=form)
-    if not commit_or_flash(
-        lambda: cancellation.cancel_booking(booking, by=current_user, reason=form.reason.data),
-        _("Uw aanvraag is geannuleerd."),
-        form=form,
-    ):
-        return _render_detail(booking, 400, cancel_form=form)
-    return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
-
-
-@bp.route("/account/inhouse/<int:booking_id>/messages", methods=["POST"])
-@login_required
-def inhouse_message(booking_id: int):
-    booking = _client_booking(booking_id)
-    form = MessageForm(prefix="message")
-    staff_page = not booking.is_client_of(current_user)
-    if form.validate_on_submit() and commit_or_flash(
-        lambda: messages.post_message(booking, by=current_user, body=form.body.data),
-        _("Uw bericht is verstuurd."),
-        form=form,
-    ):
-        endpoint = "inhouse_admin_detail" if staff_page else "inhouse_detail"
-        return redirect(url_for(f"bookings.{endpoint}", booking_id=booking.id) + "#berichten")
-    if staff_page:
-        return _render_admin_detail(booking, 400, message_form=form)
-    return _render_detail(booking, 400, message_form=form)
-
-
-@bp.route("/account/inhouse/<int:booking_id>/participants", methods=["POST"])
-@login_required
-def inhouse_add_participant(booking_id: int):
-    booking = _client_booking(booking_id)
-    _client_only(booking)
-    form = ParticipantForm(prefix="participant")
-    if form.validate_on_submit() and commit_or_flash(
-        lambda: participants.add_participant(
-            booking,
-            by=current_user,
-            name=form.name.data,
-            email=form.email.data,
-            role=form.role.data,
-        ),
-        _("%(name)s staat op de deelnemerslijst.", name=form.name.data),
-        form=form,
-    ):
-        return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id) + "#deelnemers")
-    return _render_detail(booking, 400, participant_form=form)
-
-
-@bp.route(
-    "/account/inhouse/<int:booking_id>/participants/<int:participant_id>/delete",
-    methods=["POST"],
-)
-@login_required
-def inhouse_remove_participant(booking_id: int, participant_id: int):
-    booking = _client_booking(booking_id)
-    _client_only(booking)
-    if ButtonForm().validate_on_submit():
-        commit_or_flash(
-            lambda: participants.remove_participant(booking, participant_id, by=current_user),
-            _("De deelnemer is van de lijst gehaald."),
-        )
-    else:
-        abort(400)
-    return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id) + "#deelnemers")
-
-
-@account_panels.register(20)
-def inhouse_account_panel(user) -> Markup | None:
-    bookings = pipeline.bookings_for_client(user)
-    if not bookings and not user.is_client:
-        return None
-    html = render_template(
-        "bookings/inhouse/account_panel.html",
-        bookings=bookings,
-        next_step=pipeline.client_next_step,
-    )
-    return Markup(html)  # noqa: S704 - an autoescaped template of ours
-
-
-# == Staff ======================================================================================
 def _filters_from(form: PipelineFilterForm) -> pipeline.PipelineFilter:
     return pipeline.PipelineFilter(
         status=form.status.data or "open",
@@ -407,13 +79,12 @@ def inhouse_admin_export():
     )
 
 
-@admin_panels.register(20)
 def inhouse_admin_tile(user) -> Markup | None:
     html = render_template("bookings/inhouse/admin_tile.html", counts=pipeline.status_counts())
     return Markup(html)  # noqa: S704 - an autoescaped template of ours
 
 
-def _render_admin_detail(booking: InhouseBooking, status: int = 200, **forms):
+def render_admin_detail(booking: InhouseBooking, status: int = 200, **forms):
     forms.setdefault("message_form", MessageForm(prefix="message"))
     forms.setdefault("cancel_form", CancelForm(prefix="cancel"))
     forms.setdefault("evaluated_form", NoteForm(prefix="evaluated"))
@@ -431,7 +102,7 @@ def _render_admin_detail(booking: InhouseBooking, status: int = 200, **forms):
 @bp.route("/admin/inhouse/<int:booking_id>")
 @admin_required
 def inhouse_admin_detail(booking_id: int):
-    return _render_admin_detail(get_or_404(InhouseBooking, booking_id))
+    return render_admin_detail(get_or_404(InhouseBooking, booking_id))
 
 
 def _admin_action(booking_id: int, action, success: str):
@@ -478,7 +149,7 @@ def inhouse_admin_evaluated(booking_id: int):
     booking = get_or_404(InhouseBooking, booking_id)
     form = NoteForm(prefix="evaluated")
     if not form.validate_on_submit():
-        return _render_admin_detail(booking, 400, evaluated_form=form)
+        return render_admin_detail(booking, 400, evaluated_form=form)
     commit_or_flash(
         lambda: delivery.mark_evaluated(booking, by=current_user, note=form.note.data),
         _("De evaluatie is vastgelegd."),
@@ -492,19 +163,18 @@ def inhouse_admin_cancel(booking_id: int):
     booking = get_or_404(InhouseBooking, booking_id)
     form = CancelForm(prefix="cancel")
     if not form.validate_on_submit():
-        return _render_admin_detail(booking, 400, cancel_form=form)
+        return render_admin_detail(booking, 400, cancel_form=form)
     if not commit_or_flash(
         lambda: cancellation.cancel_booking(booking, by=current_user, reason=form.reason.data),
         _("De boeking is geannuleerd."),
         form=form,
     ):
-        return _render_admin_detail(booking, 400, cancel_form=form)
+        return render_admin_detail(booking, 400, cancel_form=form)
     return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
 
 
 def _trainers() -> list[User]:
-    from ...auth.models import UserRole
-
+    """Users with the trainer role, to choose from for a session."""
     return list(
         db.session.scalars(
             select(User)
