@@ -10,7 +10,7 @@ from ...core.panels import account_panels, admin_panels
 from ..billing.invoices import invoice_paid
 from ..billing.stripe_client import on_event
 from ..sessions.participants import register_provider, register_sessions_provider
-from . import invoicing, participants
+from . import invoicing, models, participants, proposal_models  # noqa: F401  (every model mapped)
 from .views import account, admin, public  # noqa: F401  (routes on bookings.bp)
 
 TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.inhouse.tasks",)

@@ -7,13 +7,7 @@ from flask_babel import lazy_gettext as _l
 from ...auth.models import User
 from ...errors import DomainError, NotAllowed
 from .mail import mail_client_side, mail_staff
-from .models import (
-    CLIENT_CANCELLABLE,
-    MAX_TEXT,
-    InhouseBooking,
-    InhouseStatus,
-    ProposalStatus,
-)
+from .models import CLIENT_CANCELLABLE, MAX_TEXT, InhouseBooking, InhouseStatus, ProposalStatus
 
 
 def cancel_booking(booking: InhouseBooking, *, by: User, reason: str) -> None:

@@ -16,11 +16,7 @@ from ...errors import DomainError
 from ...extensions import db
 from ..sessions.invites import sync_session_invites
 from .drafts import SessionDraft, check_sessions, refuse_trainer_conflicts
-from .models import (
-    InhouseBooking,
-    InhouseSession,
-    InhouseStatus,
-)
+from .models import InhouseBooking, InhouseSession, InhouseStatus
 
 
 def _booking_session(booking: InhouseBooking, session_id: int) -> TrainingSession:

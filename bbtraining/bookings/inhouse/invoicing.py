@@ -28,11 +28,7 @@ from ..billing.invoices import (
 from ..billing.stripe_client import get_client, stripe_enabled
 from .drafts import LineDraft, check_lines
 from .mail import mail_client_side
-from .models import (
-    InhouseBooking,
-    InhouseStatus,
-    InhouseStripeObject,
-)
+from .models import InhouseBooking, InhouseStatus, InhouseStripeObject
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,7 @@ from flask import current_app
 from ...auth.models import User
 from ...notifications.services import Attachment, queue_mail
 from ...urls import public_url
-from .models import (
-    InhouseBooking,
-)
+from .models import InhouseBooking
 
 
 def _client_recipients(booking: InhouseBooking, extra_users: Iterable[User] = ()) -> list:

@@ -7,11 +7,7 @@ from ...auth.models import User
 from ...errors import DomainError, NotAllowed
 from ...extensions import db
 from .mail import mail_client_side, mail_staff
-from .models import (
-    MAX_TEXT,
-    InhouseBooking,
-    InhouseMessage,
-)
+from .models import MAX_TEXT, InhouseBooking, InhouseMessage
 
 
 def post_message(booking: InhouseBooking, *, by: User, body: str) -> InhouseMessage:

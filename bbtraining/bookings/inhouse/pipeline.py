@@ -17,13 +17,8 @@ from ...auth.models import Organisation, User
 from ...courses.models import AMSTERDAM, Course
 from ...db_types import utcnow
 from ...extensions import db
-from .models import (
-    OPEN_STATUSES,
-    STATUS_LABELS,
-    InhouseBooking,
-    InhouseProposal,
-    InhouseStatus,
-)
+from .models import OPEN_STATUSES, STATUS_LABELS, InhouseBooking, InhouseStatus
+from .proposal_models import InhouseProposal
 
 
 def bookings_for_client(user: User) -> list[InhouseBooking]:

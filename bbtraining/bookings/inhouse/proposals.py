@@ -28,14 +28,12 @@ from .mail import mail_client_side, mail_staff
 from .models import (
     MAX_TEXT,
     InhouseBooking,
-    InhouseProposal,
-    InhouseProposalLine,
-    InhouseProposalSession,
     InhouseSession,
     InhouseStatus,
     ProposalStatus,
     today_amsterdam,
 )
+from .proposal_models import InhouseProposal, InhouseProposalLine, InhouseProposalSession
 
 DEFAULT_VALIDITY_DAYS = 30
 DEFAULT_TERMS = _l(

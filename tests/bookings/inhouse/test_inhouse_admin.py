@@ -9,12 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bbtraining.bookings.inhouse import cancellation
-from bbtraining.bookings.inhouse.models import (
-    InhouseBooking,
-    InhouseProposal,
-    local_datetime,
-    today_amsterdam,
-)
+from bbtraining.bookings.inhouse.models import InhouseBooking, local_datetime, today_amsterdam
+from bbtraining.bookings.inhouse.proposal_models import InhouseProposal
 from bbtraining.courses.models import AMSTERDAM
 from bbtraining.extensions import db
 

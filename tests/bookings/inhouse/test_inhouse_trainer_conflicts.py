@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bbtraining.bookings.inhouse import drafts
-from bbtraining.bookings.inhouse.models import InhouseProposal
+from bbtraining.bookings.inhouse.proposal_models import InhouseProposal
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
 
