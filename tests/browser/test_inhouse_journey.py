@@ -7,8 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bbtraining.bookings.inhouse import services
-from bbtraining.bookings.inhouse.models import InhouseBooking
+from bbtraining.bookings.inhouse.models import InhouseBooking, today_amsterdam
 from bbtraining.courses.models import Course
 from bbtraining.extensions import db
 from tests.browser.conftest import browser_login
@@ -41,7 +40,7 @@ def test_clerk_requests_and_accepts_a_proposal(
 ):
     staff = make_user("admin", email="beheer@example.nl", name="Sanne de Vries")
     make_user("trainer", email="trainer@example.nl", name="Joost Bakker")
-    first_choice = services.today_amsterdam() + timedelta(days=30)
+    first_choice = today_amsterdam() + timedelta(days=30)
     second_choice = first_choice + timedelta(days=7)
 
     # -- the clerk asks, creating their account on the way ---------------------------------

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bbtraining.alumni.match_models import Shortlist
 from bbtraining.bookings.billing.invoices import Invoice
 from bbtraining.bookings.enrollment.models import WaitlistEntry
-from bbtraining.bookings.inhouse import services as inhouse
-from bbtraining.bookings.inhouse.models import InhouseBooking
+from bbtraining.bookings.inhouse import requests
+from bbtraining.bookings.inhouse.models import InhouseBooking, today_amsterdam
 from bbtraining.extensions import db
 from tests.browser.conftest import browser_login
 from tests.conftest import PASSWORD, outbox_to
@@ -26,21 +26,21 @@ def _fresh_request(w):
 
 
 def _submit(w):
-    booking, _new = inhouse.submit_request(
+    booking, _new = requests.submit_request(
         w.inhouse_course,
-        inhouse.RequestData(
+        requests.RequestData(
             contact_name="Femke de Boer",
             contact_email="griffie@zeist.example.nl",
             expected_participants=20,
             delivery_mode="online",
             venue="",
-            date_options=[(inhouse.today_amsterdam() + timedelta(days=35), "morning")],
+            date_options=[(today_amsterdam() + timedelta(days=35), "morning")],
             assembly_phase="voorbereiding",
             assembly_context="De raad wil weten wat een burgerberaad vraagt.",
             organisation_name="Gemeente Zeist",
             organisation_kind="gemeente",
         ),
-        account=inhouse.NewAccount(
+        account=requests.NewAccount(
             name="Femke de Boer", email="griffie@zeist.example.nl", password=PASSWORD
         ),
     )

@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bbtraining.bookings.inhouse import services
-from bbtraining.bookings.inhouse.models import InhouseBooking
+from bbtraining.bookings.inhouse.models import InhouseBooking, today_amsterdam
 from bbtraining.extensions import db
 from tests.conftest import PASSWORD
 from tests.security.world import build_world
@@ -45,7 +44,7 @@ def test_clerk_requests_an_inspiratiesessie_with_the_keyboard_only(page, live_se
     w = build_world()
     # Day equal to month: the date field reads the same in dd-mm and mm-dd order, whichever
     # the browser's language gives it.
-    first = services.today_amsterdam() + timedelta(days=8)
+    first = today_amsterdam() + timedelta(days=8)
     while first.day != first.month:
         first += timedelta(days=1)
     course_url = f"{live_server.url}/courses/{w.inhouse_course.slug}"

@@ -82,7 +82,15 @@ def build_world() -> World:
     from bbtraining.auth.models import Organisation
     from bbtraining.bookings.attendance.qualifications import record_qualification
     from bbtraining.bookings.enrollment import cancellation, enrolling, policy, waitlist
-    from bbtraining.bookings.inhouse import services as inhouse
+    from bbtraining.bookings.inhouse import (
+        delivery,
+        drafts,
+        invoicing,
+        participants,
+        proposals,
+        requests,
+    )
+    from bbtraining.bookings.inhouse.models import local_datetime, today_amsterdam
     from bbtraining.courses.models import Course
     from bbtraining.notifications import tasks
     from bbtraining.notifications.models import OutboxMessage
@@ -187,10 +195,10 @@ def build_world() -> World:
 
     # -- inhouse: org A has a proposal waiting, org B too --------------------------------------
     def request_for(user, days: int):
-        today = inhouse.today_amsterdam()
-        booking, _new = inhouse.submit_request(
+        today = today_amsterdam()
+        booking, _new = requests.submit_request(
             inspiratie,
-            inhouse.RequestData(
+            requests.RequestData(
                 contact_name=user.name,
                 contact_email=user.email,
                 expected_participants=25,
@@ -205,12 +213,12 @@ def build_world() -> World:
         return booking
 
     def propose(booking, days: int, by_trainer):
-        starts = inhouse.local_datetime(inhouse.today_amsterdam() + timedelta(days=days), time(19))
-        inhouse.send_proposal(
+        starts = local_datetime(today_amsterdam() + timedelta(days=days), time(19))
+        proposals.send_proposal(
             booking,
             by=staff,
             sessions=[
-                inhouse.SessionDraft(
+                drafts.SessionDraft(
                     starts_at=starts,
                     ends_at=starts + timedelta(hours=2),
                     trainer=by_trainer,
@@ -218,9 +226,9 @@ def build_world() -> World:
                 )
             ],
             lines=[
-                inhouse.LineDraft("session-fee", "Inspiratiesessie", Decimal(1), Decimal("1450"))
+                drafts.LineDraft("session-fee", "Inspiratiesessie", Decimal(1), Decimal("1450"))
             ],
-            valid_until=inhouse.today_amsterdam() + timedelta(days=14),
+            valid_until=today_amsterdam() + timedelta(days=14),
             vat_rate=Decimal("21.00"),
             terms="Annuleren kan tot vier weken vooraf.",
         )
@@ -231,18 +239,22 @@ def build_world() -> World:
     propose(booking2, 41, trainer2)
     scheduled = request_for(client, 50)
     propose(scheduled, 51, trainer)
-    inhouse.accept_proposal(scheduled, by=client, version=1, po_number="PO-1", agreed_to_terms=True)
+    proposals.accept_proposal(
+        scheduled, by=client, version=1, po_number="PO-1", agreed_to_terms=True
+    )
     db.session.flush()
     invoiced = request_for(client, 20)
     propose(invoiced, 21, trainer)
-    inhouse.accept_proposal(invoiced, by=client, version=1, po_number="PO-2", agreed_to_terms=True)
-    inhouse.mark_delivered(invoiced, by=staff, now=datetime.now(UTC) + timedelta(days=60))
-    o["org_invoice"] = inhouse.issue_booking_invoice(
-        invoiced, by=staff, lines=inhouse.invoice_lines_from_proposal(invoiced)
+    proposals.accept_proposal(
+        invoiced, by=client, version=1, po_number="PO-2", agreed_to_terms=True
+    )
+    delivery.mark_delivered(invoiced, by=staff, now=datetime.now(UTC) + timedelta(days=60))
+    o["org_invoice"] = invoicing.issue_booking_invoice(
+        invoiced, by=staff, lines=invoicing.invoice_lines_from_proposal(invoiced)
     )
     o["booking"], o["booking2"], o["scheduled_booking"] = booking, booking2, scheduled
     o["booking_session"] = scheduled.sessions[0]
-    o["participant"] = inhouse.add_participant(
+    o["participant"] = participants.add_participant(
         scheduled, by=client, name="Raadslid Jansen", email="jansen@amersfoort.example.nl"
     )
     db.session.flush()
@@ -261,7 +273,7 @@ def build_world() -> World:
     o["profile2"] = alumnus(fac2, "drenthe")
     services.set_photo(o["profile"], _jpeg())
     o["specialisation"] = services.save_specialisation("Jongeren betrekken")
-    day = inhouse.today_amsterdam() + timedelta(days=90)
+    day = today_amsterdam() + timedelta(days=90)
 
     def match(by, profiles):
         return matches.create_request(
@@ -369,7 +381,7 @@ def _attendance(w: World, billing) -> None:
     groups = {g.key: g for g in evaluations.due_groups(now)}
     o["round"] = evaluations.open_round(groups[f"edition:{done.id}"])
     o["round2"] = evaluations.open_round(groups[f"edition:{done2.id}"])
-    requests = {r.user_id: r for r in o["round"].requests}
-    o["evaluation_token"] = evaluations.make_token(requests[fac.id])
-    o["evaluation_token2"] = evaluations.make_token(requests[fac2.id])
+    round_requests = {r.user_id: r for r in o["round"].requests}
+    o["evaluation_token"] = evaluations.make_token(round_requests[fac.id])
+    o["evaluation_token2"] = evaluations.make_token(round_requests[fac2.id])
     db.session.flush()

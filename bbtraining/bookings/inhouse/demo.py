@@ -14,8 +14,8 @@ from sqlalchemy import select
 from ...auth.models import User
 from ...courses.models import Course
 from ...extensions import db
-from . import services
-from .models import InhouseBooking
+from . import drafts, proposals, requests
+from .models import InhouseBooking, local_datetime, today_amsterdam
 
 CLIENT_EMAIL = "griffie@example.nl"
 STAFF_EMAIL = "beheer@example.nl"
@@ -51,10 +51,10 @@ def _inhouse_course() -> Course:
 
 
 def _request(course, client, *, day_offset: int, participants: int) -> InhouseBooking:
-    today = services.today_amsterdam()
-    booking, _new = services.submit_request(
+    today = today_amsterdam()
+    booking, _new = requests.submit_request(
         course,
-        services.RequestData(
+        requests.RequestData(
             contact_name=client.name,
             contact_email=client.email,
             expected_participants=participants,
@@ -73,30 +73,30 @@ def _request(course, client, *, day_offset: int, participants: int) -> InhouseBo
 
 
 def _proposal(booking, staff, trainer, *, day_offset: int) -> None:
-    day = services.today_amsterdam() + timedelta(days=day_offset)
-    services.send_proposal(
+    day = today_amsterdam() + timedelta(days=day_offset)
+    proposals.send_proposal(
         booking,
         by=staff,
         sessions=[
-            services.SessionDraft(
-                starts_at=services.local_datetime(day, time(19, 30)),
-                ends_at=services.local_datetime(day, time(21, 30)),
+            drafts.SessionDraft(
+                starts_at=local_datetime(day, time(19, 30)),
+                ends_at=local_datetime(day, time(21, 30)),
                 trainer=trainer,
                 location=booking.venue or "Online",
             )
         ],
         lines=[
-            services.LineDraft(
+            drafts.LineDraft(
                 "session-fee",
                 booking.course.title,
                 Decimal(1),
                 booking.course.price_inhouse or Decimal("1450.00"),
             ),
-            services.LineDraft("travel", "Reiskosten", Decimal(1), Decimal("45.00")),
+            drafts.LineDraft("travel", "Reiskosten", Decimal(1), Decimal("45.00")),
         ],
-        valid_until=services.today_amsterdam() + timedelta(days=30),
+        valid_until=today_amsterdam() + timedelta(days=30),
         vat_rate=booking.course.vat_rate or Decimal("21.00"),
-        terms=services.default_terms(),
+        terms=proposals.default_terms(),
     )
 
 
@@ -117,7 +117,7 @@ def seed() -> None:
     _proposal(waiting, staff, trainer, day_offset=52)
     scheduled = _request(course, client, day_offset=60, participants=35)
     _proposal(scheduled, staff, trainer, day_offset=61)
-    services.accept_proposal(
+    proposals.accept_proposal(
         scheduled,
         by=client,
         version=1,

@@ -19,7 +19,7 @@ BEAT_SCHEDULE = {
 
 @shared_task(name="bookings.inhouse_expire_proposals")
 def expire_proposals() -> int:
-    from .services import expire_due_proposals
+    from .proposals import expire_due_proposals
 
     count = expire_due_proposals()
     db.session.commit()
@@ -28,7 +28,7 @@ def expire_proposals() -> int:
 
 @shared_task(name="bookings.inhouse_mark_delivered")
 def mark_delivered() -> int:
-    from .services import deliver_finished_bookings
+    from .delivery import deliver_finished_bookings
 
     count = deliver_finished_bookings()
     db.session.commit()
@@ -38,7 +38,7 @@ def mark_delivered() -> int:
 @shared_task(name="bookings.inhouse_push_invoice", bind=True, max_retries=5)
 def push_invoice(self, invoice_id: int) -> str | None:
     from ..billing.invoices import Invoice
-    from .services import push_invoice_to_stripe
+    from .invoicing import push_invoice_to_stripe
 
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None:
@@ -55,7 +55,7 @@ def push_invoice(self, invoice_id: int) -> str | None:
 
 @shared_task(name="bookings.inhouse_stripe_sweep")
 def stripe_sweep() -> int:
-    from .services import invoices_waiting_for_stripe, push_invoice_to_stripe
+    from .invoicing import invoices_waiting_for_stripe, push_invoice_to_stripe
 
     pushed = 0
     for invoice in invoices_waiting_for_stripe():

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse import delivery, drafts, invoicing, proposals, requests
+from bbtraining.bookings.inhouse.models import local_datetime, today_amsterdam
 from bbtraining.db_types import utcnow
 from bbtraining.extensions import db
 
@@ -49,8 +50,8 @@ class InhouseKit:
         organisation = organisation or self.make_organisation()
         return self.make_user("client", organisation=organisation, **kwargs)
 
-    def request_data(self, **overrides) -> services.RequestData:
-        today = services.today_amsterdam()
+    def request_data(self, **overrides) -> requests.RequestData:
+        today = today_amsterdam()
         data = {
             "contact_name": "Pieter van Dijk",
             "contact_email": "griffie@utrecht.example.nl",
@@ -66,21 +67,21 @@ class InhouseKit:
             "questions": "Kan de raad ook meedoen?",
         }
         data.update(overrides)
-        return services.RequestData(**data)
+        return requests.RequestData(**data)
 
     def booking(self, client=None, course=None, **overrides):
         client = client or self.client_user()
         course = course or self.course()
         overrides.setdefault("contact_email", client.email)
         overrides.setdefault("contact_name", client.name)
-        booking, _new = services.submit_request(course, self.request_data(**overrides), user=client)
+        booking, _new = requests.submit_request(course, self.request_data(**overrides), user=client)
         db.session.commit()
         return booking
 
     def session_draft(self, days: int = 30, start=time(19, 30), hours: int = 2, trainer=None):
-        day = services.today_amsterdam() + timedelta(days=days)
-        starts = services.local_datetime(day, start)
-        return services.SessionDraft(
+        day = today_amsterdam() + timedelta(days=days)
+        starts = local_datetime(day, start)
+        return drafts.SessionDraft(
             starts_at=starts,
             ends_at=starts + timedelta(hours=hours),
             trainer=trainer or self.trainer,
@@ -89,18 +90,18 @@ class InhouseKit:
 
     def lines(self):
         return [
-            services.LineDraft("session-fee", "Inspiratiesessie", Decimal(1), Decimal("1450.00")),
-            services.LineDraft("travel", "Reiskosten", Decimal(1), Decimal("45.00")),
-            services.LineDraft("materials", "Materialen", Decimal(25), Decimal("4.50")),
+            drafts.LineDraft("session-fee", "Inspiratiesessie", Decimal(1), Decimal("1450.00")),
+            drafts.LineDraft("travel", "Reiskosten", Decimal(1), Decimal("45.00")),
+            drafts.LineDraft("materials", "Materialen", Decimal(25), Decimal("4.50")),
         ]
 
     def proposal(self, booking, *, sessions=None, valid_days: int = 14, **kwargs):
-        proposal = services.send_proposal(
+        proposal = proposals.send_proposal(
             booking,
             by=kwargs.pop("by", self.staff),
             sessions=sessions or [self.session_draft()],
             lines=kwargs.pop("lines", self.lines()),
-            valid_until=services.today_amsterdam() + timedelta(days=valid_days),
+            valid_until=today_amsterdam() + timedelta(days=valid_days),
             vat_rate=kwargs.pop("vat_rate", Decimal("21.00")),
             terms=kwargs.pop("terms", "Annuleren kan tot vier weken vooraf."),
             note=kwargs.pop("note", ""),
@@ -109,7 +110,7 @@ class InhouseKit:
         return proposal
 
     def accept(self, booking, by=None, po: str = "PO-4500012345"):
-        sessions = services.accept_proposal(
+        sessions = proposals.accept_proposal(
             booking,
             by=by or booking.requested_by,
             version=booking.current_proposal.version,
@@ -133,14 +134,14 @@ class InhouseKit:
             session.starts_at = session.starts_at - shift
             session.ends_at = session.ends_at - shift
         db.session.commit()
-        services.mark_delivered(booking, by=self.staff)
+        delivery.mark_delivered(booking, by=self.staff)
         db.session.commit()
         return booking
 
     def invoiced(self, client=None):
         booking = self.delivered(client)
-        services.issue_booking_invoice(
-            booking, by=self.staff, lines=services.invoice_lines_from_proposal(booking)
+        invoicing.issue_booking_invoice(
+            booking, by=self.staff, lines=invoicing.invoice_lines_from_proposal(booking)
         )
         db.session.commit()
         return booking

@@ -4,7 +4,7 @@ anything (404 on every URL, so ids reveal nothing), staff pages are for staff.""
 import pytest
 from sqlalchemy import func, select
 
-from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse import invoicing, messages, participants
 from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseMessage, InhouseTransition
 from bbtraining.extensions import db
 
@@ -20,8 +20,8 @@ def world(inhouse, make_organisation, make_user):
     inhouse.proposal(booking)
     inhouse.proposal(booking)  # two versions
     inhouse.accept(booking)
-    services.add_participant(booking, by=requester, name="Ed", email="ed@example.nl")
-    services.post_message(booking, by=requester, body="Hallo")
+    participants.add_participant(booking, by=requester, name="Ed", email="ed@example.nl")
+    messages.post_message(booking, by=requester, body="Hallo")
     db.session.commit()
     open_one = inhouse.booking(colleague)
     inhouse.proposal(open_one, sessions=[inhouse.session_draft(days=60)])
@@ -143,8 +143,8 @@ def test_every_client_of_the_organisation_sees_its_bookings(world, client, login
 def test_invoice_pdf_follows_the_organisation(world, inhouse, client, login):
     booking = world["booking"]
     inhouse.delivered(booking=booking)
-    invoice = services.issue_booking_invoice(
-        booking, by=inhouse.staff, lines=services.invoice_lines_from_proposal(booking)
+    invoice = invoicing.issue_booking_invoice(
+        booking, by=inhouse.staff, lines=invoicing.invoice_lines_from_proposal(booking)
     )
     db.session.commit()
     url = f"/invoices/{invoice.id}.pdf"

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
 from bbtraining.bookings.attendance import services as attendance_services
-from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse import cancellation, participants
 from bbtraining.bookings.inhouse.models import InhouseBooking
 from bbtraining.courses.models import TrainingSession
 from bbtraining.extensions import db
@@ -49,7 +49,7 @@ def counts():
 @pytest.fixture
 def scheduled(inhouse):
     booking = inhouse.scheduled()
-    services.add_participant(
+    participants.add_participant(
         booking, by=booking.requested_by, name="Ria Raadslid", email="ria@example.nl"
     )
     db.session.commit()
@@ -124,7 +124,7 @@ def test_adding_is_refused_in_dutch_outside_an_accepted_booking(
 ):
     if state == "cancelled":
         booking = inhouse.scheduled()
-        services.cancel_booking(booking, by=inhouse.staff, reason="Raad gaat niet door")
+        cancellation.cancel_booking(booking, by=inhouse.staff, reason="Raad gaat niet door")
         db.session.commit()
     elif state == "submitted":
         booking = inhouse.booking()

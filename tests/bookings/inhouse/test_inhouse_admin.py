@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bbtraining.bookings.inhouse import services
-from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseProposal
+from bbtraining.bookings.inhouse import cancellation
+from bbtraining.bookings.inhouse.models import InhouseBooking, local_datetime, today_amsterdam
+from bbtraining.bookings.inhouse.proposal_models import InhouseProposal
+from bbtraining.courses.models import AMSTERDAM
 from bbtraining.extensions import db
 
 
@@ -39,7 +41,7 @@ def _proposal_form(trainer_id: int, day, **overrides):
         "lines-2-quantity": "",
         "lines-2-unit_price": "",
         "vat_rate": "21",
-        "valid_until": (services.today_amsterdam() + timedelta(days=14)).isoformat(),
+        "valid_until": (today_amsterdam() + timedelta(days=14)).isoformat(),
         "terms": "Annuleren tot vier weken vooraf.",
         "note": "Graag tot ziens!",
     }
@@ -61,7 +63,7 @@ def test_proposal_form_starts_from_the_request(inhouse, client, login):
 
 def test_staff_send_a_proposal_through_the_form(inhouse, client, login):
     booking = inhouse.booking()
-    day = services.today_amsterdam() + timedelta(days=20)
+    day = today_amsterdam() + timedelta(days=20)
     login(inhouse.staff)
     response = client.post(
         f"/admin/inhouse/{booking.id}/proposal", data=_proposal_form(inhouse.trainer.id, day)
@@ -69,7 +71,7 @@ def test_staff_send_a_proposal_through_the_form(inhouse, client, login):
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     proposal = db.session.scalar(select(InhouseProposal))
     [session] = proposal.sessions
-    assert session.starts_at == services.local_datetime(day, datetime(2000, 1, 1, 19, 30).time())
+    assert session.starts_at == local_datetime(day, datetime(2000, 1, 1, 19, 30).time())
     assert session.starts_at.tzinfo == UTC and session.trainer_id == inhouse.trainer.id
     assert [(ln.kind, ln.unit_price) for ln in proposal.lines] == [
         ("session-fee", Decimal("1450.00")),
@@ -121,7 +123,7 @@ def test_bad_proposal_input_is_refused_and_nothing_is_sent(
     inhouse, client, login, overrides, message
 ):
     booking = inhouse.booking()
-    day = services.today_amsterdam() + timedelta(days=20)
+    day = today_amsterdam() + timedelta(days=20)
     login(inhouse.staff)
     before = len(db.session.scalars(select(InhouseBooking.id)).all())
     response = client.post(
@@ -138,7 +140,7 @@ def test_bad_proposal_input_is_refused_and_nothing_is_sent(
 
 def test_trainer_conflict_shows_in_the_form(inhouse, client, login, make_edition):
     edition = make_edition(trainer=inhouse.trainer, days=1, start_in_days=20)
-    busy = edition.sessions[0].starts_at.astimezone(services.AMSTERDAM)
+    busy = edition.sessions[0].starts_at.astimezone(AMSTERDAM)
     booking = inhouse.booking()
     login(inhouse.staff)
     data = _proposal_form(
@@ -193,7 +195,7 @@ def test_pipeline_filters_and_next_action(inhouse, client, login, make_organisat
     other = inhouse.booking(
         inhouse.client_user(make_organisation("Gemeente Delft")), course=masterclass
     )
-    services.cancel_booking(other, by=inhouse.staff, reason="dubbel")
+    cancellation.cancel_booking(other, by=inhouse.staff, reason="dubbel")
     new.created_at = datetime.now(UTC) - timedelta(days=10)
     db.session.commit()
     login(inhouse.staff)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse import cancellation, invoicing, proposals
 from bbtraining.extensions import db
 
 
@@ -14,16 +14,16 @@ def bookings_in_every_state(inhouse, make_organisation):
     bookings["proposal_sent"] = proposal_sent
     declined = inhouse.booking()
     inhouse.proposal(declined, sessions=[inhouse.session_draft(days=50)])
-    services.decline_proposal(declined, by=declined.requested_by, version=1, reason="Te duur")
+    proposals.decline_proposal(declined, by=declined.requested_by, version=1, reason="Te duur")
     bookings["declined"] = declined
     bookings["invoiced"] = inhouse.invoiced()
     paid = inhouse.delivered(booking=inhouse.scheduled(sessions=[inhouse.session_draft(days=80)]))
-    services.issue_booking_invoice(paid, by=inhouse.staff, lines=inhouse.lines())
+    invoicing.issue_booking_invoice(paid, by=inhouse.staff, lines=inhouse.lines())
     paid.invoice.mark_paid("bank-transfer")
     db.session.flush()
     bookings["paid"] = paid
     cancelled = inhouse.scheduled(sessions=[inhouse.session_draft(days=90)])
-    services.cancel_booking(cancelled, by=inhouse.staff, reason="Geen zaal")
+    cancellation.cancel_booking(cancelled, by=inhouse.staff, reason="Geen zaal")
     bookings["cancelled"] = cancelled
     db.session.commit()
     return bookings

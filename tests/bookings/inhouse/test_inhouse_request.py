@@ -6,8 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bbtraining.auth.models import Organisation, User
-from bbtraining.bookings.inhouse import services
-from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseTransition
+from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseTransition, today_amsterdam
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
 from tests.conftest import PASSWORD, outbox_to
@@ -16,7 +15,7 @@ STAFF = "trainingen@bbtraining.localhost"  # STAFF_EMAIL default
 
 
 def _form(**overrides):
-    today = services.today_amsterdam()
+    today = today_amsterdam()
     data = {
         "organisation_name": "Gemeente Amersfoort",
         "organisation_kind": "gemeente",

@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
 from bbtraining.bookings.billing.invoices import Invoice
-from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse import (
+    cancellation,
+    delivery,
+    drafts,
+    invoicing,
+    participants,
+    proposals,
+    requests,
+)
 from bbtraining.bookings.inhouse.models import (
     ALLOWED_MOVES,
     InhouseBooking,
@@ -18,9 +26,11 @@ from bbtraining.bookings.inhouse.models import (
     InhouseStatus,
     InhouseTransition,
     ProposalStatus,
+    local_datetime,
+    today_amsterdam,
 )
 from bbtraining.bookings.sessions.invites import CalendarInvite
-from bbtraining.courses.models import TrainingSession
+from bbtraining.courses.models import AMSTERDAM, TrainingSession
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
 from tests.conftest import outbox_to
@@ -46,7 +56,7 @@ def _status_entries(booking) -> list[tuple[str | None, str]]:
 def test_the_whole_way_from_request_to_evaluation(inhouse, client, login):
     booking = inhouse.booking()
     client_user = booking.requested_by
-    services.start_review(booking, by=inhouse.staff)
+    requests.start_review(booking, by=inhouse.staff)
     proposal = inhouse.proposal(booking)
     assert proposal.version == 1 and booking.status == S.PROPOSAL_SENT
     sessions = inhouse.accept(booking)
@@ -55,9 +65,9 @@ def test_the_whole_way_from_request_to_evaluation(inhouse, client, login):
     for session in booking.sessions:
         session.starts_at -= timedelta(days=60)
         session.ends_at -= timedelta(days=60)
-    services.mark_delivered(booking, by=inhouse.staff)
-    services.issue_booking_invoice(
-        booking, by=inhouse.staff, lines=services.invoice_lines_from_proposal(booking)
+    delivery.mark_delivered(booking, by=inhouse.staff)
+    invoicing.issue_booking_invoice(
+        booking, by=inhouse.staff, lines=invoicing.invoice_lines_from_proposal(booking)
     )
     db.session.commit()
     login(inhouse.staff)
@@ -65,7 +75,7 @@ def test_the_whole_way_from_request_to_evaluation(inhouse, client, login):
     db.session.expire_all()
     booking = db.session.get(InhouseBooking, booking.id)
     assert booking.status == S.PAID  # the invoice's button moved the booking along
-    services.mark_evaluated(booking, by=inhouse.staff, note="Evaluatie ontvangen, 8,5")
+    delivery.mark_evaluated(booking, by=inhouse.staff, note="Evaluatie ontvangen, 8,5")
     db.session.commit()
 
     assert _status_entries(booking) == [
@@ -280,7 +290,7 @@ def test_decline_with_reason_then_revised_proposal(inhouse, client, login):
 def test_expired_proposal_cannot_be_accepted(inhouse, client, login):
     booking = inhouse.booking()
     proposal = inhouse.proposal(booking)
-    proposal.valid_until = services.today_amsterdam() - timedelta(days=1)
+    proposal.valid_until = today_amsterdam() - timedelta(days=1)
     db.session.commit()
     login(booking.requested_by)
     page = client.get(f"/account/inhouse/{booking.id}")
@@ -299,7 +309,7 @@ def test_expired_proposal_cannot_be_accepted(inhouse, client, login):
     assert booking.current_proposal.status == ProposalStatus.EXPIRED
     assert db.session.scalar(select(func.count()).select_from(TrainingSession)) == 0
     with pytest.raises(DomainError, match="geen voorstel open"):
-        services.accept_proposal(
+        proposals.accept_proposal(
             booking, by=booking.requested_by, version=1, po_number="PO", agreed_to_terms=True
         )
 
@@ -310,14 +320,14 @@ def test_valid_through_its_last_day_and_the_beat_task_expires_it(inhouse):
     proposal = inhouse.proposal(booking)
     inhouse.proposal(other, valid_days=30)
     last_day = proposal.valid_until
-    assert services.expire_due_proposals(today=last_day) == 0  # still valid on its last day
-    assert services.expire_due_proposals(today=last_day + timedelta(days=1)) == 1
+    assert proposals.expire_due_proposals(today=last_day) == 0  # still valid on its last day
+    assert proposals.expire_due_proposals(today=last_day + timedelta(days=1)) == 1
     db.session.commit()
     assert booking.status == S.EXPIRED and other.status == S.PROPOSAL_SENT
     assert booking.transitions[-1].actor_id is None
     assert any("verlopen" in m.subject for m in outbox_to(booking.contact_email))
     assert any("verlopen" in m.subject for m in outbox_to(STAFF))
-    assert services.expire_due_proposals(today=last_day + timedelta(days=2)) == 0  # idempotent
+    assert proposals.expire_due_proposals(today=last_day + timedelta(days=2)) == 0  # idempotent
     revised = inhouse.proposal(booking, valid_days=20)
     assert booking.status == S.PROPOSAL_SENT and revised.version == 2
 
@@ -326,8 +336,8 @@ def test_trainer_cannot_be_double_booked(inhouse, make_edition):
     edition = make_edition(trainer=inhouse.trainer, days=1, start_in_days=30)
     busy = edition.sessions[0]
     booking = inhouse.booking()
-    local_day = busy.starts_at.astimezone(services.AMSTERDAM).date()
-    overlapping = services.SessionDraft(
+    local_day = busy.starts_at.astimezone(AMSTERDAM).date()
+    overlapping = drafts.SessionDraft(
         starts_at=busy.starts_at + timedelta(hours=1),
         ends_at=busy.ends_at + timedelta(hours=1),
         trainer=inhouse.trainer,
@@ -341,7 +351,7 @@ def test_trainer_cannot_be_double_booked(inhouse, make_edition):
         inhouse.proposal(booking, sessions=[twice, twice])
     db.session.rollback()
     # Right after the edition's session ends is fine.
-    after = services.SessionDraft(
+    after = drafts.SessionDraft(
         starts_at=busy.ends_at,
         ends_at=busy.ends_at + timedelta(hours=2),
         trainer=inhouse.trainer,
@@ -367,24 +377,24 @@ def test_trainer_booked_elsewhere_meanwhile_blocks_acceptance(inhouse, make_edit
 def test_client_cancels_before_acceptance_not_after(inhouse):
     booking = inhouse.booking()
     inhouse.proposal(booking)
-    services.cancel_booking(booking, by=booking.requested_by, reason="Geen budget meer.")
+    cancellation.cancel_booking(booking, by=booking.requested_by, reason="Geen budget meer.")
     db.session.commit()
     assert booking.status == S.CANCELLED and booking.cancel_reason == "Geen budget meer."
     assert booking.current_proposal.status == ProposalStatus.WITHDRAWN
     scheduled = inhouse.scheduled()
     with pytest.raises(DomainError, match="al bevestigd"):
-        services.cancel_booking(scheduled, by=scheduled.requested_by, reason="Toch niet")
+        cancellation.cancel_booking(scheduled, by=scheduled.requested_by, reason="Toch niet")
     db.session.rollback()
     with pytest.raises(DomainError, match="Geef een reden"):
-        services.cancel_booking(scheduled, by=inhouse.staff, reason=" ")
+        cancellation.cancel_booking(scheduled, by=inhouse.staff, reason=" ")
 
 
 def test_staff_cancel_a_scheduled_booking_and_everyone_gets_a_cancellation(inhouse):
     booking = inhouse.scheduled()
-    services.add_participant(
+    participants.add_participant(
         booking, by=booking.requested_by, name="Raadslid Ed", email="ed@example.nl"
     )
-    services.cancel_booking(booking, by=inhouse.staff, reason="Trainer ziek, geen vervanging.")
+    cancellation.cancel_booking(booking, by=inhouse.staff, reason="Trainer ziek, geen vervanging.")
     db.session.commit()
     assert booking.status == S.CANCELLED
     assert all(s.is_cancelled for s in booking.sessions)
@@ -392,13 +402,13 @@ def test_staff_cancel_a_scheduled_booking_and_everyone_gets_a_cancellation(inhou
         methods = [m.calendar_method for m in outbox_to(email) if m.calendar_method]
         assert methods == ["REQUEST", "CANCEL"], email
     with pytest.raises(DomainError, match="kan niet naar"):
-        services.cancel_booking(booking, by=inhouse.staff, reason="nogmaals")
+        cancellation.cancel_booking(booking, by=inhouse.staff, reason="nogmaals")
 
 
 def test_no_cancellation_after_delivery(inhouse):
     booking = inhouse.delivered()
     with pytest.raises(DomainError, match="kan niet naar"):
-        services.cancel_booking(booking, by=inhouse.staff, reason="Te laat")
+        cancellation.cancel_booking(booking, by=inhouse.staff, reason="Te laat")
 
 
 def test_staff_reschedule_bumps_revision_and_updates_invites(inhouse, make_edition):
@@ -410,7 +420,7 @@ def test_staff_reschedule_bumps_revision_and_updates_invites(inhouse, make_editi
         )
     )
     new_start = session.starts_at + timedelta(days=1)
-    services.change_session(
+    delivery.change_session(
         booking,
         session.id,
         by=inhouse.staff,
@@ -431,7 +441,7 @@ def test_staff_reschedule_bumps_revision_and_updates_invites(inhouse, make_editi
     other = make_edition(trainer=inhouse.trainer, days=1, start_in_days=50)
     clash = other.sessions[0]
     with pytest.raises(DomainError, match="al ingepland"):
-        services.change_session(
+        delivery.change_session(
             booking,
             session.id,
             by=inhouse.staff,
@@ -442,7 +452,7 @@ def test_staff_reschedule_bumps_revision_and_updates_invites(inhouse, make_editi
         )
     db.session.rollback()
     with pytest.raises(DomainError, match="niets gewijzigd"):
-        services.change_session(
+        delivery.change_session(
             booking,
             session.id,
             by=inhouse.staff,
@@ -456,24 +466,24 @@ def test_staff_reschedule_bumps_revision_and_updates_invites(inhouse, make_editi
 def test_staff_cancel_one_session(inhouse):
     booking = inhouse.scheduled()
     session = booking.sessions[0]
-    services.cancel_session(booking, session.id, by=inhouse.staff, reason="Zaal niet beschikbaar")
+    delivery.cancel_session(booking, session.id, by=inhouse.staff, reason="Zaal niet beschikbaar")
     db.session.commit()
     assert session.is_cancelled and session.revision == 1
     assert outbox_to(booking.contact_email)[-1].calendar_method == "CANCEL"
     assert booking.transitions[-1].action == "session_cancelled"
     with pytest.raises(DomainError, match="al geannuleerd"):
-        services.cancel_session(booking, session.id, by=inhouse.staff, reason="nogmaals")
+        delivery.cancel_session(booking, session.id, by=inhouse.staff, reason="nogmaals")
     with pytest.raises(DomainError, match="Alle sessies zijn geannuleerd"):
-        services.mark_delivered(booking, by=inhouse.staff)
+        delivery.mark_delivered(booking, by=inhouse.staff)
 
 
 def test_delivered_only_after_the_last_session_and_by_the_beat_task(inhouse):
     booking = inhouse.scheduled()
     with pytest.raises(DomainError, match="Nog niet alle sessies zijn voorbij"):
-        services.mark_delivered(booking, by=inhouse.staff)
-    assert services.deliver_finished_bookings() == 0
+        delivery.mark_delivered(booking, by=inhouse.staff)
+    assert delivery.deliver_finished_bookings() == 0
     later = booking.sessions[-1].ends_at + timedelta(minutes=1)
-    assert services.deliver_finished_bookings(now=later) == 1
+    assert delivery.deliver_finished_bookings(now=later) == 1
     db.session.commit()
     assert booking.status == S.DELIVERED and booking.transitions[-1].actor_id is None
 
@@ -481,16 +491,16 @@ def test_delivered_only_after_the_last_session_and_by_the_beat_task(inhouse):
 def test_participants_get_invites_and_cancellations(inhouse):
     booking = inhouse.scheduled()
     client_user = booking.requested_by
-    person = services.add_participant(
+    person = participants.add_participant(
         booking, by=client_user, name="Ed Raadslid", email="Ed@Example.nl", role="raadslid"
     )
     db.session.commit()
     [invite] = outbox_to("ed@example.nl")
     assert invite.calendar_method == "REQUEST"
     with pytest.raises(DomainError, match="staat al op de lijst"):
-        services.add_participant(booking, by=client_user, name="Ed", email="ed@example.nl")
+        participants.add_participant(booking, by=client_user, name="Ed", email="ed@example.nl")
     db.session.rollback()
-    services.remove_participant(booking, person.id, by=client_user)
+    participants.remove_participant(booking, person.id, by=client_user)
     db.session.commit()
     assert outbox_to("ed@example.nl")[-1].calendar_method == "CANCEL"
     assert [t.action for t in booking.transitions][-2:] == [
@@ -502,13 +512,13 @@ def test_participants_get_invites_and_cancellations(inhouse):
 def test_invoice_after_delivery_with_po_number(inhouse):
     booking = inhouse.scheduled()
     with pytest.raises(DomainError, match="na afloop"):
-        services.issue_booking_invoice(booking, by=inhouse.staff, lines=inhouse.lines())
+        invoicing.issue_booking_invoice(booking, by=inhouse.staff, lines=inhouse.lines())
     db.session.rollback()
     booking = inhouse.delivered(booking=booking)
-    invoice = services.issue_booking_invoice(
+    invoice = invoicing.issue_booking_invoice(
         booking,
         by=inhouse.staff,
-        lines=services.invoice_lines_from_proposal(booking),
+        lines=invoicing.invoice_lines_from_proposal(booking),
         billing_address="Postbus 16200\n3500 CE Utrecht",
     )
     db.session.commit()
@@ -522,7 +532,7 @@ def test_invoice_after_delivery_with_po_number(inhouse):
     assert invoice.number in mail.subject
     assert mail.attachments[0]["filename"] == f"factuur-{invoice.number}.pdf"
     with pytest.raises(DomainError):
-        services.issue_booking_invoice(booking, by=inhouse.staff, lines=inhouse.lines())
+        invoicing.issue_booking_invoice(booking, by=inhouse.staff, lines=inhouse.lines())
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Invoice)) == 1
 
@@ -572,7 +582,7 @@ def test_timeline_shows_to_client_and_staff(inhouse, client, login):
 
 def test_session_times_are_amsterdam_wall_clock(inhouse):
     # 19:30 in Amsterdam in winter is 18:30 UTC, in summer 17:30 UTC.
-    winter = services.local_datetime(datetime(2030, 1, 15).date(), time(19, 30))
-    summer = services.local_datetime(datetime(2030, 7, 15).date(), time(19, 30))
+    winter = local_datetime(datetime(2030, 1, 15).date(), time(19, 30))
+    summer = local_datetime(datetime(2030, 7, 15).date(), time(19, 30))
     assert winter == datetime(2030, 1, 15, 18, 30, tzinfo=UTC)
     assert summer == datetime(2030, 7, 15, 17, 30, tzinfo=UTC)

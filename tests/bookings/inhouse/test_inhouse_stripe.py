@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bbtraining.bookings.billing.invoices import Invoice, InvoiceStatus
-from bbtraining.bookings.inhouse import services
+from bbtraining.bookings.inhouse import invoicing
 from bbtraining.bookings.inhouse import tasks as inhouse_tasks
 from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseStatus
 from bbtraining.extensions import db
@@ -47,7 +47,7 @@ def _status_count(booking, status) -> int:
 def test_invoice_is_created_finalized_and_sent_at_stripe(inhouse, stripe_stub):
     booking = inhouse.invoiced()
     invoice = booking.invoice
-    stripe_id = services.push_invoice_to_stripe(invoice)
+    stripe_id = invoicing.push_invoice_to_stripe(invoice)
     db.session.commit()
     assert invoice.stripe_invoice_id == stripe_id
     remote = stripe_stub.get(stripe_id)
@@ -67,14 +67,14 @@ def test_invoice_is_created_finalized_and_sent_at_stripe(inhouse, stripe_stub):
 
     # Pushing again (a retried task, the sweep) calls Stripe no more.
     calls = len(stripe_stub.requests)
-    assert services.push_invoice_to_stripe(invoice) == stripe_id
+    assert invoicing.push_invoice_to_stripe(invoice) == stripe_id
     assert len(stripe_stub.requests) == calls
-    assert services.invoices_waiting_for_stripe() == []
+    assert invoicing.invoices_waiting_for_stripe() == []
 
 
 def test_customer_and_tax_rate_are_reused_across_invoices(inhouse, stripe_stub, make_organisation):
     first = inhouse.invoiced()
-    services.push_invoice_to_stripe(first.invoice)
+    invoicing.push_invoice_to_stripe(first.invoice)
     db.session.commit()
     colleague = inhouse.client_user(first.organisation)
     # The same contact person, asked for by a colleague.
@@ -84,11 +84,11 @@ def test_customer_and_tax_rate_are_reused_across_invoices(inhouse, stripe_stub, 
     inhouse.proposal(second, sessions=[inhouse.session_draft(days=70)])
     inhouse.accept(second)
     inhouse.delivered(booking=second)
-    services.issue_booking_invoice(
-        second, by=inhouse.staff, lines=services.invoice_lines_from_proposal(second)
+    invoicing.issue_booking_invoice(
+        second, by=inhouse.staff, lines=invoicing.invoice_lines_from_proposal(second)
     )
     db.session.commit()
-    services.push_invoice_to_stripe(second.invoice)
+    invoicing.push_invoice_to_stripe(second.invoice)
     db.session.commit()
     assert len(stripe_stub.objects("customer")) == 1
     assert len(stripe_stub.objects("tax_rate")) == 1
@@ -98,11 +98,11 @@ def test_customer_and_tax_rate_are_reused_across_invoices(inhouse, stripe_stub, 
     inhouse.proposal(third, sessions=[inhouse.session_draft(days=75)])
     inhouse.accept(third)
     inhouse.delivered(booking=third)
-    services.issue_booking_invoice(
-        third, by=inhouse.staff, lines=services.invoice_lines_from_proposal(third)
+    invoicing.issue_booking_invoice(
+        third, by=inhouse.staff, lines=invoicing.invoice_lines_from_proposal(third)
     )
     db.session.commit()
-    services.push_invoice_to_stripe(third.invoice)
+    invoicing.push_invoice_to_stripe(third.invoice)
     emails = sorted(c["email"] for c in stripe_stub.objects("customer"))
     assert emails == sorted([first.contact_email, colleague.email])
 
@@ -111,7 +111,7 @@ def test_signed_invoice_paid_webhook_marks_invoice_and_booking_paid_once(
     inhouse, stripe_stub, client
 ):
     booking = inhouse.invoiced()
-    stripe_id = services.push_invoice_to_stripe(booking.invoice)
+    stripe_id = invoicing.push_invoice_to_stripe(booking.invoice)
     db.session.commit()
     event = stripe_stub.pay_invoice(stripe_id)
     response = _post(client, event)
@@ -136,7 +136,7 @@ def test_signed_invoice_paid_webhook_marks_invoice_and_booking_paid_once(
 
 def test_webhook_is_believed_only_after_refetching(inhouse, stripe_stub, client):
     booking = inhouse.invoiced()
-    stripe_id = services.push_invoice_to_stripe(booking.invoice)
+    stripe_id = invoicing.push_invoice_to_stripe(booking.invoice)
     db.session.commit()
     # A correctly signed event whose payload claims "paid" for an invoice Stripe has open.
     forged = {
@@ -156,7 +156,7 @@ def test_webhook_is_believed_only_after_refetching(inhouse, stripe_stub, client)
 
 def test_unsigned_webhook_changes_nothing(inhouse, stripe_stub, client):
     booking = inhouse.invoiced()
-    stripe_id = services.push_invoice_to_stripe(booking.invoice)
+    stripe_id = invoicing.push_invoice_to_stripe(booking.invoice)
     db.session.commit()
     event = stripe_stub.pay_invoice(stripe_id)
     body = json.dumps(event).encode()
@@ -169,11 +169,11 @@ def test_unsigned_webhook_changes_nothing(inhouse, stripe_stub, client):
 
 def test_sweep_pushes_invoices_whose_task_was_lost(inhouse, stripe_stub):
     booking = inhouse.invoiced()
-    assert [i.id for i in services.invoices_waiting_for_stripe()] == [booking.invoice_id]
+    assert [i.id for i in invoicing.invoices_waiting_for_stripe()] == [booking.invoice_id]
     assert inhouse_tasks.stripe_sweep.run() == 1
     db.session.expire_all()
     assert db.session.get(Invoice, booking.invoice_id).stripe_invoice_id is not None
-    assert services.invoices_waiting_for_stripe() == []
+    assert invoicing.invoices_waiting_for_stripe() == []
 
 
 def test_invoice_view_hands_the_invoice_to_stripe_after_commit(
@@ -196,13 +196,13 @@ def test_invoice_view_hands_the_invoice_to_stripe_after_commit(
     assert invoice.subtotal == Decimal("1450.00") and invoice.reference == "PO-4500012345"
     # Tests switch auto-enqueueing off; the sweep (or a worker) takes it from here.
     assert invoice.stripe_invoice_id is None
-    assert services.invoices_waiting_for_stripe() == [invoice]
+    assert invoicing.invoices_waiting_for_stripe() == [invoice]
 
 
 def test_without_stripe_staff_mark_the_invoice_paid(inhouse, client, login):
     booking = inhouse.invoiced()
-    assert services.push_invoice_to_stripe(booking.invoice) is None
-    assert services.invoices_waiting_for_stripe() == []
+    assert invoicing.push_invoice_to_stripe(booking.invoice) is None
+    assert invoicing.invoices_waiting_for_stripe() == []
     login(inhouse.staff)
     page = client.get(f"/admin/inhouse/{booking.id}").get_data(as_text=True)
     assert f"/admin/invoices/{booking.invoice_id}/paid" in page

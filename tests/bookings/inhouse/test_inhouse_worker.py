@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bbtraining.bookings.billing.invoices import Invoice
-from bbtraining.bookings.inhouse import services
-from bbtraining.bookings.inhouse.models import InhouseBooking
+from bbtraining.bookings.inhouse import proposals
+from bbtraining.bookings.inhouse.models import InhouseBooking, today_amsterdam
 from bbtraining.courses.models import TrainingSession
 from bbtraining.extensions import db
 from tests.stripe_stub import StripeStub
@@ -32,7 +32,7 @@ def test_request_mails_reach_client_and_staff(inhouse, client, login, celery_wor
     course = inhouse.course(slug="inspiratie")
     me = inhouse.client_user(email="pieter@utrecht.example.nl")
     login(me)
-    today = services.today_amsterdam()
+    today = today_amsterdam()
     response = client.post(
         f"/courses/{course.slug}/request",
         data={
@@ -109,7 +109,7 @@ def test_two_colleagues_accepting_at_once_book_the_sessions_once(inhouse, app):
                 user = db.session.get(User, user_id)
                 _ = mine.current_proposal, mine.organisation, user.roles
                 barrier.wait(timeout=10)
-                services.accept_proposal(
+                proposals.accept_proposal(
                     mine, by=user, version=1, po_number=f"PO-{user_id}", agreed_to_terms=True
                 )
                 db.session.commit()

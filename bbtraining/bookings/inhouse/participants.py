@@ -1,0 +1,127 @@
+"""Who takes part in an inhouse booking: the client's participant list, and the providers that tell
+the sessions capability who attends a booking's sessions and which sessions a person attends.
+"""
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+
+from ...auth.models import User, normalise_email
+from ...courses.models import TrainingSession
+from ...errors import DomainError, NotAllowed
+from ...extensions import db
+from ..sessions.invites import sync_session_invites
+from ..sessions.participants import Participant
+from .models import (
+    PARTICIPANT_EDITABLE_STATUSES,
+    InhouseBooking,
+    InhouseParticipant,
+    InhouseSession,
+    InhouseStatus,
+)
+
+MAX_PARTICIPANTS = 500
+
+
+def _check_participants_editable(booking: InhouseBooking, by: User) -> None:
+    if not booking.is_client_of(by) and not by.is_admin:
+        raise NotAllowed(_l("U kunt de deelnemers van deze aanvraag niet wijzigen."))
+    if booking.status not in PARTICIPANT_EDITABLE_STATUSES:
+        raise DomainError(
+            _l(
+                "De deelnemerslijst kan niet meer worden gewijzigd bij status ‘%(status)s’.",
+                status=booking.status_label,
+            )
+        )
+
+
+def _sync_booking_invites(booking: InhouseBooking) -> None:
+    if booking.status == InhouseStatus.SCHEDULED:
+        db.session.flush()
+        for session in booking.active_sessions:
+            sync_session_invites(session)
+
+
+def add_participant(
+    booking: InhouseBooking, *, by: User, name: str, email: str, role: str | None = None
+) -> InhouseParticipant:
+    _check_participants_editable(booking, by)
+    name = " ".join((name or "").split())
+    email = normalise_email(email)
+    if not name or not email:
+        raise DomainError(_l("Vul naam en e-mailadres van de deelnemer in."), field="name")
+    if any(p.email == email for p in booking.participants):
+        raise DomainError(_l("%(email)s staat al op de lijst.", email=email), field="email")
+    if len(booking.participants) >= MAX_PARTICIPANTS:
+        raise DomainError(_l("De deelnemerslijst is vol."))
+    participant = InhouseParticipant(name=name, email=email, role=(role or "").strip() or None)
+    booking.participants.append(participant)
+    booking.record_event("participants_changed", by=by, note=_("%(name)s toegevoegd", name=name))
+    _sync_booking_invites(booking)
+    return participant
+
+
+def remove_participant(booking: InhouseBooking, participant_id: int, *, by: User) -> None:
+    _check_participants_editable(booking, by)
+    participant = next((p for p in booking.participants if p.id == participant_id), None)
+    if participant is None:
+        raise DomainError(_l("Deze deelnemer staat niet op de lijst."))
+    booking.participants.remove(participant)
+    booking.record_event(
+        "participants_changed", by=by, note=_("%(name)s verwijderd", name=participant.name)
+    )
+    _sync_booking_invites(booking)
+
+
+def inhouse_session_participants(session: TrainingSession) -> list[Participant]:
+    """The client's contact person and participant list take part in the booking's sessions."""
+    if session.id is None or session.edition_id is not None:
+        return []
+    link = db.session.scalar(select(InhouseSession).where(InhouseSession.session_id == session.id))
+    if link is None or link.booking.status == InhouseStatus.CANCELLED:
+        return []
+    booking = link.booking
+    contact_user = User.by_email(booking.contact_email)
+    people = [
+        Participant(
+            key=f"inhouse:{booking.id}:contact",
+            email=booking.contact_email,
+            name=booking.contact_name,
+            role="client-contact",
+            user_id=contact_user.id if contact_user else None,
+            locale=contact_user.locale if contact_user else "nl",
+            joined_at=booking.accepted_at,
+        )
+    ]
+    for person in booking.participants:
+        if person.email == booking.contact_email:
+            continue
+        people.append(
+            Participant(
+                key=f"inhouse:{booking.id}:{person.id}",
+                email=person.email,
+                name=person.name,
+                role="participant",
+                joined_at=person.created_at,
+            )
+        )
+    return people
+
+
+def inhouse_sessions_of(user) -> list[TrainingSession]:
+    """Sessions of accepted bookings where the user is the contact or on the participant list."""
+    booking_ids = select(InhouseParticipant.booking_id).where(
+        InhouseParticipant.email == user.email
+    )
+    return list(
+        db.session.scalars(
+            select(TrainingSession)
+            .join(InhouseSession, InhouseSession.session_id == TrainingSession.id)
+            .join(InhouseBooking, InhouseBooking.id == InhouseSession.booking_id)
+            .where(
+                InhouseBooking.status != InhouseStatus.CANCELLED,
+                or_(InhouseBooking.contact_email == user.email, InhouseBooking.id.in_(booking_ids)),
+            )
+            .order_by(TrainingSession.starts_at)
+        )
+    )

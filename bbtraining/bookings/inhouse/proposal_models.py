@@ -1,0 +1,147 @@
+"""The proposal of an inhouse booking: each version staff send, with its sessions and price lines;
+the client accepts or declines one version.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ...auth.models import User
+from ...courses.models import AMSTERDAM
+from ...db_types import UTCDateTime, utcnow
+from ...extensions import db
+from ..billing.amounts import MoneyLine, line_amount, line_totals
+from .models import (
+    LINE_KIND_LABELS,
+    PROPOSAL_STATUS_LABELS,
+    InhouseBooking,
+    ProposalStatus,
+    today_amsterdam,
+)
+
+
+class InhouseProposal(db.Model):
+    __tablename__ = "inhouse_proposal"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "version", name="uq_inhouse_proposal_version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("vat_rate >= 0 AND vat_rate <= 100", name="vat_rate_range"),
+        CheckConstraint(
+            "status IN ('open', 'superseded', 'accepted', 'declined', 'expired', 'withdrawn')",
+            name="status_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("inhouse_booking.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int]
+    status: Mapped[str] = mapped_column(String(12), default=ProposalStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    valid_until: Mapped[date] = mapped_column(Date)
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    terms: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")  # a word to the client with this version
+
+    booking: Mapped[InhouseBooking] = relationship(back_populates="proposals")
+    created_by: Mapped[User | None] = relationship()
+    sessions: Mapped[list["InhouseProposalSession"]] = relationship(
+        cascade="all, delete-orphan", order_by="InhouseProposalSession.starts_at", lazy="selectin"
+    )
+    lines: Mapped[list["InhouseProposalLine"]] = relationship(
+        cascade="all, delete-orphan", order_by="InhouseProposalLine.position", lazy="selectin"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return str(PROPOSAL_STATUS_LABELS.get(self.status, self.status))
+
+    @property
+    def superseded(self) -> bool:
+        return self.status == ProposalStatus.SUPERSEDED
+
+    @property
+    def issue_date(self) -> date:
+        return self.created_at.astimezone(AMSTERDAM).date()
+
+    def money_lines(self) -> list[MoneyLine]:
+        return [line.as_money_line(self.vat_rate) for line in self.lines]
+
+    @property
+    def totals(self) -> tuple[Decimal, list[tuple[Decimal, Decimal]], Decimal]:
+        return line_totals(self.money_lines())
+
+    def is_expired(self, today: date | None = None) -> bool:
+        """Valid through its validity date, Amsterdam time."""
+        today = today or today_amsterdam()
+        return today > self.valid_until
+
+
+class InhouseProposalSession(db.Model):
+    __tablename__ = "inhouse_proposal_session"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("inhouse_proposal.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    trainer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    location: Mapped[str] = mapped_column(String(300))
+    online_url: Mapped[str | None] = mapped_column(String(500))
+
+    trainer: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def local_start(self) -> datetime:
+        return self.starts_at.astimezone(AMSTERDAM)
+
+    @property
+    def local_end(self) -> datetime:
+        return self.ends_at.astimezone(AMSTERDAM)
+
+
+class InhouseProposalLine(db.Model):
+    __tablename__ = "inhouse_proposal_line"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('session-fee', 'travel', 'materials', 'other')", name="kind_known"
+        ),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("inhouse_proposal.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))  # excluding VAT
+
+    @property
+    def kind_label(self) -> str:
+        return str(LINE_KIND_LABELS.get(self.kind, self.kind))
+
+    def as_money_line(self, vat_rate: Decimal) -> MoneyLine:
+        return MoneyLine(self.description, self.quantity, self.unit_price, vat_rate)
+
+    @property
+    def amount(self) -> Decimal:
+        """Excluding VAT, rounded as on the PDF."""
+        return line_amount(self.as_money_line(Decimal(0)))
