@@ -10,8 +10,9 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from ....auth.models import Role, User, UserRole
+from ....auth.models import User
 from ....courses.models import Course
+from ....courses.trainers import trainers as active_trainers
 from ....extensions import db
 from ....permissions import admin_required, get_or_404
 from ....web import commit_or_flash
@@ -173,18 +174,6 @@ def inhouse_admin_cancel(booking_id: int):
     return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
 
 
-def _trainers() -> list[User]:
-    """Users with the trainer role, to choose from for a session."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(UserRole)
-            .where(UserRole.role == Role.TRAINER, User.deleted_at.is_(None))
-            .order_by(User.name)
-        )
-    )
-
-
 def _proposal_defaults(booking: InhouseBooking) -> dict:
     previous = booking.current_proposal
     course = booking.course
@@ -265,7 +254,7 @@ def inhouse_admin_proposal(booking_id: int):
         # Room for more sessions and lines than the previous version had.
         _add_empty_rows(form.sessions, 2)
         _add_empty_rows(form.lines, 2)
-    trainers = _trainers()
+    trainers = active_trainers()
     form.set_trainers(trainers)
     if form.validate_on_submit():
         by_id = {t.id: t for t in trainers}
@@ -330,7 +319,7 @@ def _session_form(booking: InhouseBooking, session=None) -> tuple[SessionChangeF
                 "online_url": (model.online_url if model else None) or "",
             }
         )
-    trainers = _trainers()
+    trainers = active_trainers()
     form.trainer_id.choices = [(0, _("— kies een trainer —"))] + [(t.id, t.name) for t in trainers]
     return form, trainers
 
