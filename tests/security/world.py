@@ -320,6 +320,7 @@ def _attendance(w: World, billing) -> None:
     from bbtraining.bookings.attendance.views import _grant_serializer
     from bbtraining.bookings.enrollment import enrolling
     from bbtraining.bookings.evaluation import rounds as evaluations
+    from bbtraining.bookings.sessions.groups import session_group
     from bbtraining.db_types import utcnow
 
     o = w.objects
@@ -350,7 +351,7 @@ def _attendance(w: World, billing) -> None:
         ended = edition.sessions[0]
         for row in attendance.build_sheet(ended).rows:
             attendance.mark(ended, row.key, "present", by=ended.trainer, now=ended.starts_at)
-        attendance.compute_completion(attendance.session_group(ended))
+        attendance.compute_completion(session_group(ended))
 
     def certificate(edition, user):
         return db.session.scalar(

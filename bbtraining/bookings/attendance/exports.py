@@ -19,11 +19,11 @@ from sqlalchemy import select
 from ...courses.models import Edition, TrainingSession
 from ...extensions import db
 from ...pdf import SignInSheetDoc, render_sign_in_sheet
+from ..sessions.groups import session_group
 from .models import ATTENDANCE_STATUS_LABELS, AttendanceRecord, Completion
 from .services import (
     build_sheet,
     participant_identity,
-    session_group,
     session_trainers,
     sheet_participants,
 )

@@ -9,9 +9,9 @@ from datetime import datetime, time, timedelta
 from flask import render_template
 from markupsafe import Markup
 
-from ...core.panels import account_panels, admin_panels
 from ...courses.models import AMSTERDAM
 from ...db_types import utcnow
+from ..sessions.groups import group_for_key
 from . import services
 
 TRAINER_PAST_SESSIONS = 8
@@ -23,7 +23,6 @@ def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-@account_panels.register(15)
 def trainer_sessions_panel(user) -> Markup | None:
     if not user.is_trainer:
         return None
@@ -44,7 +43,6 @@ def trainer_sessions_panel(user) -> Markup | None:
     )
 
 
-@account_panels.register(35)
 def participant_attendance_panel(user) -> Markup | None:
     completions = services.completions_of(user)
     records = services.records_of(user)
@@ -59,13 +57,12 @@ def participant_attendance_panel(user) -> Markup | None:
     )
 
 
-@admin_panels.register(30)
 def attendance_tile(user) -> Markup | None:
     if not user.is_admin:
         return None
     now = utcnow()
     runs = services.recent_groups(now=now)
-    groups = [(run, services.group_for_key(run.group_key)) for run in runs]
+    groups = [(run, group_for_key(run.group_key)) for run in runs]
     return Markup(  # noqa: S704 - autoescaped template output
         render_template(
             "bookings/attendance/_admin_tile.html",

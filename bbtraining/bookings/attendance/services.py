@@ -25,17 +25,14 @@ from ... import audit
 from ...auth.models import User, normalise_email
 from ...courses.models import (
     AMSTERDAM,
-    Course,
-    Edition,
-    SessionStatus,
     TrainingSession,
     edition_trainer,
 )
-from ...courses.signals import session_changed
 from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
-from ..sessions.participants import Participant, register_provider, session_participants
+from ..sessions.groups import SessionGroup, group_for_key, groups_ended_between, session_group
+from ..sessions.participants import Participant, session_participants
 from . import certificates
 from .certificates import Certificate
 from .models import (
@@ -66,88 +63,6 @@ SETTLE_DELAY = timedelta(minutes=10)
 # An arrival time may lie this long before the start (early birds) and no later than the end.
 ARRIVAL_EARLIEST = timedelta(hours=2)
 NOTE_MAX = 2000
-
-
-# == Groups of sessions: what completion is decided over =========================================
-@dataclass
-class SessionGroup:
-    key: str
-    course: Course
-    sessions: list[TrainingSession]
-    edition: Edition | None = None
-
-    @property
-    def active_sessions(self) -> list[TrainingSession]:
-        return [s for s in self.sessions if s.status == SessionStatus.SCHEDULED]
-
-    @property
-    def ends_at(self) -> datetime | None:
-        active = self.active_sessions
-        return max(s.ends_at for s in active) if active else None
-
-    def has_ended(self, now: datetime) -> bool:
-        end = self.ends_at
-        return end is not None and end <= now
-
-
-def session_group(session: TrainingSession) -> SessionGroup:
-    if session.edition_id is not None:
-        edition = session.edition
-        return SessionGroup(
-            f"edition:{edition.id}", edition.course, list(edition.sessions), edition=edition
-        )
-    booking_id = _inhouse_booking_id(session)
-    if booking_id is not None:
-        return SessionGroup(
-            f"inhouse:{booking_id}", session.course, _inhouse_booking_sessions(booking_id)
-        )
-    return SessionGroup(f"session:{session.id}", session.course, [session])
-
-
-def group_for_key(key: str) -> SessionGroup | None:
-    kind, _sep, ident = key.partition(":")
-    if not ident.isdigit():
-        return None
-    if kind == "edition":
-        edition = db.session.get(Edition, int(ident))
-        if edition is None or not edition.sessions:
-            return None
-        return session_group(edition.sessions[0])
-    if kind == "inhouse":
-        sessions = _inhouse_booking_sessions(int(ident))
-        return SessionGroup(key, sessions[0].course, sessions) if sessions else None
-    if kind == "session":
-        session = db.session.get(TrainingSession, int(ident))
-        return session_group(session) if session is not None else None
-    return None
-
-
-# Inhouse bookings link their sessions in `inhouse_session` (bookings/inhouse_models.py). We read
-# that table by name, as qualifications.py does for alumni profiles: sessions of one booking form
-# one group, and attendance needs nothing else of the inhouse model.
-def _inhouse_links():
-    return db.metadata.tables.get("inhouse_session")
-
-
-def _inhouse_booking_id(session: TrainingSession) -> int | None:
-    links = _inhouse_links()
-    if links is None or session.id is None:
-        return None
-    return db.session.scalar(select(links.c.booking_id).where(links.c.session_id == session.id))
-
-
-def _inhouse_booking_sessions(booking_id: int) -> list[TrainingSession]:
-    links = _inhouse_links()
-    if links is None:
-        return []
-    return list(
-        db.session.scalars(
-            select(TrainingSession)
-            .join(links, links.c.session_id == TrainingSession.id)
-            .where(links.c.booking_id == booking_id)
-            .order_by(TrainingSession.starts_at)
-        )
-    )
 
 
 # == Who may do what =============================================================================
@@ -573,7 +488,6 @@ def remove_guest(
     _after_attendance_change(session, now)
 
 
-@register_provider
 def guest_participants(session: TrainingSession) -> list[Participant]:
     if session.id is None:
         return []
@@ -909,9 +823,11 @@ def _after_attendance_change(session: TrainingSession, now: datetime) -> None:
         compute_completion(group, now=now)
 
 
-@session_changed.connect
-def _on_session_changed(session: TrainingSession, change: str = "", **_kwargs) -> None:
-    # A cancelled (or moved) session after the end changes what counts.
+def decide_again_after_session_change(
+    session: TrainingSession, change: str = "", **_kwargs
+) -> None:
+    """Receiver of `session_changed`: a session cancelled (or moved) after the group's end
+    changes what counts."""
     if session.id is None or change not in ("cancelled", "moved"):
         return
     group = session_group(session)
@@ -923,21 +839,8 @@ def run_due_completions(now: datetime | None = None) -> int:
     """Decide completion for every group that ended lately and was not decided since its end.
     Returns the number of groups decided."""
     now = now or utcnow()
-    ended = db.session.scalars(
-        select(TrainingSession).where(
-            TrainingSession.status == SessionStatus.SCHEDULED,
-            TrainingSession.ends_at <= now,
-            TrainingSession.ends_at >= now - COMPLETION_LOOKBACK,
-        )
-    )
-    groups: dict[str, SessionGroup] = {}
-    for session in ended:
-        group = session_group(session)
-        groups.setdefault(group.key, group)
     decided = 0
-    for group in groups.values():
-        if not group.has_ended(now):
-            continue
+    for group in groups_ended_between(now - COMPLETION_LOOKBACK, now):
         run = db.session.get(CompletionRun, group.key)
         if run is not None and run.computed_at >= group.ends_at:
             continue

@@ -35,6 +35,7 @@ from ...errors import DomainError
 from ...extensions import db
 from ...permissions import admin_required, get_or_404
 from .. import bp
+from ..sessions.groups import group_for_key, session_group
 from . import exports, services
 from .forms import (
     ButtonForm,
@@ -112,7 +113,7 @@ def _render_sheet(session: TrainingSession, *, status: int = 200, forms: dict | 
     sheet = services.build_sheet(session)
     now = utcnow()
     forms = forms or {}
-    group = services.session_group(session)
+    group = session_group(session)
     return (
         render_template(
             "bookings/attendance/sheet.html",
@@ -512,7 +513,7 @@ def attendance_edition_xlsx(edition_id: int):
 def _render_completion(
     session: TrainingSession, *, status: int = 200, failed: tuple[int, OverrideForm] | None = None
 ):
-    group = services.session_group(session)
+    group = session_group(session)
     return render_template(
         "bookings/attendance/completion.html",
         session=session,
@@ -543,7 +544,7 @@ def attendance_completion(session_id: int):
 @admin_required
 def attendance_override(completion_id: int):
     completion = get_or_404(Completion, completion_id)
-    group = services.group_for_key(completion.group_key)
+    group = group_for_key(completion.group_key)
     if group is None:
         abort(404)
     session = group.sessions[0]

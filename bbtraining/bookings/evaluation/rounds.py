@@ -1,18 +1,14 @@
 """Evaluation after a training: one request per person, one answer per request.
 
-After the last session of a group has ended (a beat job, `send_due_evaluation_requests`), each
+After the last session of a group has ended (a beat job, `send_due_evaluation_requests` in
+tasks.py), each
 participant who attended (marked present at one of the group's sessions at least; for inhouse
 bookings the client contact too, when marked present) gets one mail with a signed link to a
 short form: a rapportcijfer from 1 to 10, what went well, what could be better. Absent, excused
 and unmarked people get none: attendance, not the booking, says who took part.
 
-A *group* is what people followed together and evaluate once:
-* an open edition: "edition:<id>", all its scheduled sessions;
-* an inhouse booking: "inhouse:<booking id>", found through the participant keys the inhouse
-  provider hands out ("inhouse:<booking_id>:..."), so this module needs no inhouse model;
-* any other session without an edition: "session:<id>" on its own.
-More kinds plug in with `register_group_finder(fn(ended_after, ended_before) -> [EvaluationGroup])`
-returning the groups whose last session ended in that window.
+A *group* is what people followed together and evaluate once: an open edition, an inhouse
+booking, or a lone session, as `sessions.groups` defines it (its key names the round).
 
 The database holds the rules that matter: one round per group (UNIQUE group_key, so a second beat
 cannot mail twice), one request per person in a round, one response per request. Attendance
@@ -21,8 +17,6 @@ marked after the round opened still counts: the next beat asks those newly marke
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,18 +36,18 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from ... import audit
 from ...auth.models import User
-from ...courses.models import Course, Edition, EditionStatus, SessionStatus, TrainingSession
+from ...courses.models import Course, Edition, TrainingSession
 from ...db_types import UTCDateTime, utcnow
 from ...errors import DomainError
 from ...extensions import db
 from ...notifications.services import queue_mail
 from ...urls import public_url
 from ..attendance.models import AttendanceRecord, AttendanceStatus
+from ..sessions.groups import SessionGroup, groups_ended_between
 from ..sessions.participants import Participant, session_participants
 
 GRADES = range(1, 11)
@@ -151,126 +145,6 @@ class EvaluationResponse(db.Model):
     request: Mapped[EvaluationRequest] = relationship(back_populates="response")
 
 
-# -- groups ------------------------------------------------------------------------------------
-@dataclass
-class EvaluationGroup:
-    key: str
-    course: Course
-    sessions: list[TrainingSession]  # the scheduled sessions of the group
-    edition: Edition | None = None
-    label: str = ""
-    trainers: list[User] = field(default_factory=list)
-
-
-GroupFinder = Callable[[datetime, datetime], Iterable[EvaluationGroup]]
-_group_finders: list[GroupFinder] = []
-
-
-def register_group_finder(finder: GroupFinder) -> GroupFinder:
-    if finder not in _group_finders:
-        _group_finders.append(finder)
-    return finder
-
-
-@register_group_finder
-def edition_groups(ended_after: datetime, ended_before: datetime) -> list[EvaluationGroup]:
-    last_end = (
-        select(
-            TrainingSession.edition_id.label("edition_id"),
-            func.max(TrainingSession.ends_at).label("last_end"),
-        )
-        .where(
-            TrainingSession.edition_id.is_not(None),
-            TrainingSession.status == SessionStatus.SCHEDULED,
-        )
-        .group_by(TrainingSession.edition_id)
-        .subquery()
-    )
-    editions = db.session.scalars(
-        select(Edition)
-        .join(last_end, last_end.c.edition_id == Edition.id)
-        .where(
-            Edition.status != EditionStatus.CANCELLED,
-            last_end.c.last_end > ended_after,
-            last_end.c.last_end <= ended_before,
-        )
-        .order_by(Edition.id)
-    )
-    return [
-        EvaluationGroup(
-            key=f"edition:{edition.id}",
-            course=edition.course,
-            sessions=edition.active_sessions,
-            edition=edition,
-            trainers=list(edition.trainers),
-        )
-        for edition in editions
-    ]
-
-
-_BOOKING_KEY = re.compile(r"^inhouse:(\d+)(?::|$)")
-
-
-def booking_group_key(session: TrainingSession) -> str:
-    """Group key "inhouse:<booking id>" for sessions booked inhouse, else "session:<id>"."""
-    for person in session_participants(session, include_trainer=False):
-        match = _BOOKING_KEY.match(person.key)
-        if match:
-            return f"inhouse:{match.group(1)}"
-    return f"session:{session.id}"
-
-
-def _sessions_without_edition(course_id: int, *conditions) -> list[TrainingSession]:
-    return list(
-        db.session.scalars(
-            select(TrainingSession)
-            .where(
-                TrainingSession.edition_id.is_(None),
-                TrainingSession.course_id == course_id,
-                TrainingSession.status == SessionStatus.SCHEDULED,
-                *conditions,
-            )
-            .order_by(TrainingSession.starts_at)
-        )
-    )
-
-
-@register_group_finder
-def booking_groups(ended_after: datetime, ended_before: datetime) -> list[EvaluationGroup]:
-    ended = db.session.scalars(
-        select(TrainingSession)
-        .where(
-            TrainingSession.edition_id.is_(None),
-            TrainingSession.status == SessionStatus.SCHEDULED,
-            TrainingSession.ends_at > ended_after,
-            TrainingSession.ends_at <= ended_before,
-        )
-        .order_by(TrainingSession.starts_at)
-    )
-    groups: dict[str, EvaluationGroup] = {}
-    for session in ended:
-        key = booking_group_key(session)
-        group = groups.setdefault(key, EvaluationGroup(key=key, course=session.course, sessions=[]))
-        group.sessions.append(session)
-    finished = []
-    for key, group in groups.items():
-        if key.startswith("inhouse:"):
-            course_id = group.course.id
-            later = _sessions_without_edition(course_id, TrainingSession.ends_at > ended_before)
-            if any(booking_group_key(s) == key for s in later):
-                continue  # the booking has sessions still to come
-            earlier = _sessions_without_edition(
-                course_id,
-                TrainingSession.ends_at <= ended_after,
-                TrainingSession.ends_at > ended_after - timedelta(days=365),
-            )
-            group.sessions = [s for s in earlier if booking_group_key(s) == key] + group.sessions
-        trainers = {s.trainer.id: s.trainer for s in group.sessions if s.trainer is not None}
-        group.trainers = list(trainers.values())
-        finished.append(group)
-    return finished
-
-
 # -- opening rounds ----------------------------------------------------------------------------
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="evaluation-request")
@@ -298,14 +172,15 @@ def _present(sessions: list[TrainingSession]) -> set[tuple[int, str]]:
     return {(session_id, key) for session_id, key in rows}
 
 
-def group_people(group: EvaluationGroup) -> list[Participant]:
+def group_people(group: SessionGroup) -> list[Participant]:
     """Everyone who attended: marked present at one session of the group at least (the client
     contact too, when they were there), once each. Absent, excused or never marked people get
     no request, trainers never."""
-    present = _present(group.sessions)
+    sessions = group.active_sessions
+    present = _present(sessions)
     people: dict[str, Participant] = {}
     seen_keys: set[str] = set()
-    for session in group.sessions:
+    for session in sessions:
         for person in session_participants(session, include_trainer=False):
             if person.role == "trainer" or person.key in seen_keys:
                 continue
@@ -316,21 +191,17 @@ def group_people(group: EvaluationGroup) -> list[Participant]:
     return list(people.values())
 
 
-def open_round(group: EvaluationGroup) -> EvaluationRound:
+def open_round(group: SessionGroup) -> EvaluationRound:
     """Create the round and mail everyone in it; flushes. IntegrityError when another run has
     already opened this group (the caller rolls back and moves on)."""
-    trainers = {t.id: t for t in group.trainers}
-    for session in group.sessions:
-        if session.trainer is not None:
-            trainers.setdefault(session.trainer.id, session.trainer)
+    sessions = group.active_sessions
     evaluation_round = EvaluationRound(
         group_key=group.key,
         course=group.course,
         edition_id=group.edition.id if group.edition else None,
-        label=group.label,
-        first_starts_at=min(s.starts_at for s in group.sessions),
-        last_ends_at=max(s.ends_at for s in group.sessions),
-        trainers=list(trainers.values()),
+        first_starts_at=min(s.starts_at for s in sessions),
+        last_ends_at=max(s.ends_at for s in sessions),
+        trainers=group.trainers,
     )
     db.session.add(evaluation_round)
     db.session.flush()  # the UNIQUE group_key decides here who opens this round
@@ -370,7 +241,7 @@ def _ask(evaluation_round: EvaluationRound, person: Participant) -> EvaluationRe
     return request
 
 
-def ask_late_attendees(evaluation_round: EvaluationRound, group: EvaluationGroup) -> int:
+def ask_late_attendees(evaluation_round: EvaluationRound, group: SessionGroup) -> int:
     """A trainer who marks attendance after the round opened: those now marked present get
     their request too, everyone else nothing new. Returns how many were asked; flushes."""
     asked = {r.attendee_key for r in evaluation_round.requests}
@@ -389,51 +260,25 @@ def ask_late_attendees(evaluation_round: EvaluationRound, group: EvaluationGroup
     return len(late)
 
 
-def finished_groups(now: datetime) -> dict[str, EvaluationGroup]:
+def finished_groups(now: datetime) -> dict[str, SessionGroup]:
     """Groups whose last session ended between the window's start and the delay ago."""
     config = current_app.config
     ended_before = now - timedelta(hours=config["EVALUATION_DELAY_HOURS"])
     ended_after = now - timedelta(days=config["EVALUATION_WINDOW_DAYS"])
-    groups: dict[str, EvaluationGroup] = {}
-    for finder in _group_finders:
-        for group in finder(ended_after, ended_before):
-            if group.sessions:
-                groups.setdefault(group.key, group)
-    return groups
+    return {group.key: group for group in groups_ended_between(ended_after, ended_before)}
 
 
-def _opened_rounds(keys: list[str]) -> dict[str, EvaluationRound]:
+def opened_rounds(keys: list[str]) -> dict[str, EvaluationRound]:
     if not keys:
         return {}
     rounds = db.session.scalars(select(EvaluationRound).where(EvaluationRound.group_key.in_(keys)))
     return {r.group_key: r for r in rounds}
 
 
-def due_groups(now: datetime) -> list[EvaluationGroup]:
+def due_groups(now: datetime) -> list[SessionGroup]:
     groups = finished_groups(now)
-    opened = _opened_rounds(list(groups))
+    opened = opened_rounds(list(groups))
     return [group for key, group in groups.items() if key not in opened]
-
-
-def send_due_evaluation_requests(now: datetime | None = None) -> int:
-    """The beat job: open a round for every group that finished, and ask those marked present
-    since a round opened; commits each group on its own. Returns the rounds opened."""
-    groups = finished_groups(now or utcnow())
-    opened_rounds = _opened_rounds(list(groups))
-    opened = 0
-    for key, group in groups.items():
-        try:
-            if key in opened_rounds:
-                if ask_late_attendees(opened_rounds[key], group):
-                    db.session.commit()
-                continue
-            open_round(group)
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()  # another run opened it, or asked them, first
-            continue
-        opened += 1
-    return opened
 
 
 # -- answering ---------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
-from ...core.panels import account_panels, admin_panels
 from ...errors import DomainError
 from ...extensions import db
 from ...permissions import admin_required, get_or_404, get_visible_or_404
@@ -118,7 +117,6 @@ def evaluation_round_trainer(round_id: int):
     )
 
 
-@account_panels.register(60)
 def trainer_evaluations_panel(user):
     if not user.is_trainer:
         return None
@@ -135,7 +133,6 @@ def trainer_evaluations_panel(user):
     )
 
 
-@admin_panels.register(70)
 def evaluations_tile(user):
     return Markup(  # noqa: S704
         render_template(

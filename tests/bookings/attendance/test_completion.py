@@ -14,6 +14,7 @@ from bbtraining.bookings.attendance.certificates import Certificate
 from bbtraining.bookings.attendance.models import Completion, CompletionRun
 from bbtraining.bookings.attendance.qualifications import Qualification, record_qualification
 from bbtraining.bookings.attendance.tasks import run_due_completions
+from bbtraining.bookings.sessions.groups import session_group
 from bbtraining.db_types import utcnow
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
@@ -334,7 +335,7 @@ def test_someone_who_left_the_list_is_not_completed(two_days, trainer, roster):
     services.run_due_completions()
     db.session.commit()
     roster.remove(keys["eva"])  # the enrollment was cancelled afterwards
-    services.compute_completion(services.session_group(edition.sessions[0]))
+    services.compute_completion(session_group(edition.sessions[0]))
     db.session.commit()
     eva = _completion(keys["eva"])
     assert not eva.is_completed and eva.reason == "Staat niet meer op de deelnemerslijst."

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bbtraining.bookings.attendance import services
 from bbtraining.bookings.attendance.models import Completion
 from bbtraining.bookings.attendance.qualifications import Qualification
+from bbtraining.bookings.sessions.groups import session_group
 from bbtraining.courses.models import TrainingSession
 from bbtraining.db_types import utcnow
 from bbtraining.errors import DomainError
@@ -98,7 +99,7 @@ def test_inhouse_booking_sessions_form_one_group(make_user, make_organisation, t
     )
     db.session.commit()
     first, second = booking.sessions
-    group = services.session_group(first)
+    group = session_group(first)
     assert group.key == f"inhouse:{booking.id}"
     assert [s.id for s in group.sessions] == [first.id, second.id]
     names = [r.participant.name for r in services.build_sheet(first).rows]

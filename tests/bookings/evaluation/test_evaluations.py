@@ -14,8 +14,9 @@ from bbtraining.bookings.evaluation.rounds import (
     EvaluationRequest,
     EvaluationResponse,
     EvaluationRound,
-    send_due_evaluation_requests,
 )
+from bbtraining.bookings.evaluation.tasks import send_due_evaluation_requests
+from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseParticipant, InhouseSession
 from bbtraining.bookings.sessions.participants import Participant
 from bbtraining.courses.models import TrainingSession
 from bbtraining.extensions import db
@@ -124,35 +125,40 @@ def test_cancelled_and_long_finished_editions_are_not_evaluated(finished_edition
     assert db.session.scalars(select(EvaluationRound.group_key)).all() == [f"edition:{finished.id}"]
 
 
-def test_inhouse_booking_is_one_group_with_the_client_contact(make_course, make_user, attendees):
+def test_inhouse_booking_is_one_group_with_the_client_contact(
+    make_course, make_user, make_organisation, attendees
+):
     course = make_course(kind="masterclass", delivery="inhouse")
     trainer = make_user("trainer", email="trainer@example.nl")
     now = datetime.now(UTC)
+    booking = InhouseBooking(
+        course=course,
+        organisation=make_organisation(),
+        contact_name="Griffier",
+        contact_email="griffie@example.nl",
+        expected_participants=12,
+        delivery_mode="online",
+        status="scheduled",
+    )
+    member = InhouseParticipant(name="R", email="raadslid@example.nl")
+    booking.participants.append(member)
+    db.session.add(booking)
 
-    def session(starts_at):
+    def session(starts_at, booked=False):
         s = TrainingSession(
             course=course, starts_at=starts_at, ends_at=starts_at + 3 * HOUR, trainer=trainer
         )
         db.session.add(s)
+        if booked:
+            db.session.add(InhouseSession(booking=booking, session=s))
         db.session.commit()
         return s
 
-    first = session(now - 10 * 24 * HOUR)
-    second = session(now + 5 * 24 * HOUR)
+    first = session(now - 10 * 24 * HOUR, booked=True)
+    second = session(now + 5 * 24 * HOUR, booked=True)
     standalone = session(now - 8 * HOUR)
-    for s in (first, second):
-        attendees.add(Participant(key="inhouse:7:1", email="raadslid@example.nl", name="R"), s)
-        attendees.add(
-            Participant(
-                key="inhouse:7:contact",
-                email="griffie@example.nl",
-                name="Griffier",
-                role="client-contact",
-            ),
-            s,
-        )
     attendees.add(Participant(key="losse:1", email="los@example.nl", name="Los"), standalone)
-    attend([first], "inhouse:7:1", "inhouse:7:contact")
+    attend([first], f"inhouse:{booking.id}:{member.id}", f"inhouse:{booking.id}:contact")
     attend([standalone], "losse:1")
 
     # The booking's second session is still to come: only the standalone session is done.
@@ -165,7 +171,7 @@ def test_inhouse_booking_is_one_group_with_the_client_contact(make_course, make_
     later = now + 6 * 24 * HOUR
     assert send_due_evaluation_requests(later) == 1
     booking_round = db.session.scalar(
-        select(EvaluationRound).where(EvaluationRound.group_key == "inhouse:7")
+        select(EvaluationRound).where(EvaluationRound.group_key == f"inhouse:{booking.id}")
     )
     assert booking_round.first_starts_at == first.starts_at
     assert booking_round.last_ends_at == second.ends_at
