@@ -314,7 +314,7 @@ def _attendance(w: World, billing) -> None:
     """A session running now (the world's trainer leads it, the facilitator is enrolled), and two
     editions that ended three days ago, one per trainer, with completions, certificates and an
     evaluation round each."""
-    from bbtraining.bookings.attendance import services as attendance
+    from bbtraining.bookings.attendance import check_in, completion, guests, marking, sheet
     from bbtraining.bookings.attendance.certificates import Certificate
     from bbtraining.bookings.attendance.models import Completion
     from bbtraining.bookings.attendance.views import _grant_serializer
@@ -334,10 +334,10 @@ def _attendance(w: World, billing) -> None:
     _shift(running, now - timedelta(minutes=30))
     session = running.sessions[0]
     o["att_edition"], o["att_session"] = running, session
-    o["guest"] = attendance.add_guest(  # guests join inhouse sessions only
+    o["guest"] = guests.add_guest(  # guests join inhouse sessions only
         o["booking_session"], name="Gast Jansen", email="gast@example.nl", role=None, by=trainer
     )
-    o["check_in_token"] = attendance.check_in_token(session, now)
+    o["check_in_token"] = check_in.check_in_token(session, now)
     o["check_in_grant"] = _grant_serializer().dumps({"session": session.id})
     o["other_grant"] = _grant_serializer().dumps({"session": o["session"].id})
 
@@ -349,9 +349,9 @@ def _attendance(w: World, billing) -> None:
             enrolling.enroll(edition, person, billing(person), "invoice")
         _shift(edition, now - timedelta(days=3))
         ended = edition.sessions[0]
-        for row in attendance.build_sheet(ended).rows:
-            attendance.mark(ended, row.key, "present", by=ended.trainer, now=ended.starts_at)
-        attendance.compute_completion(session_group(ended))
+        for row in sheet.build_sheet(ended).rows:
+            marking.mark(ended, row.key, "present", by=ended.trainer, now=ended.starts_at)
+        completion.compute_completion(session_group(ended))
 
     def certificate(edition, user):
         return db.session.scalar(

@@ -12,9 +12,10 @@ from ...courses.signals import session_changed
 from ..sessions.participants import register_provider
 from . import (  # noqa: F401  (certificate_views and views: routes on bookings.bp)
     certificate_views,
+    completion,
+    guests,
     panels,
     qualifications,
-    services,
     views,
 )
 
@@ -22,8 +23,8 @@ TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.attendance.tasks",)
 
 # Wiring: guests added on the sheet take part in their session; a session cancelled or moved
 # after its group's end decides completion again; the dashboards' panels.
-register_provider(services.guest_participants)
-session_changed.connect(services.decide_again_after_session_change)
+register_provider(guests.guest_participants)
+session_changed.connect(completion.decide_again_after_session_change)
 account_panels.register(15)(panels.trainer_sessions_panel)
 account_panels.register(35)(panels.participant_attendance_panel)
 admin_panels.register(30)(panels.attendance_tile)

@@ -36,7 +36,8 @@ from ...extensions import db
 from ...permissions import admin_required, get_or_404
 from .. import bp
 from ..sessions.groups import group_for_key, session_group
-from . import exports, services
+from . import access, check_in, exports, guests, marking, overviews
+from .completion import group_completions, override_completion
 from .forms import (
     ButtonForm,
     CheckInForm,
@@ -48,6 +49,7 @@ from .forms import (
     SessionNoteForm,
 )
 from .models import Completion
+from .sheet import SheetRow, build_sheet
 
 T = TypeVar("T")
 POLL_MILLISECONDS = 5000
@@ -57,7 +59,7 @@ QR_REFRESH_MILLISECONDS = 20000
 # == helpers =====================================================================================
 def _sheet_session_or_404(session_id: int) -> TrainingSession:
     session = db.session.get(TrainingSession, session_id)
-    if session is None or not services.can_manage_sheet(current_user, session):
+    if session is None or not access.can_manage_sheet(current_user, session):
         abort(404)
     return session
 
@@ -83,7 +85,7 @@ def counts_text(counts: dict[str, int]) -> str:
     return " · ".join(parts)
 
 
-def _row_state(row: services.SheetRow) -> dict:
+def _row_state(row: SheetRow) -> dict:
     record = row.record
     return {
         "key": row.key,
@@ -95,7 +97,7 @@ def _row_state(row: services.SheetRow) -> dict:
 
 
 def _state(session: TrainingSession, message: str | None = None) -> dict:
-    sheet = services.build_sheet(session)
+    sheet = build_sheet(session)
     return {
         "rows": [_row_state(row) for row in sheet.rows],
         "counts": sheet.counts,
@@ -110,7 +112,7 @@ def _state(session: TrainingSession, message: str | None = None) -> dict:
 
 
 def _render_sheet(session: TrainingSession, *, status: int = 200, forms: dict | None = None):
-    sheet = services.build_sheet(session)
+    sheet = build_sheet(session)
     now = utcnow()
     forms = forms or {}
     group = session_group(session)
@@ -120,8 +122,8 @@ def _render_sheet(session: TrainingSession, *, status: int = 200, forms: dict | 
             session=session,
             sheet=sheet,
             counts_text=counts_text(sheet.counts),
-            running=services.session_running(session, now),
-            markable=not session.is_cancelled and now >= services.check_in_window(session)[0],
+            running=marking.session_running(session, now),
+            markable=not session.is_cancelled and now >= marking.check_in_window(session)[0],
             group=group,
             group_ended=group.has_ended(now),
             # formdata=None: after another form was refused, these show what is stored.
@@ -195,7 +197,7 @@ def attendance_mark(session_id: int):
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form))
     try:
-        _attempt(lambda: services.mark(session, form.key.data, form.status.data, by=current_user))
+        _attempt(lambda: marking.mark(session, form.key.data, form.status.data, by=current_user))
     except DomainError as exc:
         return _refuse(session, exc.message)
     db.session.commit()
@@ -209,7 +211,7 @@ def attendance_everyone_present(session_id: int):
     if not ButtonForm().validate_on_submit():
         return _refuse(session, _("Het formulier is verlopen. Probeer het opnieuw."))
     try:
-        changed = _attempt(lambda: services.mark_everyone_present(session, by=current_user))
+        changed = _attempt(lambda: marking.mark_everyone_present(session, by=current_user))
     except DomainError as exc:
         return _refuse(session, exc.message)
     db.session.commit()
@@ -232,7 +234,7 @@ def attendance_confirm(session_id: int):
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form))
     try:
-        services.confirm_check_in(session, form.key.data, by=current_user)
+        marking.confirm_check_in(session, form.key.data, by=current_user)
     except DomainError as exc:
         return _refuse(session, exc.message)
     db.session.commit()
@@ -248,7 +250,7 @@ def attendance_details(session_id: int):
         return _refuse(session, _first_error(form))
     try:
         _attempt(
-            lambda: services.set_details(
+            lambda: marking.set_details(
                 session,
                 form.key.data,
                 arrival=form.arrival.data,
@@ -270,7 +272,7 @@ def attendance_session_note(session_id: int):
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form), forms={"note": form})
     try:
-        services.set_session_note(session, form.text.data, by=current_user)
+        marking.set_session_note(session, form.text.data, by=current_user)
     except DomainError as exc:
         return _refuse(session, exc.message, forms={"note": form})
     db.session.commit()
@@ -286,7 +288,7 @@ def attendance_add_guest(session_id: int):
         return _refuse(session, _first_error(form), forms={"guest": form})
     try:
         guest = _attempt(
-            lambda: services.add_guest(
+            lambda: guests.add_guest(
                 session,
                 name=form.name.data,
                 email=form.email.data,
@@ -311,7 +313,7 @@ def attendance_remove_guest(session_id: int, guest_id: int):
     if not ButtonForm().validate_on_submit():
         return _refuse(session, _("Het formulier is verlopen. Probeer het opnieuw."))
     try:
-        services.remove_guest(session, guest_id, by=current_user)
+        guests.remove_guest(session, guest_id, by=current_user)
     except DomainError as exc:
         return _refuse(session, exc.message)
     db.session.commit()
@@ -324,7 +326,7 @@ def _check_in_svg(session: TrainingSession, now: datetime) -> Markup:
     url = url_for(
         ".check_in_scan",
         session_id=session.id,
-        token=services.check_in_token(session, now),
+        token=check_in.check_in_token(session, now),
         _external=True,
     )
     qr = segno.make(url, error="m")
@@ -345,13 +347,13 @@ def _check_in_svg(session: TrainingSession, now: datetime) -> Markup:
 def attendance_check_in_code(session_id: int):
     session = _sheet_session_or_404(session_id)
     now = utcnow()
-    running = services.session_running(session, now)
+    running = marking.session_running(session, now)
     return render_template(
         "bookings/attendance/check_in_code.html",
         session=session,
         running=running,
         svg=_check_in_svg(session, now) if running else None,
-        opens_at=services.check_in_window(session)[0],
+        opens_at=marking.check_in_window(session)[0],
         refresh_ms=QR_REFRESH_MILLISECONDS,
         poll_ms=POLL_MILLISECONDS,
     ), (200 if running else 409)
@@ -362,7 +364,7 @@ def attendance_check_in_code(session_id: int):
 def attendance_check_in_svg(session_id: int):
     session = _sheet_session_or_404(session_id)
     now = utcnow()
-    if not services.session_running(session, now):
+    if not marking.session_running(session, now):
         abort(409)
     response = Response(str(_check_in_svg(session, now)), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "no-store"
@@ -379,7 +381,7 @@ def _grant_valid(grant: str | None, session_id: int) -> bool:
         return False
     try:
         data = _grant_serializer().loads(
-            grant, max_age=int(services.CHECK_IN_GRANT.total_seconds())
+            grant, max_age=int(check_in.CHECK_IN_GRANT.total_seconds())
         )
     except (BadSignature, SignatureExpired):
         return False
@@ -398,9 +400,9 @@ def check_in_scan(session_id: int, token: str):
     grant travels in the URL, as logging in starts a fresh session)."""
     session = get_or_404(TrainingSession, session_id)
     now = utcnow()
-    if not services.session_running(session, now):
-        return _check_in_refused(session, services.check_in_closed_message())
-    if not services.check_in_token_valid(session, token, now):
+    if not marking.session_running(session, now):
+        return _check_in_refused(session, check_in.check_in_closed_message())
+    if not check_in.check_in_token_valid(session, token, now):
         return _check_in_refused(
             session,
             _(
@@ -431,7 +433,7 @@ def check_in_confirm(session_id: int):
     if not form.validate_on_submit():
         return _check_in_refused(session, _("Het formulier is verlopen. Probeer het opnieuw."))
     try:
-        _record, changed = _attempt(lambda: services.check_in(session, current_user))
+        _record, changed = _attempt(lambda: check_in.check_in(session, current_user))
     except DomainError as exc:
         db.session.rollback()
         return _check_in_refused(session, exc.message)
@@ -487,7 +489,7 @@ def attendance_sign_in_sheet(session_id: int):
 def _edition_or_404(edition_id: int) -> Edition:
     edition = db.session.get(Edition, edition_id)
     if edition is None or not any(
-        services.can_manage_sheet(current_user, s) for s in edition.sessions
+        access.can_manage_sheet(current_user, s) for s in edition.sessions
     ):
         abort(404)
     return edition
@@ -519,8 +521,8 @@ def _render_completion(
         session=session,
         group=group,
         ended=group.has_ended(utcnow()),
-        completions=services.group_completions(group),
-        marked=services.marked_counts([s.id for s in group.sessions]),
+        completions=group_completions(group),
+        marked=overviews.marked_counts([s.id for s in group.sessions]),
         override_form=lambda c: (
             failed[1]
             if failed and failed[0] == c.id
@@ -554,9 +556,7 @@ def attendance_override(completion_id: int):
         flash(_first_error(form), "error")
         return _render_completion(session, status=400, failed=(completion.id, form))
     try:
-        services.override_completion(
-            completion, form.decision.data, form.note.data, by=current_user
-        )
+        override_completion(completion, form.decision.data, form.note.data, by=current_user)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bbtraining.bookings.attendance import services as attendance
+from bbtraining.bookings.attendance import marking, sheet
 from bbtraining.bookings.evaluation import rounds as evaluations
 from bbtraining.bookings.evaluation.rounds import (
     EvaluationRequest,
@@ -66,7 +66,7 @@ def attend(sessions, *keys, status="present"):
     """The trainer marks these participants at these sessions, while the session runs."""
     for session in sessions:
         for key in keys:
-            attendance.mark(session, key, status, by=None, now=session.starts_at)
+            marking.mark(session, key, status, by=None, now=session.starts_at)
     db.session.commit()
 
 
@@ -425,7 +425,7 @@ def attended_edition(make_edition, make_enrollment, make_user):
     first.starts_at, first.ends_at = now - 30 * HOUR, now - 27 * HOUR
     last.starts_at, last.ends_at = now - 6 * HOUR, now - 3 * HOUR
     db.session.commit()
-    keys = {row.participant.user_id: row.key for row in attendance.build_sheet(first).rows}
+    keys = {row.participant.user_id: row.key for row in sheet.build_sheet(first).rows}
     key = {n: keys[p.id] for n, p in people.items()}
     attend([first, last], key["anna"])
     attend([first], key["bram"])
@@ -467,10 +467,10 @@ def test_attendance_marked_after_the_round_opened_still_counts(attended_edition)
     assert send_due_evaluation_requests() == 1
     # The trainer fills in the forgotten mark the next morning, and corrects Cor's.
     first = edition.sessions[0]
-    attendance.mark(first, key["fenna"], "present", by=None, now=datetime.now(UTC))
-    attendance.mark(first, key["cor"], "present", by=None, now=datetime.now(UTC))
+    marking.mark(first, key["fenna"], "present", by=None, now=datetime.now(UTC))
+    marking.mark(first, key["cor"], "present", by=None, now=datetime.now(UTC))
     # Dirk stays excused; Anna is marked on day one again (nothing changes for her).
-    attendance.mark(first, key["anna"], "present", by=None, now=datetime.now(UTC))
+    marking.mark(first, key["anna"], "present", by=None, now=datetime.now(UTC))
     db.session.commit()
 
     assert send_due_evaluation_requests() == 0  # no new round ...
