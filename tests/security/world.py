@@ -319,7 +319,7 @@ def _attendance(w: World, billing) -> None:
     from bbtraining.bookings.attendance.models import Completion
     from bbtraining.bookings.attendance.views import _grant_serializer
     from bbtraining.bookings.enrollment import enrolling
-    from bbtraining.bookings.evaluation import rounds as evaluations
+    from bbtraining.bookings.evaluation import answers, rounds
     from bbtraining.bookings.sessions.groups import session_group
     from bbtraining.db_types import utcnow
 
@@ -368,10 +368,10 @@ def _attendance(w: World, billing) -> None:
     assert o["certificate"] and o["certificate2"] and o["certificate3"]
     o["completion"] = o["certificate"].completion
 
-    groups = {g.key: g for g in evaluations.due_groups(now)}
-    o["round"] = evaluations.open_round(groups[f"edition:{done.id}"])
-    o["round2"] = evaluations.open_round(groups[f"edition:{done2.id}"])
+    groups = {g.key: g for g in rounds.due_groups(now)}
+    o["round"] = rounds.open_round(groups[f"edition:{done.id}"])
+    o["round2"] = rounds.open_round(groups[f"edition:{done2.id}"])
     requests = {r.user_id: r for r in o["round"].requests}
-    o["evaluation_token"] = evaluations.make_token(requests[fac.id])
-    o["evaluation_token2"] = evaluations.make_token(requests[fac2.id])
+    o["evaluation_token"] = answers.make_token(requests[fac.id])
+    o["evaluation_token2"] = answers.make_token(requests[fac2.id])
     db.session.flush()

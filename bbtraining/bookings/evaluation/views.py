@@ -12,7 +12,7 @@ from ...errors import DomainError
 from ...extensions import db
 from ...permissions import admin_required, get_or_404, get_visible_or_404
 from .. import bp
-from . import rounds as service
+from . import answers, models, results
 from .forms import EvaluationForm
 
 _ALREADY_ANSWERED = _l("U heeft deze training al beoordeeld. Een tweede antwoord kan niet.")
@@ -34,8 +34,8 @@ def _message(title, message, status: int):
 @bp.route("/evaluation/<token>", methods=["GET", "POST"])
 def evaluation_form(token: str):
     try:
-        evaluation_request = service.request_for_token(token, current_user)
-    except service.EvaluationLinkError as exc:
+        evaluation_request = answers.request_for_token(token, current_user)
+    except answers.EvaluationLinkError as exc:
         return _message(_("Evaluatie"), exc.message, exc.status)
     form = EvaluationForm()
     if evaluation_request.response is not None:
@@ -46,7 +46,7 @@ def evaluation_form(token: str):
         )
     if form.validate_on_submit():
         try:
-            service.submit_evaluation(
+            answers.submit_evaluation(
                 evaluation_request,
                 grade=form.grade.data,
                 went_well=form.went_well.data,
@@ -77,23 +77,23 @@ def evaluation_form(token: str):
 def evaluations_admin():
     return render_template(
         "bookings/evaluation/admin.html",
-        overall=service.overall(),
-        by_course=service.summary_by_course(),
-        by_round=service.summary_by_round(),
-        by_trainer=service.summary_by_trainer(),
+        overall=results.overall(),
+        by_course=results.summary_by_course(),
+        by_round=results.summary_by_round(),
+        by_trainer=results.summary_by_trainer(),
     )
 
 
 @bp.route("/admin/evaluations/<int:round_id>")
 @admin_required
 def evaluation_round_admin(round_id: int):
-    evaluation_round = get_or_404(service.EvaluationRound, round_id)
-    responses = service.responses_for(evaluation_round)
+    evaluation_round = get_or_404(models.EvaluationRound, round_id)
+    responses = results.responses_for(evaluation_round)
     return render_template(
         "bookings/evaluation/round.html",
         round_=evaluation_round,
         responses=responses,
-        distribution=service.grade_distribution(responses),
+        distribution=results.grade_distribution(responses),
         show_names=True,
         back=url_for("bookings.evaluations_admin"),
     )
@@ -103,15 +103,15 @@ def evaluation_round_admin(round_id: int):
 @bp.route("/account/evaluations/<int:round_id>")
 @login_required
 def evaluation_round_trainer(round_id: int):
-    evaluation_round = get_visible_or_404(service.EvaluationRound, round_id, current_user)
+    evaluation_round = get_visible_or_404(models.EvaluationRound, round_id, current_user)
     if not current_user.is_trainer and not current_user.is_admin:
         abort(404)
-    responses = service.responses_for(evaluation_round)
+    responses = results.responses_for(evaluation_round)
     return render_template(
         "bookings/evaluation/round.html",
         round_=evaluation_round,
         responses=responses,
-        distribution=service.grade_distribution(responses),
+        distribution=results.grade_distribution(responses),
         show_names=False,  # trainers read the answers without names
         back=url_for("account.dashboard"),
     )
@@ -120,7 +120,7 @@ def evaluation_round_trainer(round_id: int):
 def trainer_evaluations_panel(user):
     if not user.is_trainer:
         return None
-    rounds = service.summary_by_round(trainer=user, limit=20)
+    rounds = results.summary_by_round(trainer=user, limit=20)
     if not rounds:
         return None
     # render_template has escaped everything already; Markup only stops a second escape.
@@ -128,7 +128,7 @@ def trainer_evaluations_panel(user):
         render_template(
             "bookings/evaluation/_trainer_panel.html",
             rounds=rounds,
-            overall=service.overall(trainer=user),
+            overall=results.overall(trainer=user),
         )
     )
 
@@ -137,7 +137,7 @@ def evaluations_tile(user):
     return Markup(  # noqa: S704
         render_template(
             "bookings/evaluation/_admin_tile.html",
-            overall=service.overall(),
-            latest=service.summary_by_round(limit=3),
+            overall=results.overall(),
+            latest=results.summary_by_round(limit=3),
         )
     )

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bbtraining.bookings.attendance import marking, sheet
-from bbtraining.bookings.evaluation import rounds as evaluations
-from bbtraining.bookings.evaluation.rounds import (
+from bbtraining.bookings.evaluation import answers, rounds
+from bbtraining.bookings.evaluation.models import (
     EvaluationRequest,
     EvaluationResponse,
     EvaluationRound,
@@ -19,6 +19,7 @@ from bbtraining.bookings.evaluation.tasks import send_due_evaluation_requests
 from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseParticipant, InhouseSession
 from bbtraining.bookings.sessions.participants import Participant
 from bbtraining.courses.models import TrainingSession
+from bbtraining.errors import DomainError
 from bbtraining.extensions import db
 from tests.bookings.plain_providers import registered_participants
 from tests.conftest import outbox_to
@@ -193,13 +194,13 @@ def test_concurrent_sweeps_open_the_round_once(app, finished_edition, two_people
     def sweep():
         try:
             with app.app_context():
-                groups = evaluations.due_groups(datetime.now(UTC))
+                groups = rounds.due_groups(datetime.now(UTC))
                 assert len(groups) == 1
                 barrier.wait(timeout=30)  # both believe the round is still to be opened
                 count = 0
                 for group in groups:
                     try:
-                        evaluations.open_round(group)
+                        rounds.open_round(group)
                         db.session.commit()
                         count += 1
                     except IntegrityError:
@@ -353,8 +354,8 @@ def test_submit_twice_at_once_is_stopped_by_the_database(links):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
-    with pytest.raises(evaluations.DomainError, match="al beoordeeld"):
-        evaluations.submit_evaluation(request, grade=5, went_well="", could_be_better="")
+    with pytest.raises(DomainError, match="al beoordeeld"):
+        answers.submit_evaluation(request, grade=5, went_well="", could_be_better="")
 
 
 # -- results -----------------------------------------------------------------------------------
