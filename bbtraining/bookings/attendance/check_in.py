@@ -22,7 +22,7 @@ from ...extensions import db
 from ..sessions.participants import Participant
 from .marking import session_running
 from .models import AttendanceRecord, AttendanceSource, AttendanceStatus
-from .sheet import record_for, sheet_participants
+from .sheet import insert_record, record_for, sheet_participants
 
 # The QR code's token changes every window; the current and the previous one are accepted.
 CHECK_IN_ROTATION_SECONDS = 60
@@ -100,7 +100,11 @@ def check_in(
     ):
         return record, False
     record.arrived_at = now
-    db.session.add(record)
+    if record.id is None:
+        stored = insert_record(record)
+        if stored is None:  # the trainer marked them at this very moment: check in on top
+            return check_in(session, user, now=now)
+        record = stored
     db.session.flush()
     audit.record(
         "attendance.self_check_in",

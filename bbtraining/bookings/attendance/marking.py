@@ -16,10 +16,17 @@ from ...courses.models import AMSTERDAM, TrainingSession
 from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ..sessions.participants import Participant
 from .access import leads_session
 from .completion import decide_again_if_ended
 from .models import AttendanceRecord, AttendanceSource, AttendanceStatus, SessionNote
-from .sheet import participant_on_sheet, record_for, records_by_key, sheet_participants
+from .sheet import (
+    insert_record,
+    participant_on_sheet,
+    record_for,
+    records_by_key,
+    sheet_participants,
+)
 
 # Participants may check themselves in from this long before the start until the end.
 CHECK_IN_OPENS_BEFORE = timedelta(minutes=30)
@@ -70,24 +77,39 @@ def mark(
     now = now or utcnow()
     status = _valid_status(status)
     _refuse_unmarkable(session, status, now)
-    record = record_for(session, participant_on_sheet(session, key))
-    if _apply_mark(session, record, status, by=by, now=now):
+    record, changed = _apply_mark(
+        session, participant_on_sheet(session, key), status, by=by, now=now
+    )
+    if changed:
         decide_again_if_ended(session, now)
     return record
 
 
 def _apply_mark(
-    session: TrainingSession, record: AttendanceRecord, status: str, *, by: User, now: datetime
-) -> bool:
+    session: TrainingSession,
+    person: Participant,
+    status: str,
+    *,
+    by: User,
+    now: datetime,
+    record: AttendanceRecord | None = None,
+) -> tuple[AttendanceRecord, bool]:
+    """Mark the person (on `record`, their record when already loaded); returns the record as
+    stored and whether anything changed."""
+    record = record or record_for(session, person)
     before = record.status
     was_awaiting = record.awaiting_confirmation
     source = _source_for(by, session)
     if not record.mark(status, by=by, source=source, at=now):
-        return False
-    db.session.add(record)
+        return record, False
     arriving = status == AttendanceStatus.PRESENT and record.arrived_at is None
     if arriving and session_running(session, now):
         record.arrived_at = now
+    if record.id is None:
+        stored = insert_record(record)
+        if stored is None:  # another request stored this person's record first: mark theirs
+            return _apply_mark(session, person, status, by=by, now=now)
+        record = stored
     db.session.flush()
     audit.record(
         "attendance.confirmed" if was_awaiting and before == status else "attendance.marked",
@@ -99,7 +121,7 @@ def _apply_mark(
         new=record.status,
         source=record.source,
     )
-    return True
+    return record, True
 
 
 def mark_everyone_present(
@@ -115,8 +137,10 @@ def mark_everyone_present(
         record = records.get(person.key)
         if record is not None and not record.awaiting_confirmation:
             continue
-        record = record or record_for(session, person)
-        changed += _apply_mark(session, record, AttendanceStatus.PRESENT, by=by, now=now)
+        _record, marked = _apply_mark(
+            session, person, AttendanceStatus.PRESENT, by=by, now=now, record=record
+        )
+        changed += marked
     if changed:
         audit.record("attendance.everyone_present", session, actor=by, changed=changed)
         decide_again_if_ended(session, now)
@@ -158,8 +182,9 @@ def set_details(
     if arrived_at is not None and (record is None or record.status != AttendanceStatus.PRESENT):
         # An arrival time says they came.
         _refuse_unmarkable(session, AttendanceStatus.PRESENT, now)
-        record = record or record_for(session, person)
-        _apply_mark(session, record, AttendanceStatus.PRESENT, by=by, now=now)
+        record, _marked = _apply_mark(
+            session, person, AttendanceStatus.PRESENT, by=by, now=now, record=record
+        )
         decide_again_if_ended(session, now)
     if record is None:
         raise DomainError(

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ...auth.models import User
 from ...courses.models import TrainingSession
@@ -155,5 +157,27 @@ def record_for(session: TrainingSession, person: Participant) -> AttendanceRecor
             user_id=account_of(person),
             name=person.name,
             email=person.email,
-        )  # added to the database session once marked: a row always has a status
+        )  # stored by `insert_record` once marked: a row always has a status
     return record
+
+
+def insert_record(record: AttendanceRecord) -> AttendanceRecord | None:
+    """Store a new (marked) record and return it as stored; None when a concurrent request
+    stored this person's record first (two trainers tapping at once, a check-in at the same
+    moment): the UNIQUE key keeps theirs, and the caller applies its change on top of it.
+
+    INSERT ... ON CONFLICT DO NOTHING rather than catching the IntegrityError: that would need
+    a rollback, and a savepoint that starts SQLite's transaction commits it when released."""
+    values = {
+        column.key: getattr(record, column.key)
+        for column in AttendanceRecord.__table__.columns
+        if column.key != "id" and getattr(record, column.key) is not None
+    }
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    stored_id = db.session.scalar(
+        insert(AttendanceRecord)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["session_id", "participant_key"])
+        .returning(AttendanceRecord.id)
+    )
+    return db.session.get(AttendanceRecord, stored_id) if stored_id is not None else None

@@ -27,13 +27,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import Markup
-from sqlalchemy.exc import IntegrityError
 
 from ...courses.models import Edition, TrainingSession
 from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
 from ...permissions import admin_required, get_or_404
+from ...web import Outcome, commit, commit_or_flash
 from .. import bp
 from ..sessions.groups import group_for_key, session_group
 from . import access, check_in, exports, guests, marking, overviews
@@ -137,15 +137,18 @@ def _render_sheet(session: TrainingSession, *, status: int = 200, forms: dict | 
     )
 
 
-def _attempt(action: Callable[[], T]) -> T:
-    """Run one service call; when a concurrent request inserted the same row first (two
-    trainers tapping the same participant, a check-in at the same moment), the unique
-    constraint refuses ours: start over once, on top of their change."""
+def _save(action: Callable[[], T], *, form=None) -> Outcome:
+    """Run one change to the sheet and commit it through web.py. A browser gets a refusal as
+    `commit_or_flash` gives it (a flash, or on the form's field); the sheet's script gets it in
+    its JSON answer (see `_refused`), so nothing is flashed for a later page."""
+    if not _wants_json():
+        return commit_or_flash(action, form=form)
     try:
-        return action()
-    except IntegrityError:
-        db.session.rollback()
-        return action()
+        value = action()
+    except DomainError as exc:
+        return Outcome(False, error=exc)  # not committed: the request's session is discarded
+    commit()
+    return Outcome(True, value=value)
 
 
 def _first_error(form) -> str:
@@ -166,10 +169,16 @@ def _done(session: TrainingSession, message: str | None = None, *, key: str | No
 
 def _refuse(session: TrainingSession, message, *, forms: dict | None = None):
     """Bad input: a message, status 400, nothing changed."""
-    db.session.rollback()
     if _wants_json():
         return jsonify(error=str(message)), 400
     flash(str(message), "error")
+    return _render_sheet(session, status=400, forms=forms)
+
+
+def _refused(session: TrainingSession, outcome: Outcome, *, forms: dict | None = None):
+    """The service refused and nothing was kept (a browser was shown why by `_save`): 400."""
+    if _wants_json():
+        return jsonify(error=str(outcome.error)), 400
     return _render_sheet(session, status=400, forms=forms)
 
 
@@ -196,11 +205,9 @@ def attendance_mark(session_id: int):
     form = MarkForm()
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form))
-    try:
-        _attempt(lambda: marking.mark(session, form.key.data, form.status.data, by=current_user))
-    except DomainError as exc:
-        return _refuse(session, exc.message)
-    db.session.commit()
+    outcome = _save(lambda: marking.mark(session, form.key.data, form.status.data, by=current_user))
+    if not outcome:
+        return _refused(session, outcome)
     return _done(session, key=form.key.data)
 
 
@@ -210,11 +217,10 @@ def attendance_everyone_present(session_id: int):
     session = _sheet_session_or_404(session_id)
     if not ButtonForm().validate_on_submit():
         return _refuse(session, _("Het formulier is verlopen. Probeer het opnieuw."))
-    try:
-        changed = _attempt(lambda: marking.mark_everyone_present(session, by=current_user))
-    except DomainError as exc:
-        return _refuse(session, exc.message)
-    db.session.commit()
+    outcome = _save(lambda: marking.mark_everyone_present(session, by=current_user))
+    if not outcome:
+        return _refused(session, outcome)
+    changed = outcome.value
     if changed:
         message = ngettext(
             "%(num)s deelnemer als aanwezig genoteerd.",
@@ -233,11 +239,9 @@ def attendance_confirm(session_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form))
-    try:
-        marking.confirm_check_in(session, form.key.data, by=current_user)
-    except DomainError as exc:
-        return _refuse(session, exc.message)
-    db.session.commit()
+    outcome = _save(lambda: marking.confirm_check_in(session, form.key.data, by=current_user))
+    if not outcome:
+        return _refused(session, outcome)
     return _done(session, key=form.key.data)
 
 
@@ -248,19 +252,17 @@ def attendance_details(session_id: int):
     form = DetailsForm()
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form))
-    try:
-        _attempt(
-            lambda: marking.set_details(
-                session,
-                form.key.data,
-                arrival=form.arrival.data,
-                note=form.note.data,
-                by=current_user,
-            )
+    outcome = _save(
+        lambda: marking.set_details(
+            session,
+            form.key.data,
+            arrival=form.arrival.data,
+            note=form.note.data,
+            by=current_user,
         )
-    except DomainError as exc:
-        return _refuse(session, exc.message)
-    db.session.commit()
+    )
+    if not outcome:
+        return _refused(session, outcome)
     return _done(session, _("Opgeslagen."), key=form.key.data)
 
 
@@ -271,11 +273,11 @@ def attendance_session_note(session_id: int):
     form = SessionNoteForm()
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form), forms={"note": form})
-    try:
-        marking.set_session_note(session, form.text.data, by=current_user)
-    except DomainError as exc:
-        return _refuse(session, exc.message, forms={"note": form})
-    db.session.commit()
+    outcome = _save(
+        lambda: marking.set_session_note(session, form.text.data, by=current_user), form=form
+    )
+    if not outcome:
+        return _refused(session, outcome, forms={"note": form})
     return _done(session, _("De sessienotities zijn opgeslagen."))
 
 
@@ -286,19 +288,19 @@ def attendance_add_guest(session_id: int):
     form = GuestForm()
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form), forms={"guest": form})
-    try:
-        guest = _attempt(
-            lambda: guests.add_guest(
-                session,
-                name=form.name.data,
-                email=form.email.data,
-                role=form.role.data,
-                by=current_user,
-            )
-        )
-    except DomainError as exc:
-        return _refuse(session, exc.message, forms={"guest": form})
-    db.session.commit()
+    outcome = _save(
+        lambda: guests.add_guest(
+            session,
+            name=form.name.data,
+            email=form.email.data,
+            role=form.role.data,
+            by=current_user,
+        ),
+        form=form,
+    )
+    if not outcome:
+        return _refused(session, outcome, forms={"guest": form})
+    guest = outcome.value
     # A new row: the page (not just the state) must show it.
     flash(_("%(name)s staat nu op de lijst.", name=guest.name), "success")
     return redirect(
@@ -312,11 +314,9 @@ def attendance_remove_guest(session_id: int, guest_id: int):
     session = _sheet_session_or_404(session_id)
     if not ButtonForm().validate_on_submit():
         return _refuse(session, _("Het formulier is verlopen. Probeer het opnieuw."))
-    try:
-        guests.remove_guest(session, guest_id, by=current_user)
-    except DomainError as exc:
-        return _refuse(session, exc.message)
-    db.session.commit()
+    outcome = _save(lambda: guests.remove_guest(session, guest_id, by=current_user))
+    if not outcome:
+        return _refused(session, outcome)
     flash(_("De deelnemer is van de lijst gehaald."), "success")
     return redirect(url_for(".attendance_sheet", session_id=session.id))
 
@@ -432,12 +432,10 @@ def check_in_confirm(session_id: int):
         return render_template("bookings/attendance/check_in.html", session=session, form=form)
     if not form.validate_on_submit():
         return _check_in_refused(session, _("Het formulier is verlopen. Probeer het opnieuw."))
-    try:
-        _record, changed = _attempt(lambda: check_in.check_in(session, current_user))
-    except DomainError as exc:
-        db.session.rollback()
-        return _check_in_refused(session, exc.message)
-    db.session.commit()
+    outcome = commit_or_flash(lambda: check_in.check_in(session, current_user))
+    if not outcome:  # the refusal is flashed on the page
+        return _check_in_refused(session, None)
+    _record, changed = outcome.value
     return render_template(
         "bookings/attendance/check_in.html", session=session, form=None, done=True, changed=changed
     )
@@ -552,16 +550,16 @@ def attendance_override(completion_id: int):
     session = group.sessions[0]
     form = OverrideForm(prefix=f"c{completion.id}")
     if not form.validate_on_submit():
-        db.session.rollback()
         flash(_first_error(form), "error")
         return _render_completion(session, status=400, failed=(completion.id, form))
-    try:
-        override_completion(completion, form.decision.data, form.note.data, by=current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
+    outcome = commit_or_flash(
+        lambda: override_completion(
+            completion, form.decision.data, form.note.data, by=current_user
+        ),
+        form=form,
+    )
+    if not outcome:
         return _render_completion(session, status=400, failed=(completion.id, form))
-    db.session.commit()
     flash(
         _("%(name)s: %(status)s.", name=completion.name, status=completion.status_label),
         "success",

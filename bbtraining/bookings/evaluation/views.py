@@ -1,16 +1,14 @@
 """The evaluation form behind the mailed link, and the results for staff and trainers."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy.exc import IntegrityError
 
-from ...errors import DomainError
-from ...extensions import db
 from ...permissions import admin_required, get_or_404, get_visible_or_404
+from ...web import commit_or_flash
 from .. import bp
 from . import answers, models, results
 from .forms import EvaluationForm
@@ -45,22 +43,19 @@ def evaluation_form(token: str):
             _("Bedankt!"), _("Bedankt voor uw beoordeling. We lezen alle antwoorden."), 200
         )
     if form.validate_on_submit():
-        try:
-            answers.submit_evaluation(
+        answered = commit_or_flash(
+            lambda: answers.submit_evaluation(
                 evaluation_request,
                 grade=form.grade.data,
                 went_well=form.went_well.data,
                 could_be_better=form.could_be_better.data,
-            )
-            db.session.commit()
-        except IntegrityError:  # the same form submitted twice at the same moment
-            db.session.rollback()
-            return _message(_("Al beoordeeld"), _ALREADY_ANSWERED, 400)
-        except DomainError as exc:
-            db.session.rollback()
-            form.grade.errors.append(exc.message)
-        else:
-            flash(_("Bedankt voor uw beoordeling!"), "success")
+            ),
+            _("Bedankt voor uw beoordeling!"),
+            form=form,
+            taken_message=_ALREADY_ANSWERED,  # the same form submitted twice at the same moment
+        )
+        if answered or answered.error.field is None:
+            # Stored, or answered already (the flash says so): the link now shows the thanks.
             return redirect(url_for("bookings.evaluation_form", token=token))
     status = 400 if form.is_submitted() else 200
     return render_template(
