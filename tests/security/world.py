@@ -325,12 +325,13 @@ def _attendance(w: World, billing) -> None:
     """A session running now (the world's trainer leads it, the facilitator is enrolled), and two
     editions that ended three days ago, one per trainer, with completions, certificates and an
     evaluation round each."""
-    from bbtraining.bookings.attendance import services as attendance
+    from bbtraining.bookings.attendance import check_in, completion, guests, marking, sheet
     from bbtraining.bookings.attendance.certificates import Certificate
     from bbtraining.bookings.attendance.models import Completion
     from bbtraining.bookings.attendance.views import _grant_serializer
     from bbtraining.bookings.enrollment import enrolling
-    from bbtraining.bookings.evaluation import rounds as evaluations
+    from bbtraining.bookings.evaluation import answers, rounds
+    from bbtraining.bookings.sessions.groups import session_group
     from bbtraining.db_types import utcnow
 
     o = w.objects
@@ -344,10 +345,10 @@ def _attendance(w: World, billing) -> None:
     _shift(running, now - timedelta(minutes=30))
     session = running.sessions[0]
     o["att_edition"], o["att_session"] = running, session
-    o["guest"] = attendance.add_guest(  # guests join inhouse sessions only
+    o["guest"] = guests.add_guest(  # guests join inhouse sessions only
         o["booking_session"], name="Gast Jansen", email="gast@example.nl", role=None, by=trainer
     )
-    o["check_in_token"] = attendance.check_in_token(session, now)
+    o["check_in_token"] = check_in.check_in_token(session, now)
     o["check_in_grant"] = _grant_serializer().dumps({"session": session.id})
     o["other_grant"] = _grant_serializer().dumps({"session": o["session"].id})
 
@@ -359,9 +360,9 @@ def _attendance(w: World, billing) -> None:
             enrolling.enroll(edition, person, billing(person), "invoice")
         _shift(edition, now - timedelta(days=3))
         ended = edition.sessions[0]
-        for row in attendance.build_sheet(ended).rows:
-            attendance.mark(ended, row.key, "present", by=ended.trainer, now=ended.starts_at)
-        attendance.compute_completion(attendance.session_group(ended))
+        for row in sheet.build_sheet(ended).rows:
+            marking.mark(ended, row.key, "present", by=ended.trainer, now=ended.starts_at)
+        completion.compute_completion(session_group(ended))
 
     def certificate(edition, user):
         return db.session.scalar(
@@ -378,10 +379,10 @@ def _attendance(w: World, billing) -> None:
     assert o["certificate"] and o["certificate2"] and o["certificate3"]
     o["completion"] = o["certificate"].completion
 
-    groups = {g.key: g for g in evaluations.due_groups(now)}
-    o["round"] = evaluations.open_round(groups[f"edition:{done.id}"])
-    o["round2"] = evaluations.open_round(groups[f"edition:{done2.id}"])
+    groups = {g.key: g for g in rounds.due_groups(now)}
+    o["round"] = rounds.open_round(groups[f"edition:{done.id}"])
+    o["round2"] = rounds.open_round(groups[f"edition:{done2.id}"])
     round_requests = {r.user_id: r for r in o["round"].requests}
-    o["evaluation_token"] = evaluations.make_token(round_requests[fac.id])
-    o["evaluation_token2"] = evaluations.make_token(round_requests[fac2.id])
+    o["evaluation_token"] = answers.make_token(round_requests[fac.id])
+    o["evaluation_token2"] = answers.make_token(round_requests[fac2.id])
     db.session.flush()

@@ -1,8 +1,33 @@
+"""Attendance: the sheet, check-in, completion, certificates and qualifications.
+
+This file is the capability's wiring: its routes on `bookings.bp` (the views), the task module
+the worker loads, and what it registers with the lower capabilities and the dashboards, in one
+block below.
+"""
+
 from flask import Flask
 
-from . import certificate_views, panels, qualifications, views  # noqa: F401  (routes on bookings.bp)
+from ...core.panels import account_panels, admin_panels
+from ...courses.signals import session_changed
+from ..sessions.participants import register_provider
+from . import (  # noqa: F401  (certificate_views and views: routes on bookings.bp)
+    certificate_views,
+    completion,
+    guests,
+    panels,
+    qualifications,
+    views,
+)
 
 TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.attendance.tasks",)
+
+# Wiring: guests added on the sheet take part in their session; a session cancelled or moved
+# after its group's end decides completion again; the dashboards' panels.
+register_provider(guests.guest_participants)
+session_changed.connect(completion.decide_again_after_session_change)
+account_panels.register(15)(panels.trainer_sessions_panel)
+account_panels.register(35)(panels.participant_attendance_panel)
+admin_panels.register(30)(panels.attendance_tile)
 
 
 def init_app(app: Flask) -> None:

@@ -10,9 +10,9 @@ from flask_login import current_user, login_required
 
 from ...extensions import db, limiter
 from .. import bp
+from .access import can_view_completion
 from .certificates import Certificate, certificate_pdf, find_by_code, normalise_code
 from .forms import CertificateLookupForm
-from .services import can_view_completion
 
 DEFAULT_VERIFY_RATE_LIMIT = "30 per minute;300 per hour"
 

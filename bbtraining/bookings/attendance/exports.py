@@ -19,14 +19,11 @@ from sqlalchemy import select
 from ...courses.models import Edition, TrainingSession
 from ...extensions import db
 from ...pdf.sign_in_sheet import SignInSheetDoc, render_sign_in_sheet
+from ..sessions.groups import session_group
+from .access import session_trainers
+from .completion import participant_identity
 from .models import ATTENDANCE_STATUS_LABELS, AttendanceRecord, Completion
-from .services import (
-    build_sheet,
-    participant_identity,
-    session_group,
-    session_trainers,
-    sheet_participants,
-)
+from .sheet import build_sheet, sheet_participants
 
 Table = tuple[list[str], list[list[str]]]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

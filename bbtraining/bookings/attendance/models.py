@@ -1,10 +1,10 @@
 """Attendance per session, guests added on the spot, session notes, and completion per course run.
 
-A *participant key* is the one `bookings.participants` hands out ("enrollment:12",
+A *participant key* is the one `sessions.participants` hands out ("enrollment:12",
 "inhouse:5:3", "guest:7"): attendance hangs on it, so it does not matter what booked a person.
-Completion is decided per *group* of sessions (an edition, an inhouse booking, or a single
-session without either), keyed by a string such as "edition:4" so that this module needs no
-model of the inhouse bookings.
+Completion is decided per *group* of sessions (`sessions.groups`: an edition, an inhouse
+booking, or a single session without either), keyed by the group's stored key such as
+"edition:4".
 """
 
 from datetime import datetime

@@ -9,10 +9,10 @@ from datetime import datetime, time, timedelta
 from flask import render_template
 from markupsafe import Markup
 
-from ...core.panels import account_panels, admin_panels
 from ...courses.models import AMSTERDAM
 from ...db_types import utcnow
-from . import services
+from ..sessions.groups import group_for_key
+from . import overviews, sheet
 
 TRAINER_PAST_SESSIONS = 8
 
@@ -23,13 +23,12 @@ def _today_bounds(now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-@account_panels.register(15)
 def trainer_sessions_panel(user) -> Markup | None:
     if not user.is_trainer:
         return None
     now = utcnow()
-    upcoming = services.trainer_upcoming_sessions(user, now=now)
-    past = services.trainer_past_sessions(user, now=now, limit=TRAINER_PAST_SESSIONS)
+    upcoming = overviews.trainer_upcoming_sessions(user, now=now)
+    past = overviews.trainer_past_sessions(user, now=now, limit=TRAINER_PAST_SESSIONS)
     day_start, day_end = _today_bounds(now)
     return Markup(  # noqa: S704 - autoescaped template output
         render_template(
@@ -37,17 +36,16 @@ def trainer_sessions_panel(user) -> Markup | None:
             today=[s for s in upcoming if s.starts_at < day_end and s.ends_at > day_start],
             upcoming=[s for s in upcoming if s.starts_at >= day_end],
             past=past,
-            marked=services.marked_counts([s.id for s in past]),
-            participants={s.id: len(services.sheet_participants(s)) for s in past},
+            marked=overviews.marked_counts([s.id for s in past]),
+            participants={s.id: len(sheet.sheet_participants(s)) for s in past},
             now=now,
         )
     )
 
 
-@account_panels.register(35)
 def participant_attendance_panel(user) -> Markup | None:
-    completions = services.completions_of(user)
-    records = services.records_of(user)
+    completions = overviews.completions_of(user)
+    records = overviews.records_of(user)
     if not completions and not records:
         return None
     return Markup(  # noqa: S704 - autoescaped template output
@@ -59,17 +57,16 @@ def participant_attendance_panel(user) -> Markup | None:
     )
 
 
-@admin_panels.register(30)
 def attendance_tile(user) -> Markup | None:
     if not user.is_admin:
         return None
     now = utcnow()
-    runs = services.recent_groups(now=now)
-    groups = [(run, services.group_for_key(run.group_key)) for run in runs]
+    runs = overviews.recent_groups(now=now)
+    groups = [(run, group_for_key(run.group_key)) for run in runs]
     return Markup(  # noqa: S704 - autoescaped template output
         render_template(
             "bookings/attendance/_admin_tile.html",
-            today=services.sessions_on(*_today_bounds(now)),
+            today=overviews.sessions_on(*_today_bounds(now)),
             groups=[(run, group) for run, group in groups if group is not None],
         )
     )

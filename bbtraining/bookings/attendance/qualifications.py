@@ -3,12 +3,14 @@
 This is the one place where `bookings` tells the rest of the platform that someone is trained.
 Attendance/completion calls `record_qualification` when a participant completes an edition; until
 then (and for trainings from before the platform) staff record one by hand. The alumni pool reads
-these rows to show verified trainings and to decide who may publish a profile.
+these rows to show verified trainings and to decide who may publish a profile, and reacts to the
+`qualified` signal (bookings must not import alumni: imports point one way).
 """
 
 from datetime import datetime
 from enum import StrEnum
 
+from blinker import Namespace
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
@@ -30,8 +32,12 @@ from ...courses.models import Course, Edition
 from ...db_types import UTCDateTime, utcnow
 from ...errors import DomainError
 from ...extensions import db
-from ...notifications.models import OutboxMessage
-from ...notifications.services import queue_mail
+
+_signals = Namespace()
+
+# sender: the Qualification just recorded (not one recorded before); sent in the recording's
+# transaction, so what a receiver writes (an outbox mail) is kept or rolled back with it.
+qualified = _signals.signal("qualified")
 
 
 class QualificationSource(StrEnum):
@@ -103,8 +109,7 @@ def record_qualification(
 ) -> Qualification:
     """Record that `user` completed `course` (in `edition`); recording it again changes nothing.
 
-    When the course qualifies for the alumni pool and the user has no alumni profile yet, they
-    get a mail inviting them to publish one.
+    A new record sends `qualified` (the alumni pool invites people to publish a profile).
     """
     try:
         source = QualificationSource(source).value
@@ -144,38 +149,8 @@ def record_qualification(
         edition_id=qualification.edition_id,
         source=source,
     )
-    if course.qualifies_for_alumni and not _has_alumni_profile(user):
-        _invite_to_alumni_pool(user, course)
+    qualified.send(qualification)
     return qualification
-
-
-def _has_alumni_profile(user: User) -> bool:
-    # bookings must not import alumni (imports point one way); the table is enough to ask.
-    table = db.metadata.tables.get("alumni_profile")
-    if table is None:
-        return False
-    return bool(db.session.scalar(select(exists().where(table.c.user_id == user.id))))
-
-
-def _invite_to_alumni_pool(user: User, course: Course) -> None:
-    from ...urls import public_url
-
-    dedupe_key = f"alumni-invite:{user.id}:{course.id}"
-    already = db.session.scalar(select(exists().where(OutboxMessage.dedupe_key == dedupe_key)))
-    if already:
-        return
-    queue_mail(
-        to=user,
-        subject=_l("Publiceer uw profiel in de alumnipool"),
-        template="bookings/alumni_invite",
-        context={
-            "user": user,
-            "course": course,
-            # By endpoint name: the alumni blueprint builds on bookings, not the other way round.
-            "link": public_url("alumni.profile_edit"),
-        },
-        dedupe_key=dedupe_key,
-    )
 
 
 def qualifications_of(user: User) -> list[Qualification]:

@@ -4,7 +4,7 @@ once a completion has settled, mail the certificate and record the qualification
 from celery import shared_task
 
 from ...extensions import db
-from . import services as attendance_services
+from . import completion
 
 BEAT_SCHEDULE = {
     "attendance-run-due-completions": {
@@ -17,7 +17,7 @@ BEAT_SCHEDULE = {
 @shared_task(name="bookings.run_due_completions")
 def run_due_completions() -> dict[str, int]:
     """Idempotent: a group decided since its end is skipped, a certificate is mailed once."""
-    decided = attendance_services.run_due_completions()
-    settled = attendance_services.settle_completions()
+    decided = completion.run_due_completions()
+    settled = completion.settle_completions()
     db.session.commit()
     return {"decided": decided, "settled": settled}

@@ -27,15 +27,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import Markup
-from sqlalchemy.exc import IntegrityError
 
 from ...courses.models import Edition, TrainingSession
 from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
 from ...permissions import admin_required, get_or_404
+from ...web import Outcome, commit, commit_or_flash
 from .. import bp
-from . import exports, services
+from ..sessions.groups import group_for_key, session_group
+from . import access, check_in, exports, guests, marking, overviews
+from .completion import group_completions, override_completion
 from .forms import (
     ButtonForm,
     CheckInForm,
@@ -47,6 +49,7 @@ from .forms import (
     SessionNoteForm,
 )
 from .models import Completion
+from .sheet import SheetRow, build_sheet
 
 T = TypeVar("T")
 POLL_MILLISECONDS = 5000
@@ -56,7 +59,7 @@ QR_REFRESH_MILLISECONDS = 20000
 # == helpers =====================================================================================
 def _sheet_session_or_404(session_id: int) -> TrainingSession:
     session = db.session.get(TrainingSession, session_id)
-    if session is None or not services.can_manage_sheet(current_user, session):
+    if session is None or not access.can_manage_sheet(current_user, session):
         abort(404)
     return session
 
@@ -82,7 +85,7 @@ def counts_text(counts: dict[str, int]) -> str:
     return " · ".join(parts)
 
 
-def _row_state(row: services.SheetRow) -> dict:
+def _row_state(row: SheetRow) -> dict:
     record = row.record
     return {
         "key": row.key,
@@ -94,7 +97,7 @@ def _row_state(row: services.SheetRow) -> dict:
 
 
 def _state(session: TrainingSession, message: str | None = None) -> dict:
-    sheet = services.build_sheet(session)
+    sheet = build_sheet(session)
     return {
         "rows": [_row_state(row) for row in sheet.rows],
         "counts": sheet.counts,
@@ -109,18 +112,18 @@ def _state(session: TrainingSession, message: str | None = None) -> dict:
 
 
 def _render_sheet(session: TrainingSession, *, status: int = 200, forms: dict | None = None):
-    sheet = services.build_sheet(session)
+    sheet = build_sheet(session)
     now = utcnow()
     forms = forms or {}
-    group = services.session_group(session)
+    group = session_group(session)
     return (
         render_template(
             "bookings/attendance/sheet.html",
             session=session,
             sheet=sheet,
             counts_text=counts_text(sheet.counts),
-            running=services.session_running(session, now),
-            markable=not session.is_cancelled and now >= services.check_in_window(session)[0],
+            running=marking.session_running(session, now),
+            markable=not session.is_cancelled and now >= marking.check_in_window(session)[0],
             group=group,
             group_ended=group.has_ended(now),
             # formdata=None: after another form was refused, these show what is stored.
@@ -134,15 +137,18 @@ def _render_sheet(session: TrainingSession, *, status: int = 200, forms: dict | 
     )
 
 
-def _attempt(action: Callable[[], T]) -> T:
-    """Run one service call; when a concurrent request inserted the same row first (two
-    trainers tapping the same participant, a check-in at the same moment), the unique
-    constraint refuses ours: start over once, on top of their change."""
+def _save(action: Callable[[], T], *, form=None) -> Outcome:
+    """Run one change to the sheet and commit it through web.py. A browser gets a refusal as
+    `commit_or_flash` gives it (a flash, or on the form's field); the sheet's script gets it in
+    its JSON answer (see `_refused`), so nothing is flashed for a later page."""
+    if not _wants_json():
+        return commit_or_flash(action, form=form)
     try:
-        return action()
-    except IntegrityError:
-        db.session.rollback()
-        return action()
+        value = action()
+    except DomainError as exc:
+        return Outcome(False, error=exc)  # not committed: the request's session is discarded
+    commit()
+    return Outcome(True, value=value)
 
 
 def _first_error(form) -> str:
@@ -163,10 +169,16 @@ def _done(session: TrainingSession, message: str | None = None, *, key: str | No
 
 def _refuse(session: TrainingSession, message, *, forms: dict | None = None):
     """Bad input: a message, status 400, nothing changed."""
-    db.session.rollback()
     if _wants_json():
         return jsonify(error=str(message)), 400
     flash(str(message), "error")
+    return _render_sheet(session, status=400, forms=forms)
+
+
+def _refused(session: TrainingSession, outcome: Outcome, *, forms: dict | None = None):
+    """The service refused and nothing was kept (a browser was shown why by `_save`): 400."""
+    if _wants_json():
+        return jsonify(error=str(outcome.error)), 400
     return _render_sheet(session, status=400, forms=forms)
 
 
@@ -193,11 +205,9 @@ def attendance_mark(session_id: int):
     form = MarkForm()
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form))
-    try:
-        _attempt(lambda: services.mark(session, form.key.data, form.status.data, by=current_user))
-    except DomainError as exc:
-        return _refuse(session, exc.message)
-    db.session.commit()
+    outcome = _save(lambda: marking.mark(session, form.key.data, form.status.data, by=current_user))
+    if not outcome:
+        return _refused(session, outcome)
     return _done(session, key=form.key.data)
 
 
@@ -207,11 +217,10 @@ def attendance_everyone_present(session_id: int):
     session = _sheet_session_or_404(session_id)
     if not ButtonForm().validate_on_submit():
         return _refuse(session, _("Het formulier is verlopen. Probeer het opnieuw."))
-    try:
-        changed = _attempt(lambda: services.mark_everyone_present(session, by=current_user))
-    except DomainError as exc:
-        return _refuse(session, exc.message)
-    db.session.commit()
+    outcome = _save(lambda: marking.mark_everyone_present(session, by=current_user))
+    if not outcome:
+        return _refused(session, outcome)
+    changed = outcome.value
     if changed:
         message = ngettext(
             "%(num)s deelnemer als aanwezig genoteerd.",
@@ -230,11 +239,9 @@ def attendance_confirm(session_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form))
-    try:
-        services.confirm_check_in(session, form.key.data, by=current_user)
-    except DomainError as exc:
-        return _refuse(session, exc.message)
-    db.session.commit()
+    outcome = _save(lambda: marking.confirm_check_in(session, form.key.data, by=current_user))
+    if not outcome:
+        return _refused(session, outcome)
     return _done(session, key=form.key.data)
 
 
@@ -245,19 +252,17 @@ def attendance_details(session_id: int):
     form = DetailsForm()
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form))
-    try:
-        _attempt(
-            lambda: services.set_details(
-                session,
-                form.key.data,
-                arrival=form.arrival.data,
-                note=form.note.data,
-                by=current_user,
-            )
+    outcome = _save(
+        lambda: marking.set_details(
+            session,
+            form.key.data,
+            arrival=form.arrival.data,
+            note=form.note.data,
+            by=current_user,
         )
-    except DomainError as exc:
-        return _refuse(session, exc.message)
-    db.session.commit()
+    )
+    if not outcome:
+        return _refused(session, outcome)
     return _done(session, _("Opgeslagen."), key=form.key.data)
 
 
@@ -268,11 +273,11 @@ def attendance_session_note(session_id: int):
     form = SessionNoteForm()
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form), forms={"note": form})
-    try:
-        services.set_session_note(session, form.text.data, by=current_user)
-    except DomainError as exc:
-        return _refuse(session, exc.message, forms={"note": form})
-    db.session.commit()
+    outcome = _save(
+        lambda: marking.set_session_note(session, form.text.data, by=current_user), form=form
+    )
+    if not outcome:
+        return _refused(session, outcome, forms={"note": form})
     return _done(session, _("De sessienotities zijn opgeslagen."))
 
 
@@ -283,19 +288,19 @@ def attendance_add_guest(session_id: int):
     form = GuestForm()
     if not form.validate_on_submit():
         return _refuse(session, _first_error(form), forms={"guest": form})
-    try:
-        guest = _attempt(
-            lambda: services.add_guest(
-                session,
-                name=form.name.data,
-                email=form.email.data,
-                role=form.role.data,
-                by=current_user,
-            )
-        )
-    except DomainError as exc:
-        return _refuse(session, exc.message, forms={"guest": form})
-    db.session.commit()
+    outcome = _save(
+        lambda: guests.add_guest(
+            session,
+            name=form.name.data,
+            email=form.email.data,
+            role=form.role.data,
+            by=current_user,
+        ),
+        form=form,
+    )
+    if not outcome:
+        return _refused(session, outcome, forms={"guest": form})
+    guest = outcome.value
     # A new row: the page (not just the state) must show it.
     flash(_("%(name)s staat nu op de lijst.", name=guest.name), "success")
     return redirect(
@@ -309,11 +314,9 @@ def attendance_remove_guest(session_id: int, guest_id: int):
     session = _sheet_session_or_404(session_id)
     if not ButtonForm().validate_on_submit():
         return _refuse(session, _("Het formulier is verlopen. Probeer het opnieuw."))
-    try:
-        services.remove_guest(session, guest_id, by=current_user)
-    except DomainError as exc:
-        return _refuse(session, exc.message)
-    db.session.commit()
+    outcome = _save(lambda: guests.remove_guest(session, guest_id, by=current_user))
+    if not outcome:
+        return _refused(session, outcome)
     flash(_("De deelnemer is van de lijst gehaald."), "success")
     return redirect(url_for(".attendance_sheet", session_id=session.id))
 
@@ -323,7 +326,7 @@ def _check_in_svg(session: TrainingSession, now: datetime) -> Markup:
     url = url_for(
         ".check_in_scan",
         session_id=session.id,
-        token=services.check_in_token(session, now),
+        token=check_in.check_in_token(session, now),
         _external=True,
     )
     qr = segno.make(url, error="m")
@@ -344,13 +347,13 @@ def _check_in_svg(session: TrainingSession, now: datetime) -> Markup:
 def attendance_check_in_code(session_id: int):
     session = _sheet_session_or_404(session_id)
     now = utcnow()
-    running = services.session_running(session, now)
+    running = marking.session_running(session, now)
     return render_template(
         "bookings/attendance/check_in_code.html",
         session=session,
         running=running,
         svg=_check_in_svg(session, now) if running else None,
-        opens_at=services.check_in_window(session)[0],
+        opens_at=marking.check_in_window(session)[0],
         refresh_ms=QR_REFRESH_MILLISECONDS,
         poll_ms=POLL_MILLISECONDS,
     ), (200 if running else 409)
@@ -361,7 +364,7 @@ def attendance_check_in_code(session_id: int):
 def attendance_check_in_svg(session_id: int):
     session = _sheet_session_or_404(session_id)
     now = utcnow()
-    if not services.session_running(session, now):
+    if not marking.session_running(session, now):
         abort(409)
     response = Response(str(_check_in_svg(session, now)), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "no-store"
@@ -378,7 +381,7 @@ def _grant_valid(grant: str | None, session_id: int) -> bool:
         return False
     try:
         data = _grant_serializer().loads(
-            grant, max_age=int(services.CHECK_IN_GRANT.total_seconds())
+            grant, max_age=int(check_in.CHECK_IN_GRANT.total_seconds())
         )
     except (BadSignature, SignatureExpired):
         return False
@@ -397,9 +400,9 @@ def check_in_scan(session_id: int, token: str):
     grant travels in the URL, as logging in starts a fresh session)."""
     session = get_or_404(TrainingSession, session_id)
     now = utcnow()
-    if not services.session_running(session, now):
-        return _check_in_refused(session, services.check_in_closed_message())
-    if not services.check_in_token_valid(session, token, now):
+    if not marking.session_running(session, now):
+        return _check_in_refused(session, check_in.check_in_closed_message())
+    if not check_in.check_in_token_valid(session, token, now):
         return _check_in_refused(
             session,
             _(
@@ -429,12 +432,10 @@ def check_in_confirm(session_id: int):
         return render_template("bookings/attendance/check_in.html", session=session, form=form)
     if not form.validate_on_submit():
         return _check_in_refused(session, _("Het formulier is verlopen. Probeer het opnieuw."))
-    try:
-        _record, changed = _attempt(lambda: services.check_in(session, current_user))
-    except DomainError as exc:
-        db.session.rollback()
-        return _check_in_refused(session, exc.message)
-    db.session.commit()
+    outcome = commit_or_flash(lambda: check_in.check_in(session, current_user))
+    if not outcome:  # the refusal is flashed on the page
+        return _check_in_refused(session, None)
+    _record, changed = outcome.value
     return render_template(
         "bookings/attendance/check_in.html", session=session, form=None, done=True, changed=changed
     )
@@ -486,7 +487,7 @@ def attendance_sign_in_sheet(session_id: int):
 def _edition_or_404(edition_id: int) -> Edition:
     edition = db.session.get(Edition, edition_id)
     if edition is None or not any(
-        services.can_manage_sheet(current_user, s) for s in edition.sessions
+        access.can_manage_sheet(current_user, s) for s in edition.sessions
     ):
         abort(404)
     return edition
@@ -512,14 +513,14 @@ def attendance_edition_xlsx(edition_id: int):
 def _render_completion(
     session: TrainingSession, *, status: int = 200, failed: tuple[int, OverrideForm] | None = None
 ):
-    group = services.session_group(session)
+    group = session_group(session)
     return render_template(
         "bookings/attendance/completion.html",
         session=session,
         group=group,
         ended=group.has_ended(utcnow()),
-        completions=services.group_completions(group),
-        marked=services.marked_counts([s.id for s in group.sessions]),
+        completions=group_completions(group),
+        marked=overviews.marked_counts([s.id for s in group.sessions]),
         override_form=lambda c: (
             failed[1]
             if failed and failed[0] == c.id
@@ -543,24 +544,22 @@ def attendance_completion(session_id: int):
 @admin_required
 def attendance_override(completion_id: int):
     completion = get_or_404(Completion, completion_id)
-    group = services.group_for_key(completion.group_key)
+    group = group_for_key(completion.group_key)
     if group is None:
         abort(404)
     session = group.sessions[0]
     form = OverrideForm(prefix=f"c{completion.id}")
     if not form.validate_on_submit():
-        db.session.rollback()
         flash(_first_error(form), "error")
         return _render_completion(session, status=400, failed=(completion.id, form))
-    try:
-        services.override_completion(
+    outcome = commit_or_flash(
+        lambda: override_completion(
             completion, form.decision.data, form.note.data, by=current_user
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
+        ),
+        form=form,
+    )
+    if not outcome:
         return _render_completion(session, status=400, failed=(completion.id, form))
-    db.session.commit()
     flash(
         _("%(name)s: %(status)s.", name=completion.name, status=completion.status_label),
         "success",

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import Length, StopValidation
 
-from .rounds import GRADES, TEXT_MAX
+from .models import GRADES, TEXT_MAX
 
 
 def _grade_or_none(value):

@@ -1,19 +1,16 @@
 """The evaluation form behind the mailed link, and the results for staff and trainers."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy.exc import IntegrityError
 
-from ...core.panels import account_panels, admin_panels
-from ...errors import DomainError
-from ...extensions import db
 from ...permissions import admin_required, get_or_404, get_visible_or_404
+from ...web import commit_or_flash
 from .. import bp
-from . import rounds as service
+from . import answers, models, results
 from .forms import EvaluationForm
 
 _ALREADY_ANSWERED = _l("U heeft deze training al beoordeeld. Een tweede antwoord kan niet.")
@@ -35,8 +32,8 @@ def _message(title, message, status: int):
 @bp.route("/evaluation/<token>", methods=["GET", "POST"])
 def evaluation_form(token: str):
     try:
-        evaluation_request = service.request_for_token(token, current_user)
-    except service.EvaluationLinkError as exc:
+        evaluation_request = answers.request_for_token(token, current_user)
+    except answers.EvaluationLinkError as exc:
         return _message(_("Evaluatie"), exc.message, exc.status)
     form = EvaluationForm()
     if evaluation_request.response is not None:
@@ -46,22 +43,19 @@ def evaluation_form(token: str):
             _("Bedankt!"), _("Bedankt voor uw beoordeling. We lezen alle antwoorden."), 200
         )
     if form.validate_on_submit():
-        try:
-            service.submit_evaluation(
+        answered = commit_or_flash(
+            lambda: answers.submit_evaluation(
                 evaluation_request,
                 grade=form.grade.data,
                 went_well=form.went_well.data,
                 could_be_better=form.could_be_better.data,
-            )
-            db.session.commit()
-        except IntegrityError:  # the same form submitted twice at the same moment
-            db.session.rollback()
-            return _message(_("Al beoordeeld"), _ALREADY_ANSWERED, 400)
-        except DomainError as exc:
-            db.session.rollback()
-            form.grade.errors.append(exc.message)
-        else:
-            flash(_("Bedankt voor uw beoordeling!"), "success")
+            ),
+            _("Bedankt voor uw beoordeling!"),
+            form=form,
+            taken_message=_ALREADY_ANSWERED,  # the same form submitted twice at the same moment
+        )
+        if answered or answered.error.field is None:
+            # Stored, or answered already (the flash says so): the link now shows the thanks.
             return redirect(url_for("bookings.evaluation_form", token=token))
     status = 400 if form.is_submitted() else 200
     return render_template(
@@ -78,23 +72,23 @@ def evaluation_form(token: str):
 def evaluations_admin():
     return render_template(
         "bookings/evaluation/admin.html",
-        overall=service.overall(),
-        by_course=service.summary_by_course(),
-        by_round=service.summary_by_round(),
-        by_trainer=service.summary_by_trainer(),
+        overall=results.overall(),
+        by_course=results.summary_by_course(),
+        by_round=results.summary_by_round(),
+        by_trainer=results.summary_by_trainer(),
     )
 
 
 @bp.route("/admin/evaluations/<int:round_id>")
 @admin_required
 def evaluation_round_admin(round_id: int):
-    evaluation_round = get_or_404(service.EvaluationRound, round_id)
-    responses = service.responses_for(evaluation_round)
+    evaluation_round = get_or_404(models.EvaluationRound, round_id)
+    responses = results.responses_for(evaluation_round)
     return render_template(
         "bookings/evaluation/round.html",
         round_=evaluation_round,
         responses=responses,
-        distribution=service.grade_distribution(responses),
+        distribution=results.grade_distribution(responses),
         show_names=True,
         back=url_for("bookings.evaluations_admin"),
     )
@@ -104,25 +98,24 @@ def evaluation_round_admin(round_id: int):
 @bp.route("/account/evaluations/<int:round_id>")
 @login_required
 def evaluation_round_trainer(round_id: int):
-    evaluation_round = get_visible_or_404(service.EvaluationRound, round_id, current_user)
+    evaluation_round = get_visible_or_404(models.EvaluationRound, round_id, current_user)
     if not current_user.is_trainer and not current_user.is_admin:
         abort(404)
-    responses = service.responses_for(evaluation_round)
+    responses = results.responses_for(evaluation_round)
     return render_template(
         "bookings/evaluation/round.html",
         round_=evaluation_round,
         responses=responses,
-        distribution=service.grade_distribution(responses),
+        distribution=results.grade_distribution(responses),
         show_names=False,  # trainers read the answers without names
         back=url_for("account.dashboard"),
     )
 
 
-@account_panels.register(60)
 def trainer_evaluations_panel(user):
     if not user.is_trainer:
         return None
-    rounds = service.summary_by_round(trainer=user, limit=20)
+    rounds = results.summary_by_round(trainer=user, limit=20)
     if not rounds:
         return None
     # render_template has escaped everything already; Markup only stops a second escape.
@@ -130,17 +123,16 @@ def trainer_evaluations_panel(user):
         render_template(
             "bookings/evaluation/_trainer_panel.html",
             rounds=rounds,
-            overall=service.overall(trainer=user),
+            overall=results.overall(trainer=user),
         )
     )
 
 
-@admin_panels.register(70)
 def evaluations_tile(user):
     return Markup(  # noqa: S704
         render_template(
             "bookings/evaluation/_admin_tile.html",
-            overall=service.overall(),
-            latest=service.summary_by_round(limit=3),
+            overall=results.overall(),
+            latest=results.summary_by_round(limit=3),
         )
     )

@@ -9,8 +9,10 @@ from flask import Flask
 from ...core.panels import account_panels, admin_panels
 from ..billing.invoices import invoice_paid
 from ..billing.stripe_client import on_event
+from ..sessions.groups import register_group_resolver
 from ..sessions.participants import register_provider, register_sessions_provider
 from . import invoicing, models, participants, proposal_models  # noqa: F401  (every model mapped)
+from .groups import INHOUSE_BOOKINGS
 from .views import account, admin, public  # noqa: F401  (routes on bookings.bp)
 
 TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.inhouse.tasks",)
@@ -18,6 +20,7 @@ TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.inhouse.tasks",)
 # Wiring: what inhouse bookings add to the lower capabilities.
 register_provider(participants.inhouse_session_participants)
 register_sessions_provider(participants.inhouse_sessions_of)
+register_group_resolver(INHOUSE_BOOKINGS)
 on_event("invoice.paid")(invoicing.stripe_invoice_paid)
 invoice_paid.connect(invoicing.booking_follows_its_invoice)
 account_panels.register(20)(account.inhouse_account_panel)

@@ -16,7 +16,6 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, se
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ...courses.models import Edition, TrainingSession
-from ...courses.signals import edition_location_changed, session_changed
 from ...db_types import UTCDateTime, utcnow
 from ...extensions import db
 from ...notifications.calendar import CalendarEvent, build_calendar
@@ -158,16 +157,16 @@ def sync_edition_invites(edition: Edition) -> None:
         sync_session_invites(session)
 
 
-@session_changed.connect
-def _on_session_changed(session: TrainingSession, **_kwargs) -> None:
+def sync_invites_after_change(session: TrainingSession, **_kwargs) -> None:
+    """Receiver of `session_changed`: a moved, cancelled or changed session updates invites."""
     if session.id is not None:
         sync_session_invites(session)
 
 
-@edition_location_changed.connect
-def _on_edition_location_changed(edition: Edition, before=None, sessions=(), **_kwargs) -> None:
-    """The edition moved to another place: besides the updated invites, everyone invited to
-    the moved sessions gets one short mail that says what changed."""
+def mail_new_location(edition: Edition, before=None, sessions=(), **_kwargs) -> None:
+    """Receiver of `edition_location_changed` (the edition moved to another place): besides
+    the updated invites, everyone invited to the moved sessions gets one short mail that says
+    what changed."""
     ids = [s.id for s in sessions if s.id is not None]
     if not ids:
         return

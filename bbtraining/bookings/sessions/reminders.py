@@ -1,6 +1,6 @@
 """Reminders before sessions, and anything else that needs one, each sent exactly once.
 
-A beat job (`bookings.send_reminders` in reminder_tasks.py, every few minutes) asks every
+A beat job (`bookings.send_reminders` in tasks.py, every few minutes) asks every
 reminder source what is due now and sends each due reminder once per
 (subject, attendee key, kind):
 
@@ -20,11 +20,11 @@ in `REMINDER_HOURS_BEFORE` per course kind (default 7 days and 1 day before), an
 session's trainer gets the attendance list `ATTENDANCE_LIST_HOURS_BEFORE` hours before (the day
 before by default).
 
-Other reminders plug in through `register_reminder_source(fn)`, where `fn(now)` returns the
-`DueReminder`s whose moment has come (`due_at <= now`) and that still matter. The sweep does the
+Other reminders plug in through `register_reminder_source(fn)`, called in the wiring
+(`__init__.py`) of the package that owns them, where `fn(now)` returns the `DueReminder`s whose
+moment has come (`due_at <= now`) and that still matter. The sweep does the
 dedupe, the late-joiner rule and the sending. Waiting-list offers, for example:
 
-    @register_reminder_source
     def offer_reminders(now):
         for offer in open_offers_expiring_before(now + timedelta(hours=12)):
             yield DueReminder(
@@ -45,7 +45,6 @@ is the unique key, so give every moment its own kind.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,7 +56,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...courses.models import EditionStatus, SessionStatus, TrainingSession
@@ -66,8 +64,6 @@ from ...extensions import db
 from ...notifications.services import queue_mail
 from ...urls import public_url
 from .participants import session_participants
-
-log = logging.getLogger(__name__)
 
 ATTENDANCE_LIST = "attendance-list"
 
@@ -170,7 +166,6 @@ def upcoming_sessions(now: datetime, hours: int) -> list[TrainingSession]:
     )
 
 
-@register_reminder_source
 def session_reminders(now: datetime) -> Iterable[DueReminder]:
     list_hours = int(current_app.config["ATTENDANCE_LIST_HOURS_BEFORE"])
     account_url = public_url("account.dashboard")
@@ -250,7 +245,7 @@ def collect_due_reminders(now: datetime | None = None) -> list[DueReminder]:
     """What every source says is due, minus late joiners and what went out before.
 
     Reads only; the already-sent filter just saves rendering mails that would be skipped: the
-    UNIQUE constraint in `send_reminders` is what guarantees once."""
+    UNIQUE constraint claimed in `send_batch` is what guarantees once."""
     now = now or utcnow()
     due: dict[tuple[str, str, str], DueReminder] = {}
     for source in _sources:
@@ -274,29 +269,6 @@ def collect_due_reminders(now: datetime | None = None) -> list[DueReminder]:
             )
         )
     return [reminder for key, reminder in due.items() if key not in sent]
-
-
-def send_reminders(reminders: list[DueReminder], batch_size: int = 200) -> int:
-    """Claim and queue the reminders in batches, one transaction each; returns how many this
-    call sent. Commits: it runs as a beat job, and short transactions keep a concurrent sweep
-    (and SQLite's single writer) waiting briefly."""
-    sent = 0
-    for start in range(0, len(reminders), batch_size):
-        batch = reminders[start : start + batch_size]
-        try:
-            sent += _send_batch(batch)
-            db.session.commit()
-        except IntegrityError:
-            # The outbox already holds a mail with one of these dedupe keys (its claim row was
-            # removed by hand?): go one by one so the others still go out.
-            db.session.rollback()
-            sent += sum(_send_one(reminder) for reminder in batch)
-    return sent
-
-
-def send_due_reminders(now: datetime | None = None) -> int:
-    """The beat job: send everything that is due now, once."""
-    return send_reminders(collect_due_reminders(now))
 
 
 def _insert():
@@ -336,8 +308,9 @@ def _queue(reminder: DueReminder) -> None:
     )
 
 
-def _send_batch(batch: list[DueReminder]) -> int:
-    # Only the rows this transaction inserted come back: those are ours to send.
+def send_batch(batch: list[DueReminder]) -> int:
+    """Claim the batch's rows and queue the mails of those this transaction claimed; flushes.
+    Returns how many it claimed (an overlapping sweep's claims are not ours to send)."""
     claimed = _claim_rows(batch)
     for reminder in batch:
         if reminder.key in claimed:
@@ -346,22 +319,18 @@ def _send_batch(batch: list[DueReminder]) -> int:
     return len(claimed)
 
 
-def _send_one(reminder: DueReminder) -> int:
-    try:
-        db.session.add(
-            SentReminder(
-                subject=reminder.subject,
-                attendee_key=reminder.attendee_key,
-                kind=reminder.kind,
-                session_id=reminder.session_id,
-                due_at=reminder.due_at,
-            )
+def send_one(reminder: DueReminder) -> None:
+    """Claim one reminder's row and queue its mail; flushes. IntegrityError when it went out
+    before (its row, or its outbox mail, exists)."""
+    db.session.add(
+        SentReminder(
+            subject=reminder.subject,
+            attendee_key=reminder.attendee_key,
+            kind=reminder.kind,
+            session_id=reminder.session_id,
+            due_at=reminder.due_at,
         )
-        db.session.flush()
-        _queue(reminder)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        log.info("reminder %s already sent, skipped", reminder.dedupe_key)
-        return 0
-    return 1
+    )
+    db.session.flush()
+    _queue(reminder)
+    db.session.flush()

@@ -4,7 +4,7 @@ every sheet URL. Participants see only their own record."""
 import pytest
 from sqlalchemy import func, select
 
-from bbtraining.bookings.attendance import services
+from bbtraining.bookings.attendance import guests, marking
 from bbtraining.bookings.attendance.models import AttendanceGuest, AttendanceRecord, SessionNote
 from bbtraining.extensions import db
 from tests.bookings.attendance import support
@@ -22,7 +22,7 @@ def scene(make_run, make_lone_session, make_user, make_organisation, roster, tra
     eva = make_user("facilitator", email="eva@example.nl", name="Eva")
     key = roster.enroll(eva).key
     inhouse = make_lone_session(trainer=trainer)
-    guest = services.add_guest(inhouse, name="Gast", email="gast@example.nl", role=None, by=trainer)
+    guest = guests.add_guest(inhouse, name="Gast", email="gast@example.nl", role=None, by=trainer)
     db.session.commit()
     return {
         "session": session,
@@ -129,9 +129,9 @@ def test_participants_see_only_their_own_record(scene, client, login, make_user,
     session = scene["session"]
     jan = make_user("facilitator", email="jan@example.nl", name="Jan Jansen")
     jan_key = roster.enroll(jan).key
-    services.mark(session, scene["key"], "present", by=trainer)
-    services.mark(session, jan_key, "absent", by=trainer)
-    services.set_details(session, jan_key, arrival=None, note="Geheime notitie", by=trainer)
+    marking.mark(session, scene["key"], "present", by=trainer)
+    marking.mark(session, jan_key, "absent", by=trainer)
+    marking.set_details(session, jan_key, arrival=None, note="Geheime notitie", by=trainer)
     db.session.commit()
     login(scene["eva"])
     page = client.get("/account/").get_data(as_text=True)

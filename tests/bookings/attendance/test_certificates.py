@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from bbtraining.bookings.attendance import certificates, services
+from bbtraining.bookings.attendance import certificates, completion, marking
 from bbtraining.bookings.attendance.certificates import Certificate, normalise_code
 from bbtraining.bookings.attendance.models import Completion
 from bbtraining.db_types import utcnow
@@ -29,9 +29,9 @@ def issued(make_run, make_user, roster, trainer):
     session = edition.sessions[0]
     eva = make_user("facilitator", name="Eva Łukasiewicz-de Boer", email="eva@example.nl")
     key = roster.enroll(eva).key
-    services.mark(session, key, "present", by=trainer, now=session.starts_at)
-    services.run_due_completions()
-    services.settle_completions(now=utcnow() + services.SETTLE_DELAY)
+    marking.mark(session, key, "present", by=trainer, now=session.starts_at)
+    completion.run_due_completions()
+    completion.settle_completions(now=utcnow() + completion.SETTLE_DELAY)
     db.session.commit()
     certificate = db.session.scalar(select(Certificate))
     return certificate, eva, key, edition
@@ -139,7 +139,7 @@ def test_lookup_form(issued, client):
 
 def test_revoked_certificate_says_it_is_no_longer_valid(issued, client, trainer):
     certificate, _eva, key, edition = issued
-    services.mark(edition.sessions[0], key, "absent", by=trainer)
+    marking.mark(edition.sessions[0], key, "absent", by=trainer)
     db.session.commit()
     page = client.get(f"/certificates/{certificate.code}").get_data(as_text=True)
     assert "Dit certificaat is niet meer geldig." in page
@@ -150,7 +150,7 @@ def test_revoked_certificate_cannot_be_downloaded_by_the_participant(
     issued, client, login, trainer, staff
 ):
     certificate, eva, key, edition = issued
-    services.mark(edition.sessions[0], key, "absent", by=trainer)
+    marking.mark(edition.sessions[0], key, "absent", by=trainer)
     db.session.commit()
     login(eva)
     assert client.get(f"/account/certificates/{certificate.id}.pdf").status_code == 404
@@ -175,11 +175,11 @@ def test_verification_is_rate_limited(issued, client, app):
 
 def test_each_completion_has_one_certificate_with_a_unique_code(issued, trainer):
     certificate, _eva, _key, edition = issued
-    completion = db.session.scalar(select(Completion))
-    assert certificates.ensure_certificate(completion, at=certificate.issued_at) is certificate
+    decided = db.session.scalar(select(Completion))
+    assert certificates.ensure_certificate(decided, at=certificate.issued_at) is certificate
     from sqlalchemy.exc import IntegrityError
 
-    db.session.add(Certificate(completion_id=completion.id, code=certificates.new_code()))
+    db.session.add(Certificate(completion_id=decided.id, code=certificates.new_code()))
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()

@@ -7,14 +7,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from bbtraining.bookings.attendance import services
+from bbtraining.bookings.attendance import check_in, marking
 from bbtraining.bookings.attendance.models import AttendanceRecord
 from bbtraining.db_types import utcnow
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
 from tests.bookings.attendance import support
 
-ROTATION = timedelta(seconds=services.CHECK_IN_ROTATION_SECONDS)
+ROTATION = timedelta(seconds=check_in.CHECK_IN_ROTATION_SECONDS)
 
 # The attendance fixtures (support.py), bound here so pytest finds them.
 roster, make_run, make_lone_session = support.roster, support.make_run, support.make_lone_session
@@ -36,73 +36,73 @@ def _records():
 def test_window_opens_half_an_hour_before_and_closes_at_the_end(running):
     session, _eva, _key = running
     opens = session.starts_at - timedelta(minutes=30)
-    assert not services.session_running(session, opens - timedelta(seconds=1))
-    assert services.session_running(session, opens)
-    assert services.session_running(session, session.ends_at)
-    assert not services.session_running(session, session.ends_at + timedelta(seconds=1))
+    assert not marking.session_running(session, opens - timedelta(seconds=1))
+    assert marking.session_running(session, opens)
+    assert marking.session_running(session, session.ends_at)
+    assert not marking.session_running(session, session.ends_at + timedelta(seconds=1))
 
 
 def test_token_before_during_and_after(running):
     session, _eva, _key = running
     before = session.starts_at - timedelta(minutes=31)
     with pytest.raises(DomainError, match="alleen tijdens de sessie"):
-        services.check_in_token(session, before)
+        check_in.check_in_token(session, before)
     during = session.starts_at + timedelta(minutes=10)
-    token = services.check_in_token(session, during)
-    assert services.check_in_token_valid(session, token, during)
+    token = check_in.check_in_token(session, during)
+    assert check_in.check_in_token_valid(session, token, during)
     after = session.ends_at + timedelta(seconds=1)
     with pytest.raises(DomainError, match="alleen tijdens de sessie"):
-        services.check_in_token(session, after)
+        check_in.check_in_token(session, after)
     # A token of the last minute stops working the moment the session ends.
     last = session.ends_at - timedelta(seconds=1)
-    assert not services.check_in_token_valid(session, services.check_in_token(session, last), after)
+    assert not check_in.check_in_token_valid(session, check_in.check_in_token(session, last), after)
     # ...and a token made up for before the window opened is never valid.
-    assert not services.check_in_token_valid(
-        session, services._check_in_digest(session.id, services._window(before)), before
+    assert not check_in.check_in_token_valid(
+        session, check_in._check_in_digest(session.id, check_in._window(before)), before
     )
 
 
 def test_token_rotates_and_only_the_previous_one_still_works(running):
     session, _eva, _key = running
     now = session.starts_at + timedelta(minutes=10)
-    token = services.check_in_token(session, now)
+    token = check_in.check_in_token(session, now)
     next_window = now + ROTATION
-    assert services.check_in_token(session, next_window) != token  # rotated
-    assert services.check_in_token_valid(session, token, next_window)  # the previous: accepted
-    assert not services.check_in_token_valid(session, token, now + 2 * ROTATION)  # old
+    assert check_in.check_in_token(session, next_window) != token  # rotated
+    assert check_in.check_in_token_valid(session, token, next_window)  # the previous: accepted
+    assert not check_in.check_in_token_valid(session, token, now + 2 * ROTATION)  # old
 
 
 def test_forged_and_foreign_tokens_are_refused(running, make_run, trainer):
     session, _eva, _key = running
     now = session.starts_at + timedelta(minutes=10)
     other = make_run(trainer=trainer, starts=(-20,)).sessions[0]
-    assert not services.check_in_token_valid(session, services.check_in_token(other, now), now)
-    for forged in ("", "AAAAAAAAAAAAAAAA", services.check_in_token(session, now)[:-1] + "A"):
-        assert not services.check_in_token_valid(session, forged, now)
+    assert not check_in.check_in_token_valid(session, check_in.check_in_token(other, now), now)
+    for forged in ("", "AAAAAAAAAAAAAAAA", check_in.check_in_token(session, now)[:-1] + "A"):
+        assert not check_in.check_in_token_valid(session, forged, now)
 
 
 def test_check_in_service(running, make_user, trainer):
     session, eva, key = running
-    record, changed = services.check_in(session, eva)
+    record, changed = check_in.check_in(session, eva)
     db.session.commit()
     assert changed and record.status == "present" and record.source == "self-check-in"
     assert record.awaiting_confirmation and record.arrived_at is not None
     assert record.marked_by_id == eva.id
-    assert services.check_in(session, eva) == (record, False)  # twice changes nothing
-    services.confirm_check_in(session, key, by=trainer)
+    assert check_in.check_in(session, eva) == (record, False)  # twice changes nothing
+    marking.confirm_check_in(session, key, by=trainer)
     db.session.commit()
     assert not record.awaiting_confirmation and record.confirmed_by_id == trainer.id
     with pytest.raises(DomainError, match="niets te bevestigen"):
-        services.confirm_check_in(session, key, by=trainer)
+        marking.confirm_check_in(session, key, by=trainer)
     stranger = make_user("facilitator", email="stranger@example.nl")
     with pytest.raises(DomainError, match="niet op de deelnemerslijst"):
-        services.check_in(session, stranger)
+        check_in.check_in(session, stranger)
 
 
 def test_check_in_after_an_absence_mark_waits_for_the_trainer(running, trainer):
     session, eva, key = running
-    services.mark(session, key, "absent", by=trainer)
-    record, changed = services.check_in(session, eva)
+    marking.mark(session, key, "absent", by=trainer)
+    record, changed = check_in.check_in(session, eva)
     assert changed and record.status == "present" and record.awaiting_confirmation
 
 
@@ -111,15 +111,15 @@ def test_inhouse_participant_matches_by_verified_email(make_lone_session, make_u
     roster.add("inhouse:3:9", "Wethouder Wim", "wim@example.nl", session=session)
     unverified = make_user("client", email="wim@example.nl", verified=False)
     with pytest.raises(DomainError, match="niet op de deelnemerslijst"):
-        services.check_in(session, unverified)
+        check_in.check_in(session, unverified)
     unverified.mark_email_verified()
-    record, changed = services.check_in(session, unverified)
+    record, changed = check_in.check_in(session, unverified)
     assert changed and record.participant_key == "inhouse:3:9"
 
 
 # -- through the web -----------------------------------------------------------------------------
 def _scan_url(session):
-    return f"/check-in/{session.id}/{services.check_in_token(session, utcnow())}"
+    return f"/check-in/{session.id}/{check_in.check_in_token(session, utcnow())}"
 
 
 def test_scan_log_in_and_confirm(running, client, login):
@@ -148,7 +148,7 @@ def test_scan_log_in_and_confirm(running, client, login):
 
 def test_trainer_sees_the_check_in_appear_and_confirms(running, trainer, client, login):
     session, eva, key = running
-    services.check_in(session, eva)
+    check_in.check_in(session, eva)
     db.session.commit()
     login(trainer)
     page = client.get(f"/attendance/sessions/{session.id}").get_data(as_text=True)
@@ -164,7 +164,7 @@ def test_trainer_sees_the_check_in_appear_and_confirms(running, trainer, client,
 def test_old_token_gives_a_dutch_400_and_changes_nothing(running, client, login):
     session, eva, _key = running
     login(eva)
-    old = services._check_in_digest(session.id, services._window(utcnow()) - 2)
+    old = check_in._check_in_digest(session.id, check_in._window(utcnow()) - 2)
     response = client.get(f"/check-in/{session.id}/{old}")
     assert response.status_code == 400
     assert "Deze QR-code is verlopen of ongeldig" in response.get_data(as_text=True)
@@ -175,7 +175,7 @@ def test_old_token_gives_a_dutch_400_and_changes_nothing(running, client, login)
 
 def test_scan_outside_the_session_is_refused(make_run, make_user, roster, client, trainer):
     tomorrow = make_run(trainer=trainer, starts=(24 * 60,)).sessions[0]
-    token = services._check_in_digest(tomorrow.id, services._window(utcnow()))
+    token = check_in._check_in_digest(tomorrow.id, check_in._window(utcnow()))
     response = client.get(f"/check-in/{tomorrow.id}/{token}")
     assert response.status_code == 400
     assert "alleen tijdens de sessie" in response.get_data(as_text=True)
@@ -234,10 +234,10 @@ def test_qr_code_encodes_the_current_check_in_url(running, trainer, client, logi
     login(trainer)
     svg = client.get(f"/attendance/sessions/{session.id}/check-in-code.svg").get_data(as_text=True)
     drawn = re.findall(r' d="([^"]+)"', svg)[-1]  # the dark modules, after the background
-    window = services._window(utcnow())
+    window = check_in._window(utcnow())
     candidates = {}
     for w in (window, window - 1):  # the page may have been drawn just before a rotation
-        url = f"http://localhost/check-in/{session.id}/{services._check_in_digest(session.id, w)}"
+        url = f"http://localhost/check-in/{session.id}/{check_in._check_in_digest(session.id, w)}"
         expected = segno.make(url, error="m").svg_inline(scale=1, border=4, omitsize=True)
         candidates[re.search(r' d="([^"]+)"', expected).group(1)] = url
     assert drawn in candidates

@@ -9,11 +9,12 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
-from bbtraining.bookings.attendance import services
+from bbtraining.bookings.attendance import completion, guests, marking
 from bbtraining.bookings.attendance.certificates import Certificate
 from bbtraining.bookings.attendance.models import Completion, CompletionRun
 from bbtraining.bookings.attendance.qualifications import Qualification, record_qualification
 from bbtraining.bookings.attendance.tasks import run_due_completions
+from bbtraining.bookings.sessions.groups import session_group
 from bbtraining.db_types import utcnow
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
@@ -29,13 +30,13 @@ def _completion(key) -> Completion:
     return db.session.scalar(select(Completion).where(Completion.participant_key == key))
 
 
-def _certificate(completion) -> Certificate | None:
-    return db.session.scalar(select(Certificate).where(Certificate.completion_id == completion.id))
+def _certificate(decided) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.completion_id == decided.id))
 
 
 def _settle():
     """As the periodic task does once a completion stayed unchanged for a while."""
-    return services.settle_completions(now=utcnow() + services.SETTLE_DELAY)
+    return completion.settle_completions(now=utcnow() + completion.SETTLE_DELAY)
 
 
 def _qualifications(user):
@@ -55,7 +56,7 @@ def two_days(make_run, make_user, roster, trainer):
 def _mark_both(edition, key, statuses, by):
     # Marked while each session ran (a mark after the end would decide completion at once).
     for session, status in zip(edition.sessions, statuses, strict=True):
-        services.mark(session, key, status, by=by, now=session.starts_at + timedelta(minutes=5))
+        marking.mark(session, key, status, by=by, now=session.starts_at + timedelta(minutes=5))
 
 
 def test_present_at_every_session_completes(two_days, trainer):
@@ -63,7 +64,7 @@ def test_present_at_every_session_completes(two_days, trainer):
     _mark_both(edition, keys["eva"], ["present", "present"], trainer)
     _mark_both(edition, keys["jan"], ["present", "absent"], trainer)
     db.session.commit()
-    assert services.run_due_completions() == 1
+    assert completion.run_due_completions() == 1
     db.session.commit()
     assert outbox_to("eva@example.nl") == []  # the mail waits until the list has settled
     assert _settle() == 1
@@ -85,7 +86,7 @@ def test_present_at_every_session_completes(two_days, trainer):
 def test_completing_a_qualifying_course_records_it_and_invites_to_the_pool(two_days, trainer):
     edition, people, keys = two_days
     _mark_both(edition, keys["eva"], ["present", "present"], trainer)
-    services.run_due_completions()
+    completion.run_due_completions()
     db.session.commit()
     assert _qualifications(people["eva"]) == []  # not before it settled
     _settle()
@@ -101,10 +102,8 @@ def test_non_qualifying_course_records_no_pool_invite(make_run, make_user, roste
     edition = make_run(trainer=trainer, starts=(-240,), qualifies_for_alumni=False)
     user = make_user("facilitator", email="raad@example.nl")
     key = roster.enroll(user).key
-    services.mark(
-        edition.sessions[0], key, "present", by=trainer, now=edition.sessions[0].starts_at
-    )
-    services.run_due_completions()
+    marking.mark(edition.sessions[0], key, "present", by=trainer, now=edition.sessions[0].starts_at)
+    completion.run_due_completions()
     db.session.commit()
     assert _completion(key).is_completed
     assert not any("alumnipool" in m.subject for m in outbox_to("raad@example.nl"))
@@ -113,7 +112,7 @@ def test_non_qualifying_course_records_no_pool_invite(make_run, make_user, roste
 def test_excused_counts_as_absent_and_the_reason_says_so(two_days, trainer):
     edition, _people, keys = two_days
     _mark_both(edition, keys["eva"], ["present", "excused"], trainer)
-    services.run_due_completions()
+    completion.run_due_completions()
     jan = _completion(keys["jan"])
     eva = _completion(keys["eva"])
     assert not eva.is_completed and eva.excused == 1
@@ -135,9 +134,9 @@ def test_percentage_rule(make_run, make_user, roster, trainer):
     two = roster.enroll(make_user("facilitator")).key
     for index, session in enumerate(edition.sessions):
         at = session.starts_at
-        services.mark(session, three, "present" if index < 3 else "absent", by=trainer, now=at)
-        services.mark(session, two, "present" if index < 2 else "excused", by=trainer, now=at)
-    services.run_due_completions()
+        marking.mark(session, three, "present" if index < 3 else "absent", by=trainer, now=at)
+        marking.mark(session, two, "present" if index < 2 else "excused", by=trainer, now=at)
+    completion.run_due_completions()
     assert _completion(three).is_completed
     assert not _completion(two).is_completed
     assert "minimaal 75% vereist" in _completion(two).reason
@@ -146,10 +145,10 @@ def test_percentage_rule(make_run, make_user, roster, trainer):
 def test_a_cancelled_session_does_not_count(two_days, trainer, staff):
     edition, _people, keys = two_days
     first, second = edition.sessions
-    services.mark(first, keys["eva"], "present", by=trainer, now=first.starts_at)
+    marking.mark(first, keys["eva"], "present", by=trainer, now=first.starts_at)
     second.cancel("Trainer ziek")
     db.session.commit()
-    services.run_due_completions()
+    completion.run_due_completions()
     eva = _completion(keys["eva"])
     assert eva.is_completed and eva.counted_sessions == 1
     assert eva.session_dates == [first.local_start.date().isoformat()]
@@ -158,8 +157,8 @@ def test_a_cancelled_session_does_not_count(two_days, trainer, staff):
 def test_cancelling_a_session_after_the_decision_decides_again(two_days, trainer):
     edition, _people, keys = two_days
     first, second = edition.sessions
-    services.mark(first, keys["eva"], "present", by=trainer, now=first.starts_at)
-    services.run_due_completions()
+    marking.mark(first, keys["eva"], "present", by=trainer, now=first.starts_at)
+    completion.run_due_completions()
     db.session.commit()
     assert not _completion(keys["eva"]).is_completed
     second.cancel("Achteraf geschrapt")
@@ -170,12 +169,12 @@ def test_cancelling_a_session_after_the_decision_decides_again(two_days, trainer
 def test_nothing_is_decided_before_the_last_session_ends(make_run, make_user, roster, trainer):
     edition = make_run(trainer=trainer, starts=(-26 * 60, -30), minutes=180)
     key = roster.enroll(make_user("facilitator")).key
-    services.mark(edition.sessions[0], key, "present", by=trainer)
-    services.mark(edition.sessions[1], key, "present", by=trainer)
-    assert services.run_due_completions() == 0
+    marking.mark(edition.sessions[0], key, "present", by=trainer)
+    marking.mark(edition.sessions[1], key, "present", by=trainer)
+    assert completion.run_due_completions() == 0
     assert db.session.scalar(select(func.count(Completion.id))) == 0
     later = edition.sessions[1].ends_at + timedelta(minutes=1)
-    assert services.run_due_completions(now=later) == 1
+    assert completion.run_due_completions(now=later) == 1
     assert _completion(key).is_completed
 
 
@@ -190,7 +189,7 @@ def test_the_periodic_task_decides_each_group_once_and_mails_once(two_days, trai
     assert run is not None and run.ends_at == edition.sessions[-1].ends_at
     assert outbox_to("eva@example.nl") == []
     certificate = _certificate(_completion(keys["eva"]))
-    certificate.valid_since -= services.SETTLE_DELAY  # ten quiet minutes later
+    certificate.valid_since -= completion.SETTLE_DELAY  # ten quiet minutes later
     db.session.commit()
     assert run_due_completions() == {"decided": 0, "settled": 1}
     assert run_due_completions() == {"decided": 0, "settled": 0}
@@ -200,14 +199,14 @@ def test_the_periodic_task_decides_each_group_once_and_mails_once(two_days, trai
 
 def test_a_mistaken_tap_corrected_at_once_sends_nothing(two_days, trainer):
     edition, people, keys = two_days
-    services.run_due_completions()
+    completion.run_due_completions()
     db.session.commit()
     # After the end, the trainer ticks Jan present at both sessions by mistake, then corrects.
     for session in edition.sessions:
-        services.mark(session, keys["jan"], "present", by=trainer)
+        marking.mark(session, keys["jan"], "present", by=trainer)
     db.session.commit()
     assert _completion(keys["jan"]).is_completed  # shown at once...
-    services.mark(edition.sessions[1], keys["jan"], "absent", by=trainer)
+    marking.mark(edition.sessions[1], keys["jan"], "absent", by=trainer)
     db.session.commit()
     assert _settle() == 0  # ...but nothing went out
     assert outbox_to("jan@example.nl") == [] and _qualifications(people["jan"]) == []
@@ -217,7 +216,7 @@ def test_a_mistaken_tap_corrected_at_once_sends_nothing(two_days, trainer):
 def test_changed_attendance_after_completion_decides_again(two_days, trainer):
     edition, people, keys = two_days
     _mark_both(edition, keys["eva"], ["present", "present"], trainer)
-    services.run_due_completions()
+    completion.run_due_completions()
     _settle()
     db.session.commit()
     eva = _completion(keys["eva"])
@@ -225,7 +224,7 @@ def test_changed_attendance_after_completion_decides_again(two_days, trainer):
     code = certificate.code
     assert len(_qualifications(people["eva"])) == 1
     # The trainer corrects the list a day later: Eva left before the second session.
-    services.mark(edition.sessions[1], keys["eva"], "absent", by=trainer)
+    marking.mark(edition.sessions[1], keys["eva"], "absent", by=trainer)
     db.session.commit()
     assert not eva.is_completed
     assert certificate.revoked_at is not None
@@ -235,7 +234,7 @@ def test_changed_attendance_after_completion_decides_again(two_days, trainer):
     ).all()
     assert len(withdrawn) == 1
     # ...and back: the same certificate is valid again, and mailed only once.
-    services.mark(edition.sessions[1], keys["eva"], "present", by=trainer)
+    marking.mark(edition.sessions[1], keys["eva"], "present", by=trainer)
     _settle()
     db.session.commit()
     assert eva.is_completed and certificate.revoked_at is None and certificate.code == code
@@ -258,9 +257,9 @@ def test_withdrawal_leaves_a_qualification_staff_recorded(two_days, trainer, sta
     edition, people, keys = two_days
     record_qualification(people["eva"], edition.course, source="admin", by=staff)
     _mark_both(edition, keys["eva"], ["present", "present"], trainer)
-    services.run_due_completions()
+    completion.run_due_completions()
     _settle()
-    services.mark(edition.sessions[0], keys["eva"], "absent", by=trainer)
+    marking.mark(edition.sessions[0], keys["eva"], "absent", by=trainer)
     db.session.commit()
     assert [q.source for q in _qualifications(people["eva"])] == ["admin"]
 
@@ -268,28 +267,28 @@ def test_withdrawal_leaves_a_qualification_staff_recorded(two_days, trainer, sta
 def test_staff_override_needs_a_note_and_issues_a_certificate(two_days, trainer, staff):
     edition, _people, keys = two_days
     _mark_both(edition, keys["jan"], ["present", "absent"], trainer)
-    services.run_due_completions()
+    completion.run_due_completions()
     db.session.commit()
     jan = _completion(keys["jan"])
     with pytest.raises(DomainError, match="Geef een toelichting"):
-        services.override_completion(jan, "completed", "  ", by=staff)
+        completion.override_completion(jan, "completed", "  ", by=staff)
     with pytest.raises(DomainError, match="Kies afgerond"):
-        services.override_completion(jan, "half", "Waarom niet", by=staff)
+        completion.override_completion(jan, "half", "Waarom niet", by=staff)
     with pytest.raises(DomainError, match="volgt de regel al"):
-        services.override_completion(jan, "automatic", "", by=staff)
+        completion.override_completion(jan, "automatic", "", by=staff)
     db.session.rollback()
     assert not jan.is_completed and _certificate(jan) is None
-    services.override_completion(jan, "completed", "Sessie 2 ingehaald in editie 3", by=staff)
+    completion.override_completion(jan, "completed", "Sessie 2 ingehaald in editie 3", by=staff)
     db.session.commit()
     assert jan.is_completed and jan.is_overridden and _certificate(jan).is_valid
     assert "Sessie 2 ingehaald in editie 3" in jan.reason
     assert "Aanwezig bij 1 van 2 sessies" in jan.reason
     # Recomputing keeps the override...
-    services.mark(edition.sessions[0], keys["jan"], "absent", by=trainer)
+    marking.mark(edition.sessions[0], keys["jan"], "absent", by=trainer)
     db.session.commit()
     assert jan.is_completed and jan.attended == 0
     # ...until staff hand it back to the rule.
-    services.override_completion(jan, "automatic", "", by=staff)
+    completion.override_completion(jan, "automatic", "", by=staff)
     db.session.commit()
     assert not jan.is_completed and not _certificate(jan).is_valid
     entries = db.session.scalars(
@@ -301,7 +300,7 @@ def test_staff_override_needs_a_note_and_issues_a_certificate(two_days, trainer,
 
 def test_override_through_the_web(two_days, trainer, staff, client, login):
     edition, _people, keys = two_days
-    services.run_due_completions()
+    completion.run_due_completions()
     db.session.commit()
     jan = _completion(keys["jan"])
     url = f"/attendance/completions/{jan.id}/override"
@@ -331,10 +330,10 @@ def test_override_through_the_web(two_days, trainer, staff, client, login):
 def test_someone_who_left_the_list_is_not_completed(two_days, trainer, roster):
     edition, _people, keys = two_days
     _mark_both(edition, keys["eva"], ["present", "present"], trainer)
-    services.run_due_completions()
+    completion.run_due_completions()
     db.session.commit()
     roster.remove(keys["eva"])  # the enrollment was cancelled afterwards
-    services.compute_completion(services.session_group(edition.sessions[0]))
+    completion.compute_completion(session_group(edition.sessions[0]))
     db.session.commit()
     eva = _completion(keys["eva"])
     assert not eva.is_completed and eva.reason == "Staat niet meer op de deelnemerslijst."
@@ -344,24 +343,24 @@ def test_someone_who_left_the_list_is_not_completed(two_days, trainer, roster):
 def test_lone_inhouse_session_and_guests(make_lone_session, trainer, make_user):
     session = make_lone_session(trainer=trainer, start=-60, minutes=120)
     member = make_user("client", name="Klaas Raadslid", email="klaas@example.nl")
-    guest = services.add_guest(
+    guest = guests.add_guest(
         session, name="Klaas Raadslid", email="klaas@example.nl", role="raadslid", by=trainer
     )
-    services.mark(session, f"guest:{guest.id}", "present", by=trainer)
+    marking.mark(session, f"guest:{guest.id}", "present", by=trainer)
     db.session.commit()
     later = session.ends_at + timedelta(minutes=1)
-    services.run_due_completions(now=later)
+    completion.run_due_completions(now=later)
     db.session.commit()
-    completion = _completion("guest:klaas@example.nl")
-    assert completion.group_key == f"session:{session.id}" and completion.is_completed
-    assert completion.user_id == member.id  # a verified account with that address
-    assert _certificate(completion) is not None
+    decided = _completion("guest:klaas@example.nl")
+    assert decided.group_key == f"session:{session.id}" and decided.is_completed
+    assert decided.user_id == member.id  # a verified account with that address
+    assert _certificate(decided) is not None
 
 
 def test_completion_page_lists_outcomes(two_days, trainer, client, login):
     edition, _people, keys = two_days
     _mark_both(edition, keys["eva"], ["present", "present"], trainer)
-    services.run_due_completions()
+    completion.run_due_completions()
     db.session.commit()
     login(trainer)
     page = client.get(f"/attendance/sessions/{edition.sessions[0].id}/completion")
@@ -374,7 +373,7 @@ def test_completion_page_lists_outcomes(two_days, trainer, client, login):
 
 def test_marks_after_the_end_are_timestamped_now(two_days, trainer):
     edition, _people, keys = two_days
-    record = services.mark(edition.sessions[0], keys["eva"], "present", by=trainer)
+    record = marking.mark(edition.sessions[0], keys["eva"], "present", by=trainer)
     assert record.arrived_at is None  # ticked afterwards: no made-up arrival time
     assert record.marked_at <= utcnow()
 
@@ -391,10 +390,10 @@ def test_worker_decides_completion_and_delivers_the_certificate(
 
     session = make_lone_session(trainer=trainer, start=-60, minutes=120)
     # A guest lives in the database, so the worker process sees them too.
-    guest = services.add_guest(
+    guest = guests.add_guest(
         session, name="Gerda Griffier", email="gerda@example.nl", role="griffier", by=trainer
     )
-    services.mark(session, f"guest:{guest.id}", "present", by=trainer)
+    marking.mark(session, f"guest:{guest.id}", "present", by=trainer)
     # The session has just ended (moved without a change notice: no invites to send).
     session.starts_at -= timedelta(hours=2)
     session.ends_at -= timedelta(hours=2)
@@ -411,11 +410,11 @@ def test_worker_decides_completion_and_delivers_the_certificate(
 
     task.apply_async()
     assert wait_for(lambda: _completion("guest:gerda@example.nl") is not None)
-    completion = _completion("guest:gerda@example.nl")
-    assert completion.is_completed
-    certificate = _certificate(completion)
+    decided = _completion("guest:gerda@example.nl")
+    assert decided.is_completed
+    certificate = _certificate(decided)
     assert smtp_server.messages == []  # not before the completion settled
-    certificate.valid_since -= services.SETTLE_DELAY
+    certificate.valid_since -= completion.SETTLE_DELAY
     db.session.commit()
     task.apply_async()
     messages = smtp_server.wait_for(1, timeout=30)

@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from bbtraining.bookings.attendance import services
+from bbtraining.bookings.attendance import completion, marking
 from bbtraining.extensions import db
 from tests.bookings.attendance import support
 
@@ -27,11 +27,11 @@ def marked(make_run, make_user, make_organisation, roster, trainer):
     keys = [roster.enroll(u).key for u in (eva, jan, sly)]
     for session in (first, second):
         at = session.starts_at
-        services.mark(session, keys[0], "present", by=trainer, now=at)
-        services.mark(
+        marking.mark(session, keys[0], "present", by=trainer, now=at)
+        marking.mark(
             session, keys[1], "excused" if session is first else "absent", by=trainer, now=at
         )
-    services.set_details(second, keys[1], arrival=None, note="Ziek gemeld", by=trainer)
+    marking.set_details(second, keys[1], arrival=None, note="Ziek gemeld", by=trainer)
     db.session.commit()
     return edition, keys
 
@@ -99,7 +99,7 @@ def test_edition_exports_have_a_column_per_session_and_the_completion(
     first, second = edition.sessions
     second.cancel("Afgelast")  # a cancelled session is shown but does not count
     db.session.commit()
-    services.run_due_completions()
+    completion.run_due_completions()
     db.session.commit()
     login(trainer)
     rows = _csv(client.get(f"/attendance/editions/{edition.id}/attendance.csv"))

@@ -1,6 +1,6 @@
 """/account/ for trainers: today's, upcoming and past sessions; /admin/: today's sessions."""
 
-from bbtraining.bookings.attendance import services
+from bbtraining.bookings.attendance import completion, marking, overviews
 from bbtraining.extensions import db
 from tests.bookings.attendance import support
 
@@ -19,7 +19,7 @@ def test_trainer_panel_shows_own_sessions(
         trainer=make_user("trainer", email="ander@example.nl"), starts=(-30,), title="Niet van mij"
     )
     key = roster.enroll(make_user("facilitator")).key
-    services.mark(past.sessions[0], key, "present", by=trainer)
+    marking.mark(past.sessions[0], key, "present", by=trainer)
     db.session.commit()
     login(trainer)
     page = client.get("/account/").get_data(as_text=True)
@@ -31,7 +31,7 @@ def test_trainer_panel_shows_own_sessions(
     assert "Vorige week" in page and "1 van 1 genoteerd" in page
     assert "Niet van mij" not in page
     assert someone_else.sessions[0].id not in [
-        s.id for s in services.trainer_past_sessions(trainer)
+        s.id for s in overviews.trainer_past_sessions(trainer)
     ]
 
 
@@ -46,7 +46,7 @@ def test_admin_tile_lists_today_and_recent_completions(
     today = make_run(trainer=trainer, starts=(-30,), title="Sessie van vandaag")
     done = make_run(trainer=trainer, starts=(-3 * 24 * 60,), title="Afgerond traject")
     roster.enroll(make_user("facilitator"))
-    services.run_due_completions()
+    completion.run_due_completions()
     db.session.commit()
     login(staff)
     page = client.get("/admin/").get_data(as_text=True)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
-from bbtraining.bookings.attendance import services
+from bbtraining.bookings.attendance import check_in, guests, marking, sheet
 from bbtraining.bookings.attendance.models import AttendanceGuest, AttendanceRecord, SessionNote
 from bbtraining.bookings.sessions.participants import session_participants
 from bbtraining.db_types import utcnow
@@ -43,25 +43,25 @@ def group(make_run, make_user, roster, trainer):
 
 def test_sheet_lists_participants_without_the_trainer(group, trainer):
     _edition, session, people, _keys = group
-    sheet = services.build_sheet(session)
-    assert [row.participant.name for row in sheet.rows] == [
+    built = sheet.build_sheet(session)
+    assert [row.participant.name for row in built.rows] == [
         "Eva de Boer",
         "Fatima Amrani",
         "Jan Jansen",
     ]
     assert trainer.email in [p.email for p in session_participants(session)]
-    assert sheet.counts["unmarked"] == 3 and sheet.counts["total"] == 3
+    assert built.counts["unmarked"] == 3 and built.counts["total"] == 3
 
 
 def test_mark_changes_and_audits_every_change(group, trainer):
     _edition, session, people, keys = group
-    record = services.mark(session, keys[0], "present", by=trainer)
+    record = marking.mark(session, keys[0], "present", by=trainer)
     db.session.commit()
     assert (record.status, record.source, record.user_id) == ("present", "trainer", people[0].id)
     assert record.arrived_at is not None  # ticked during the session: the arrival is now
     assert record.confirmed_at is not None and record.marked_by_id == trainer.id
-    services.mark(session, keys[0], "absent", by=trainer)
-    services.mark(session, keys[0], "absent", by=trainer)  # the same tap again changes nothing
+    marking.mark(session, keys[0], "absent", by=trainer)
+    marking.mark(session, keys[0], "absent", by=trainer)  # the same tap again changes nothing
     db.session.commit()
     assert record.status == "absent" and record.arrived_at is None
     entries = _audit("attendance.marked")
@@ -74,23 +74,23 @@ def test_mark_changes_and_audits_every_change(group, trainer):
 
 def test_staff_marks_are_recorded_as_staff(group, staff):
     _edition, session, _people, keys = group
-    assert services.mark(session, keys[1], "excused", by=staff).source == "staff"
+    assert marking.mark(session, keys[1], "excused", by=staff).source == "staff"
 
 
 @pytest.mark.parametrize("status", ["", "maybe", "PRESENT"])
 def test_unknown_status_is_refused(group, trainer, status):
     _edition, session, _people, keys = group
     with pytest.raises(DomainError, match="Kies aanwezig, afwezig of afgemeld"):
-        services.mark(session, keys[0], status, by=trainer)
+        marking.mark(session, keys[0], status, by=trainer)
     assert _records() == []
 
 
 def test_someone_not_on_the_list_is_refused(group, trainer):
     _edition, session, _people, _keys = group
     with pytest.raises(DomainError, match="staat niet op de lijst"):
-        services.mark(session, "enrollment:999", "present", by=trainer)
+        marking.mark(session, "enrollment:999", "present", by=trainer)
     with pytest.raises(DomainError, match="staat niet op de lijst"):
-        services.mark(session, f"trainer:{trainer.id}", "present", by=trainer)
+        marking.mark(session, f"trainer:{trainer.id}", "present", by=trainer)
     assert _records() == []
 
 
@@ -99,9 +99,9 @@ def test_cancelled_session_takes_no_attendance(group, trainer):
     session.cancel("Ziek")
     db.session.commit()
     with pytest.raises(DomainError, match="geannuleerd"):
-        services.mark(session, keys[0], "present", by=trainer)
+        marking.mark(session, keys[0], "present", by=trainer)
     with pytest.raises(DomainError, match="geannuleerd"):
-        services.mark_everyone_present(session, by=trainer)
+        marking.mark_everyone_present(session, by=trainer)
     assert _records() == []
 
 
@@ -110,18 +110,18 @@ def test_before_the_session_only_excused(make_run, make_user, roster, trainer):
     session = edition.sessions[0]
     key = roster.enroll(make_user("facilitator")).key
     with pytest.raises(DomainError, match="vanaf 30 minuten voor de start"):
-        services.mark(session, key, "present", by=trainer)
+        marking.mark(session, key, "present", by=trainer)
     assert _records() == []
-    record = services.mark(session, key, "excused", by=trainer)
+    record = marking.mark(session, key, "excused", by=trainer)
     assert record.status == "excused" and record.arrived_at is None
 
 
 def test_everyone_present_keeps_absences_and_confirms_check_ins(group, trainer):
     _edition, session, people, keys = group
-    services.mark(session, keys[1], "absent", by=trainer)
-    services.check_in(session, people[2])
+    marking.mark(session, keys[1], "absent", by=trainer)
+    check_in.check_in(session, people[2])
     db.session.commit()
-    changed = services.mark_everyone_present(session, by=trainer)
+    changed = marking.mark_everyone_present(session, by=trainer)
     db.session.commit()
     assert changed == 2
     by_key = {r.participant_key: r for r in _records()}
@@ -129,7 +129,7 @@ def test_everyone_present_keeps_absences_and_confirms_check_ins(group, trainer):
     assert by_key[keys[1]].status == "absent"
     assert by_key[keys[2]].status == "present" and not by_key[keys[2]].awaiting_confirmation
     assert by_key[keys[2]].source == "self-check-in"  # confirmed, still known as self check-in
-    assert services.mark_everyone_present(session, by=trainer) == 0
+    assert marking.mark_everyone_present(session, by=trainer) == 0
     assert len(_audit("attendance.everyone_present")) == 1
 
 
@@ -138,12 +138,12 @@ def test_arrival_time_and_note(group, trainer):
     local_start = session.local_start
     arrival = time(local_start.hour, local_start.minute) if local_start.minute < 50 else None
     arrival = arrival or time(local_start.hour, 50)
-    record = services.set_details(session, keys[0], arrival=arrival, note="Kwam later", by=trainer)
+    record = marking.set_details(session, keys[0], arrival=arrival, note="Kwam later", by=trainer)
     db.session.commit()
     assert record.status == "present"  # an arrival time says they came
     assert record.arrived_at.astimezone(local_start.tzinfo).time() == arrival
     assert record.note == "Kwam later"
-    services.set_details(session, keys[0], arrival=None, note="", by=trainer)
+    marking.set_details(session, keys[0], arrival=None, note="", by=trainer)
     db.session.commit()
     assert record.arrived_at is None and record.note is None
     assert len(_audit("attendance.details")) == 2
@@ -153,24 +153,24 @@ def test_arrival_outside_the_session_is_refused(group, trainer):
     _edition, session, _people, keys = group
     late = (session.local_end.hour + 1) % 24
     with pytest.raises(DomainError, match="aankomsttijd tussen"):
-        services.set_details(session, keys[0], arrival=time(late, 0), note=None, by=trainer)
+        marking.set_details(session, keys[0], arrival=time(late, 0), note=None, by=trainer)
     assert _records() == []
 
 
 def test_note_needs_a_mark_first(group, trainer):
     _edition, session, _people, keys = group
     with pytest.raises(DomainError, match="Noteer eerst"):
-        services.set_details(session, keys[0], arrival=None, note="Belde af", by=trainer)
+        marking.set_details(session, keys[0], arrival=None, note="Belde af", by=trainer)
     assert _records() == []
 
 
 def test_session_note(group, trainer):
     _edition, session, _people, _keys = group
-    services.set_session_note(session, "  Veel vragen over loting.  ", by=trainer)
+    marking.set_session_note(session, "  Veel vragen over loting.  ", by=trainer)
     db.session.commit()
     note = db.session.get(SessionNote, session.id)
     assert note.text == "Veel vragen over loting." and note.updated_by_id == trainer.id
-    services.set_session_note(session, "Veel vragen over loting.", by=trainer)  # unchanged
+    marking.set_session_note(session, "Veel vragen over loting.", by=trainer)  # unchanged
     db.session.commit()
     assert len(_audit("attendance.session_note")) == 1
 
@@ -178,16 +178,16 @@ def test_session_note(group, trainer):
 def test_guests_only_for_inhouse_sessions(group, make_lone_session, trainer, roster):
     _edition, session, _people, _keys = group
     with pytest.raises(DomainError, match="alleen bij inhouse sessies"):
-        services.add_guest(session, name="Gast", email="gast@example.nl", role=None, by=trainer)
+        guests.add_guest(session, name="Gast", email="gast@example.nl", role=None, by=trainer)
     inhouse = make_lone_session(trainer=trainer)
     roster.add("inhouse:1:7", "Raadslid Klaas", "klaas@example.nl", session=inhouse)
-    guest = services.add_guest(
+    guest = guests.add_guest(
         inhouse, name=" Griffier Gerda ", email="Gerda@Example.nl", role="griffier", by=trainer
     )
     db.session.commit()
-    keys = [p.key for p in services.sheet_participants(inhouse)]
+    keys = [p.key for p in sheet.sheet_participants(inhouse)]
     assert f"guest:{guest.id}" in keys and "inhouse:1:7" in keys
-    row = next(r for r in services.build_sheet(inhouse).rows if r.guest is not None)
+    row = next(r for r in sheet.build_sheet(inhouse).rows if r.guest is not None)
     assert (row.participant.name, row.participant.email, row.detail) == (
         "Griffier Gerda",
         "gerda@example.nl",
@@ -196,15 +196,15 @@ def test_guests_only_for_inhouse_sessions(group, make_lone_session, trainer, ros
     # Somebody already on the list (by any provider) is not added twice.
     for email in ("gerda@example.nl", "KLAAS@example.nl"):
         with pytest.raises(DomainError, match="staat al op de lijst"):
-            services.add_guest(inhouse, name="Dubbel", email=email, role=None, by=trainer)
+            guests.add_guest(inhouse, name="Dubbel", email=email, role=None, by=trainer)
     db.session.rollback()
     assert db.session.scalar(select(func.count(AttendanceGuest.id))) == 1
     # Removing a guest removes their attendance too.
-    services.mark(inhouse, f"guest:{guest.id}", "present", by=trainer)
-    services.remove_guest(inhouse, guest.id, by=trainer)
+    marking.mark(inhouse, f"guest:{guest.id}", "present", by=trainer)
+    guests.remove_guest(inhouse, guest.id, by=trainer)
     db.session.commit()
     assert _records() == []
-    assert f"guest:{guest.id}" not in [p.key for p in services.sheet_participants(inhouse)]
+    assert f"guest:{guest.id}" not in [p.key for p in sheet.sheet_participants(inhouse)]
 
 
 # -- through the web -----------------------------------------------------------------------------
@@ -359,7 +359,7 @@ def test_sheet_page_is_built_for_a_phone(group, trainer, client, login):
 
 def test_state_endpoint_for_polling(group, trainer, client, login):
     _edition, session, people, keys = group
-    services.check_in(session, people[0], now=utcnow())
+    check_in.check_in(session, people[0], now=utcnow())
     db.session.commit()
     login(trainer)
     response = client.get(f"/attendance/sessions/{session.id}/state")
@@ -434,7 +434,7 @@ def test_two_trainers_tapping_the_same_people_at_once(app, group, make_user, tra
 
 def test_a_refused_tap_keeps_the_session_notes_on_the_page(group, trainer, client, login):
     _edition, session, _people, _keys = group
-    services.set_session_note(session, "Bewaarde notitie", by=trainer)
+    marking.set_session_note(session, "Bewaarde notitie", by=trainer)
     db.session.commit()
     login(trainer)
     page = client.post(

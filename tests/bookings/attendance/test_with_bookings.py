@@ -12,9 +12,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bbtraining.bookings.attendance import services
+from bbtraining.bookings.attendance import completion, guests, marking, sheet
 from bbtraining.bookings.attendance.models import Completion
 from bbtraining.bookings.attendance.qualifications import Qualification
+from bbtraining.bookings.sessions.groups import session_group
 from bbtraining.courses.models import TrainingSession
 from bbtraining.db_types import utcnow
 from bbtraining.errors import DomainError
@@ -50,16 +51,16 @@ def test_confirmed_enrollments_are_on_the_sheet_and_complete(make_run, make_user
         )
     db.session.commit()
     session = edition.sessions[0]
-    rows = services.build_sheet(session).rows
+    rows = sheet.build_sheet(session).rows
     assert [r.participant.name for r in rows] == ["Deelnemer confirmed"]
     key = rows[0].key
     assert key.startswith("enrollment:") and rows[0].participant.user_id == people["confirmed"].id
-    services.mark(session, key, "present", by=trainer, now=session.starts_at)
-    services.run_due_completions()
-    services.settle_completions(now=utcnow() + services.SETTLE_DELAY)
+    marking.mark(session, key, "present", by=trainer, now=session.starts_at)
+    completion.run_due_completions()
+    completion.settle_completions(now=utcnow() + completion.SETTLE_DELAY)
     db.session.commit()
-    completion = db.session.scalar(select(Completion))
-    assert completion.is_completed and completion.user_id == people["confirmed"].id
+    decided = db.session.scalar(select(Completion))
+    assert decided.is_completed and decided.user_id == people["confirmed"].id
     qualification = db.session.scalar(select(Qualification))
     assert qualification.edition_id == edition.id and qualification.source == "attendance"
 
@@ -98,18 +99,18 @@ def test_inhouse_booking_sessions_form_one_group(make_user, make_organisation, t
     )
     db.session.commit()
     first, second = booking.sessions
-    group = services.session_group(first)
+    group = session_group(first)
     assert group.key == f"inhouse:{booking.id}"
     assert [s.id for s in group.sessions] == [first.id, second.id]
-    names = [r.participant.name for r in services.build_sheet(first).rows]
+    names = [r.participant.name for r in sheet.build_sheet(first).rows]
     assert names == ["Gerda Griffier", "Raadslid Rob"]
     # The client's list is theirs: the trainer cannot add the same person as a guest.
     with pytest.raises(DomainError, match="staat al op de lijst"):
-        services.add_guest(first, name="Rob", email="rob@zeist.example.nl", role=None, by=trainer)
+        guests.add_guest(first, name="Rob", email="rob@zeist.example.nl", role=None, by=trainer)
     rob = f"inhouse:{booking.id}:{booking.participants[0].id}"
-    services.mark(first, rob, "present", by=trainer, now=first.starts_at)
-    services.mark(second, rob, "present", by=trainer, now=second.starts_at)
-    services.run_due_completions()
+    marking.mark(first, rob, "present", by=trainer, now=first.starts_at)
+    marking.mark(second, rob, "present", by=trainer, now=second.starts_at)
+    completion.run_due_completions()
     db.session.commit()
     outcomes = {
         c.name: c.is_completed

@@ -8,16 +8,18 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bbtraining.bookings.attendance import services as attendance
-from bbtraining.bookings.evaluation import rounds as evaluations
-from bbtraining.bookings.evaluation.rounds import (
+from bbtraining.bookings.attendance import marking, sheet
+from bbtraining.bookings.evaluation import answers, rounds
+from bbtraining.bookings.evaluation.models import (
     EvaluationRequest,
     EvaluationResponse,
     EvaluationRound,
-    send_due_evaluation_requests,
 )
+from bbtraining.bookings.evaluation.tasks import send_due_evaluation_requests
+from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseParticipant, InhouseSession
 from bbtraining.bookings.sessions.participants import Participant
 from bbtraining.courses.models import TrainingSession
+from bbtraining.errors import DomainError
 from bbtraining.extensions import db
 from tests.bookings.plain_providers import registered_participants
 from tests.conftest import outbox_to
@@ -65,7 +67,7 @@ def attend(sessions, *keys, status="present"):
     """The trainer marks these participants at these sessions, while the session runs."""
     for session in sessions:
         for key in keys:
-            attendance.mark(session, key, status, by=None, now=session.starts_at)
+            marking.mark(session, key, status, by=None, now=session.starts_at)
     db.session.commit()
 
 
@@ -124,35 +126,40 @@ def test_cancelled_and_long_finished_editions_are_not_evaluated(finished_edition
     assert db.session.scalars(select(EvaluationRound.group_key)).all() == [f"edition:{finished.id}"]
 
 
-def test_inhouse_booking_is_one_group_with_the_client_contact(make_course, make_user, attendees):
+def test_inhouse_booking_is_one_group_with_the_client_contact(
+    make_course, make_user, make_organisation, attendees
+):
     course = make_course(kind="masterclass", delivery="inhouse")
     trainer = make_user("trainer", email="trainer@example.nl")
     now = datetime.now(UTC)
+    booking = InhouseBooking(
+        course=course,
+        organisation=make_organisation(),
+        contact_name="Griffier",
+        contact_email="griffie@example.nl",
+        expected_participants=12,
+        delivery_mode="online",
+        status="scheduled",
+    )
+    member = InhouseParticipant(name="R", email="raadslid@example.nl")
+    booking.participants.append(member)
+    db.session.add(booking)
 
-    def session(starts_at):
+    def session(starts_at, booked=False):
         s = TrainingSession(
             course=course, starts_at=starts_at, ends_at=starts_at + 3 * HOUR, trainer=trainer
         )
         db.session.add(s)
+        if booked:
+            db.session.add(InhouseSession(booking=booking, session=s))
         db.session.commit()
         return s
 
-    first = session(now - 10 * 24 * HOUR)
-    second = session(now + 5 * 24 * HOUR)
+    first = session(now - 10 * 24 * HOUR, booked=True)
+    second = session(now + 5 * 24 * HOUR, booked=True)
     standalone = session(now - 8 * HOUR)
-    for s in (first, second):
-        attendees.add(Participant(key="inhouse:7:1", email="raadslid@example.nl", name="R"), s)
-        attendees.add(
-            Participant(
-                key="inhouse:7:contact",
-                email="griffie@example.nl",
-                name="Griffier",
-                role="client-contact",
-            ),
-            s,
-        )
     attendees.add(Participant(key="losse:1", email="los@example.nl", name="Los"), standalone)
-    attend([first], "inhouse:7:1", "inhouse:7:contact")
+    attend([first], f"inhouse:{booking.id}:{member.id}", f"inhouse:{booking.id}:contact")
     attend([standalone], "losse:1")
 
     # The booking's second session is still to come: only the standalone session is done.
@@ -165,7 +172,7 @@ def test_inhouse_booking_is_one_group_with_the_client_contact(make_course, make_
     later = now + 6 * 24 * HOUR
     assert send_due_evaluation_requests(later) == 1
     booking_round = db.session.scalar(
-        select(EvaluationRound).where(EvaluationRound.group_key == "inhouse:7")
+        select(EvaluationRound).where(EvaluationRound.group_key == f"inhouse:{booking.id}")
     )
     assert booking_round.first_starts_at == first.starts_at
     assert booking_round.last_ends_at == second.ends_at
@@ -187,13 +194,13 @@ def test_concurrent_sweeps_open_the_round_once(app, finished_edition, two_people
     def sweep():
         try:
             with app.app_context():
-                groups = evaluations.due_groups(datetime.now(UTC))
+                groups = rounds.due_groups(datetime.now(UTC))
                 assert len(groups) == 1
                 barrier.wait(timeout=30)  # both believe the round is still to be opened
                 count = 0
                 for group in groups:
                     try:
-                        evaluations.open_round(group)
+                        rounds.open_round(group)
                         db.session.commit()
                         count += 1
                     except IntegrityError:
@@ -347,8 +354,8 @@ def test_submit_twice_at_once_is_stopped_by_the_database(links):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
-    with pytest.raises(evaluations.DomainError, match="al beoordeeld"):
-        evaluations.submit_evaluation(request, grade=5, went_well="", could_be_better="")
+    with pytest.raises(DomainError, match="al beoordeeld"):
+        answers.submit_evaluation(request, grade=5, went_well="", could_be_better="")
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -419,7 +426,7 @@ def attended_edition(make_edition, make_enrollment, make_user):
     first.starts_at, first.ends_at = now - 30 * HOUR, now - 27 * HOUR
     last.starts_at, last.ends_at = now - 6 * HOUR, now - 3 * HOUR
     db.session.commit()
-    keys = {row.participant.user_id: row.key for row in attendance.build_sheet(first).rows}
+    keys = {row.participant.user_id: row.key for row in sheet.build_sheet(first).rows}
     key = {n: keys[p.id] for n, p in people.items()}
     attend([first, last], key["anna"])
     attend([first], key["bram"])
@@ -461,10 +468,10 @@ def test_attendance_marked_after_the_round_opened_still_counts(attended_edition)
     assert send_due_evaluation_requests() == 1
     # The trainer fills in the forgotten mark the next morning, and corrects Cor's.
     first = edition.sessions[0]
-    attendance.mark(first, key["fenna"], "present", by=None, now=datetime.now(UTC))
-    attendance.mark(first, key["cor"], "present", by=None, now=datetime.now(UTC))
+    marking.mark(first, key["fenna"], "present", by=None, now=datetime.now(UTC))
+    marking.mark(first, key["cor"], "present", by=None, now=datetime.now(UTC))
     # Dirk stays excused; Anna is marked on day one again (nothing changes for her).
-    attendance.mark(first, key["anna"], "present", by=None, now=datetime.now(UTC))
+    marking.mark(first, key["anna"], "present", by=None, now=datetime.now(UTC))
     db.session.commit()
 
     assert send_due_evaluation_requests() == 0  # no new round ...

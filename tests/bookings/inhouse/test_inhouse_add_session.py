@@ -8,9 +8,9 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
-from bbtraining.bookings.attendance import services as attendance_services
 from bbtraining.bookings.inhouse import cancellation, participants
 from bbtraining.bookings.inhouse.models import InhouseBooking
+from bbtraining.bookings.sessions.groups import session_group
 from bbtraining.courses.models import TrainingSession
 from bbtraining.extensions import db
 from bbtraining.notifications.models import OutboxMessage
@@ -96,7 +96,7 @@ def test_staff_add_a_session_and_everyone_is_invited(inhouse, scheduled, client,
     assert len(new_uids) == 3  # one UID per person and session
 
     # It belongs to the booking: one group for attendance, completion and evaluation.
-    assert attendance_services.session_group(added).key == f"inhouse:{booking.id}"
+    assert session_group(added).key == f"inhouse:{booking.id}"
     entry = db.session.scalar(
         select(AuditEntry).where(AuditEntry.action == "inhouse.session_added")
     )

@@ -9,13 +9,8 @@ from sqlalchemy import func, select
 from bbtraining.bookings.sessions import reminders
 from bbtraining.bookings.sessions import tasks as reminder_tasks
 from bbtraining.bookings.sessions.participants import Participant
-from bbtraining.bookings.sessions.reminders import (
-    DueReminder,
-    SentReminder,
-    collect_due_reminders,
-    send_due_reminders,
-    send_reminders,
-)
+from bbtraining.bookings.sessions.reminders import DueReminder, SentReminder, collect_due_reminders
+from bbtraining.bookings.sessions.tasks import send_due_reminders, send_in_batches
 from bbtraining.extensions import db
 from bbtraining.notifications.models import OutboxMessage
 from bbtraining.notifications.services import queue_mail
@@ -214,7 +209,7 @@ def test_concurrent_sweeps_send_each_reminder_once(app, session_at, make_user, a
             with app.app_context():
                 due = collect_due_reminders(now)
                 barrier.wait(timeout=30)  # both have seen everything as unsent
-                results[name] = (len(due), send_reminders(due, batch_size=20))
+                results[name] = (len(due), send_in_batches(due, batch_size=20))
         except BaseException as exc:  # surfaces in the main thread below
             errors.append(exc)
 

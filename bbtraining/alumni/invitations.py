@@ -1,0 +1,38 @@
+"""The invitation to the alumni pool: someone who completed a training that qualifies for the
+pool, and has no profile yet, gets one mail asking them to publish one.
+
+`invite_to_alumni_pool` receives bookings' `qualified` signal (connected in this package's
+`__init__`); it runs in the transaction that recorded the qualification and only queues a mail.
+"""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, select
+
+from ..bookings.attendance.qualifications import Qualification
+from ..extensions import db
+from ..notifications.models import OutboxMessage
+from ..notifications.services import queue_mail
+from ..urls import public_url
+from .models import AlumniProfile
+
+
+def invite_to_alumni_pool(qualification: Qualification, **_kwargs) -> None:
+    """Receiver of `qualified`: invite once per person and course, unless they have a profile."""
+    user, course = qualification.user, qualification.course
+    if not course.qualifies_for_alumni or _has_profile(user.id):
+        return
+    dedupe_key = f"alumni-invite:{user.id}:{course.id}"
+    already = db.session.scalar(select(exists().where(OutboxMessage.dedupe_key == dedupe_key)))
+    if already:
+        return
+    queue_mail(
+        to=user,
+        subject=_l("Publiceer uw profiel in de alumnipool"),
+        template="bookings/alumni_invite",
+        context={"user": user, "course": course, "link": public_url("alumni.profile_edit")},
+        dedupe_key=dedupe_key,
+    )
+
+
+def _has_profile(user_id: int) -> bool:
+    return bool(db.session.scalar(select(exists().where(AlumniProfile.user_id == user_id))))
