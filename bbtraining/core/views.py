@@ -10,14 +10,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import text
 
 from ..auth.views import safe_next
-from ..extensions import csrf, db
-from ..notifications import services as outbox
+from ..extensions import csrf
 from ..permissions import admin_required
 from ..web import commit, commit_or_flash
-from . import account_bp, admin_bp, bp
+from . import account_bp, admin_bp, bp, health
 from .panels import account_panels, admin_panels
 from .personal_cache import personal_page
 
@@ -25,37 +23,13 @@ from .personal_cache import personal_page
 @bp.route("/healthz")
 @csrf.exempt
 def healthz():
-    checks = {"database": _check_database(), "broker": _check_broker(), "worker": False}
-    if checks["database"]:
-        try:
-            checks["worker"] = outbox.worker_alive()
-        except Exception:
-            checks["worker"] = False
+    checks = health.check_all()
     healthy = all(checks.values())
     body = {
         "status": "ok" if healthy else "degraded",
         **{k: "up" if v else "down" for k, v in checks.items()},
     }
     return jsonify(body), 200 if healthy else 503
-
-
-def _check_database() -> bool:
-    try:
-        db.session.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        db.session.rollback()
-        return False
-
-
-def _check_broker() -> bool:
-    celery = current_app.extensions["celery"]
-    try:
-        with celery.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return True
-    except Exception:
-        return False
 
 
 @bp.route("/language/<code>", methods=["POST"])
