@@ -19,7 +19,7 @@ worker loads, and what it registers with the lower ones (participant providers, 
 receivers, Stripe event handlers, dashboard panels).
 """
 
-from flask import Blueprint, Flask
+from flask import Blueprint
 
 bp = Blueprint("bookings", __name__)
 
@@ -27,8 +27,3 @@ from . import attendance, billing, enrollment, evaluation, inhouse, sessions  # 
 
 CAPABILITIES = (billing, sessions, enrollment, inhouse, attendance, evaluation)
 TASK_MODULES = tuple(name for capability in CAPABILITIES for name in capability.TASK_MODULES)
-
-
-def init_app(app: Flask) -> None:
-    for capability in CAPABILITIES:
-        capability.init_app(app)

@@ -5,8 +5,6 @@ the worker loads, and what it registers with the lower capabilities and the dash
 block below.
 """
 
-from flask import Flask
-
 from ...core.panels import account_panels, admin_panels
 from ...courses.signals import session_changed
 from ..sessions.participants import register_provider
@@ -28,7 +26,3 @@ session_changed.connect(completion.decide_again_after_session_change)
 account_panels.register(15)(panels.trainer_sessions_panel)
 account_panels.register(35)(panels.participant_attendance_panel)
 admin_panels.register(30)(panels.attendance_tile)
-
-
-def init_app(app: Flask) -> None:
-    """Registrations that need the app; those that do not are made above, on import."""

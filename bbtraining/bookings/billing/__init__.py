@@ -5,13 +5,7 @@ they connect to `invoices.invoice_paid` and register their Stripe event handlers
 `stripe_client.on_event` in their own `__init__.py`. Billing itself registers nothing.
 """
 
-from flask import Flask
-
 # Models (invoices, Stripe events) and routes on bookings.bp.
 from . import invoices, stripe_client, views, webhook  # noqa: F401
 
 TASK_MODULES: tuple[str, ...] = ()
-
-
-def init_app(app: Flask) -> None:
-    """Registrations that need the app; those that do not are made above, on import."""

@@ -5,8 +5,6 @@ This module is the capability's wiring: everything enrollment adds to the lower 
 registered here, at import, so that nothing depends on another module happening to be imported.
 """
 
-from flask import Flask
-
 from ...core.panels import account_panels, admin_panels
 from ...courses.signals import edition_cancelled, edition_changed
 from ..billing.invoices import invoice_paid
@@ -27,7 +25,3 @@ on_event(*checkout.CHECKOUT_EVENTS)(checkout.handle_checkout_event)
 on_event("charge.refunded")(checkout.handle_charge_refunded)
 account_panels.register(20)(account.enrollments_panel)
 admin_panels.register(20)(admin.enrollments_tile)
-
-
-def init_app(app: Flask) -> None:
-    """Registrations that need the app; those that do not are made above, on import."""

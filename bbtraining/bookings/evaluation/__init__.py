@@ -4,8 +4,6 @@ This file is the capability's wiring: its routes on `bookings.bp` (the views), t
 the worker loads, and the dashboards' panels it registers, in one block below.
 """
 
-from flask import Flask
-
 from ...core.panels import account_panels, admin_panels
 from . import views  # (routes on bookings.bp)
 
@@ -14,7 +12,3 @@ TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.evaluation.tasks",)
 # Wiring: the trainer's evaluations on /account/, the results tile on /admin/.
 account_panels.register(60)(views.trainer_evaluations_panel)
 admin_panels.register(70)(views.evaluations_tile)
-
-
-def init_app(app: Flask) -> None:
-    """Registrations that need the app; those that do not are made above, on import."""

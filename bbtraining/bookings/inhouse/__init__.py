@@ -4,8 +4,6 @@ This file is the capability's wiring: its routes on `bookings.bp` (the views), t
 the worker loads, and what it registers with the lower capabilities, in one block below.
 """
 
-from flask import Flask
-
 from ...core.panels import account_panels, admin_panels
 from ..billing.invoices import invoice_paid
 from ..billing.stripe_client import on_event
@@ -25,7 +23,3 @@ on_event("invoice.paid")(invoicing.stripe_invoice_paid)
 invoice_paid.connect(invoicing.booking_follows_its_invoice)
 account_panels.register(20)(account.inhouse_account_panel)
 admin_panels.register(20)(admin.inhouse_admin_tile)
-
-
-def init_app(app: Flask) -> None:
-    """Registrations that need the app; those that do not are made above, on import."""

@@ -5,8 +5,6 @@ This file is the capability's wiring: its routes on `bookings.bp` (feeds), the t
 worker loads, and what it registers, in one block below.
 """
 
-from flask import Flask
-
 from ...courses.signals import edition_location_changed, session_changed
 from . import feeds, groups, invites, participants, reminders  # noqa: F401  (routes on bookings.bp)
 
@@ -18,7 +16,3 @@ groups.register_group_resolver(groups.EDITIONS)
 reminders.register_reminder_source(reminders.session_reminders)
 session_changed.connect(invites.sync_invites_after_change)
 edition_location_changed.connect(invites.mail_new_location)
-
-
-def init_app(app: Flask) -> None:
-    """Registrations that need the app; those that do not are made above, on import."""
