@@ -1,3 +1,5 @@
+"""Forms of the attendance sheet, check-in, guests, notes and completion overrides."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaField, TimeField

@@ -1,3 +1,5 @@
+"""Invoice pages: the PDF for whoever may see it, and staff registering a bank payment."""
+
 from flask import Response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required

@@ -1,3 +1,6 @@
+"""Forms of enrollment: billing details and payment method, the waiting list, cancelling, and
+staff actions."""
+
 import re
 
 from flask_babel import lazy_gettext as _l

@@ -1,3 +1,5 @@
+"""The evaluation form behind the mailed link."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField

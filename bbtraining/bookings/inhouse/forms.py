@@ -1,3 +1,6 @@
+"""Forms of inhouse bookings: the request, the proposal with its sessions and lines, and the
+actions on a booking."""
+
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
