@@ -157,6 +157,17 @@ class User(UserMixin, db.Model):
 
         method = method or current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         self.password_hash = generate_password_hash(password, method=method)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Void every session and remember-me cookie of the account, copies included: each
+        carries the session token (get_id), which the user loader compares.
+
+        One token per account, so logging out means "everywhere", not "this device": it needs
+        no sessions table nor a second lookup per request, and on the shared computers of a
+        council office or a training venue the safe reading of "log out" is that nothing
+        signed in stays behind. Another device pays one password entry for it.
+        """
         self.session_token = secrets.token_urlsafe(24)
 
     def check_password(self, password: str) -> bool:

@@ -1,7 +1,5 @@
 """Account operations: they flush, never commit; the view commits once."""
 
-import secrets
-
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -123,6 +121,13 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     user.last_login_at = utcnow()
     return user
+
+
+def log_out(user: User) -> None:
+    """End the account's sessions on the server, so that a copied session or remember-me
+    cookie opens nothing afterwards (see User.end_sessions: logout means everywhere)."""
+    user.end_sessions()
+    audit.record("user.logged_out", user, actor=user)
 
 
 # -- signed tokens -------------------------------------------------------------------------------
@@ -262,7 +267,7 @@ def update_user_access(user: User, *, roles, organisation, active: bool, by) -> 
     user.organisation = organisation
     if user.is_active_account != active:
         user.is_active_account = active
-        user.session_token = secrets.token_urlsafe(24)  # a deactivated account is logged out
+        user.end_sessions()  # a deactivated account is logged out
     audit.record(
         "user.access_changed",
         user,

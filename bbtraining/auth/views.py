@@ -76,6 +76,11 @@ def login():
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
     if request.method == "POST":
+        # The server forgets the session token: a copy of the cookie opens nothing more.
+        if current_user.is_authenticated and not commit_or_flash(
+            lambda: services.log_out(current_user._get_current_object())
+        ):
+            return redirect(url_for("account.dashboard"))
         logout_user()
         flash(_("U bent uitgelogd."), "success")
         return redirect(url_for("courses.home"))
