@@ -63,6 +63,8 @@ def login():
             lambda: services.authenticate(form.email.data, form.password.data)
         )
         user = signed_in.value
+        if isinstance(signed_in.error, services.LoginLocked):
+            return render_template("auth/login.html", form=form), 429
         if signed_in and user is None:
             flash(_("Het e-mailadres of wachtwoord klopt niet."), "error")
         elif user is not None:
