@@ -2,6 +2,7 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import DomainError
@@ -50,6 +51,29 @@ def _login_limit() -> str:
 
 def _reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
+
+
+def _account_key() -> str:
+    user_id = current_user.get_id() if current_user.is_authenticated else None
+    return f"account:{user_id.partition(':')[0]}" if user_id else get_remote_address()
+
+
+def _wrong_password(response) -> bool:
+    return response.status_code != 302  # a confirmed password ends in a redirect
+
+
+def limit_password_checks(view):
+    """A form that asks a signed-in person for their current password (change it, delete the
+    account) must not let whoever holds the session guess it: wrong answers are limited like
+    logins, per client address and per account over all such forms together."""
+    view = limiter.shared_limit(
+        _login_limit,
+        "current-password",
+        key_func=_account_key,
+        methods=["POST"],
+        deduct_when=_wrong_password,
+    )(view)
+    return limiter.limit(_login_limit, methods=["POST"], deduct_when=_wrong_password)(view)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -210,6 +234,7 @@ def reset_with_token(token: str):
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@limit_password_checks
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():

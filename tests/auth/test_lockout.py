@@ -245,3 +245,52 @@ def test_simultaneous_failures_lock_once(app, make_user):
     db.session.expire_all()
     assert len(outbox_to(user.email)) == 1
     assert db.session.scalar(select(LoginThrottle.locked_until)) > utcnow()
+
+
+def test_current_password_cannot_be_guessed_through_a_signed_in_session(client, make_user, login):
+    """Whoever holds a session (a copied cookie, an unlocked computer) gets as few guesses at
+    the current password as the login form gives, from any number of addresses and over both
+    forms that ask for it."""
+    user = make_user(email="eva@example.nl")
+    login(user)
+    change = {"password": "een-nieuw-wachtwoord", "password_confirm": "een-nieuw-wachtwoord"}
+    for n in range(1, 11):
+        address = {"REMOTE_ADDR": f"192.0.2.{n}"}
+        if n % 2:
+            response = client.post(
+                "/auth/password",
+                data={**change, "current_password": f"gok-{n}"},
+                environ_base=address,
+            )
+            assert "Uw huidige wachtwoord klopt niet" in _text(response), n
+        else:
+            response = client.post(
+                "/alumni/privacy/delete",
+                data={"password": f"gok-{n}", "confirm": "y"},
+                environ_base=address,
+            )
+            assert "Uw wachtwoord klopt niet" in _text(response), n
+    for url, data in (
+        ("/auth/password", {**change, "current_password": PASSWORD}),
+        ("/alumni/privacy/delete", {"password": PASSWORD, "confirm": "y"}),
+    ):
+        response = client.post(url, data=data, environ_base={"REMOTE_ADDR": "192.0.2.99"})
+        assert response.status_code == 429, url
+        assert "te vaak geprobeerd" in _text(response)
+    db.session.expire_all()
+    account = db.session.get(User, user.id)
+    assert account.check_password(PASSWORD) and account.deleted_at is None
+
+
+def test_right_current_password_is_not_counted(client, make_user, login):
+    user = make_user(email="eva@example.nl")
+    login(user)
+    password = PASSWORD
+    for n in range(12):
+        new = f"nieuw-wachtwoord-{n:02d}"
+        response = client.post(
+            "/auth/password",
+            data={"current_password": password, "password": new, "password_confirm": new},
+        )
+        assert response.status_code == 302, n
+        password = new
