@@ -71,6 +71,12 @@ class Config:
     RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "5 per minute;20 per hour")
     CONTACT_RATE_LIMIT = os.environ.get("CONTACT_RATE_LIMIT", "10 per minute;100 per day")
 
+    # Wrong passwords for one e-mail address, from any client address, before it is locked
+    # (auth/lockout.py); the lock is short, so nobody can keep an owner out for long.
+    LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 10))
+    LOGIN_FAILURE_WINDOW_MINUTES = int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", 15))
+    LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", 15))
+
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", 3600))
     EMAIL_VERIFY_MAX_AGE = int(os.environ.get("EMAIL_VERIFY_MAX_AGE", 3 * 24 * 3600))
 

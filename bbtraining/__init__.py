@@ -4,6 +4,7 @@ import importlib
 import os
 import weakref
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import flask
 from flask import Flask, render_template, request
@@ -176,13 +177,35 @@ def _instance_dir() -> str:
 
 
 def _refuse_unsafe_production(app: Flask, config_name: str) -> None:
+    """The production configuration starts only with what keeps it safe; otherwise it stops
+    with every missing setting named (one RuntimeError, so they can all be fixed at once)."""
     if config_name != "production":
         return
-    key = app.config.get("SECRET_KEY") or ""
+    config = app.config
+    problems = []
+    key = config.get("SECRET_KEY") or ""
     if key == DEV_SECRET_KEY or len(key) < 32:
+        problems.append(
+            "set SECRET_KEY to a random value of at least 32 characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    for cookie in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if config.get(cookie) is not True:
+            problems.append(f"{cookie} must be True: login cookies travel over HTTPS only")
+    public_url = config.get("PUBLIC_URL") or ""
+    if urlsplit(public_url).scheme != "https" or not urlsplit(public_url).netloc:
+        problems.append(
+            f"set PUBLIC_URL to the site's https address (now {public_url!r}): links in mails "
+            "and calendar invites must not send people to plain http"
+        )
+    if config.get("STRIPE_SECRET_KEY") and not config.get("STRIPE_WEBHOOK_SECRET"):
+        problems.append(
+            "set STRIPE_WEBHOOK_SECRET when STRIPE_SECRET_KEY is set: payments are confirmed "
+            "only by webhooks whose signature is checked"
+        )
+    if problems:
         raise RuntimeError(
-            "Refusing to start: set SECRET_KEY to a random value of at least 32 characters "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            "Refusing to start the production configuration: " + "; ".join(problems) + "."
         )
 
 

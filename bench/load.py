@@ -263,6 +263,7 @@ def main() -> None:
         **os.environ,
         "BBTRAINING_CONFIG": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "PUBLIC_URL": "https://bbtraining.bench",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "BBTRAINING_INSTANCE": str(instance),

@@ -162,7 +162,7 @@ def anonymise_user(user: User) -> None:
     user.email_verified_at = None
     user.deleted_at = now
     user.is_active_account = False
-    user.session_token = secrets.token_urlsafe(24)  # every open session ends
+    user.end_sessions()  # every open session ends
     user.calendar_token = secrets.token_urlsafe(24)  # the old feed URL stops working
     user.role_rows = []
 

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
+from ..auth.views import limit_password_checks
 from ..core.personal_cache import personal_page
 from ..errors import DomainError
 from ..extensions import db, limiter
@@ -541,6 +542,7 @@ def privacy_export():
 
 @bp.route("/privacy/delete", methods=["POST"])
 @login_required
+@limit_password_checks
 def privacy_delete():
     form = DeleteAccountForm()
     if form.validate_on_submit() and commit_or_flash(

@@ -157,10 +157,21 @@ class User(UserMixin, db.Model):
 
         method = method or current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         self.password_hash = generate_password_hash(password, method=method)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Void every session and remember-me cookie of the account, copies included: each
+        carries the session token (get_id), which the user loader compares.
+
+        One token per account, so logging out means "everywhere", not "this device": it needs
+        no sessions table nor a second lookup per request, and on the shared computers of a
+        council office or a training venue the safe reading of "log out" is that nothing
+        signed in stays behind. Another device pays one password entry for it.
+        """
         self.session_token = secrets.token_urlsafe(24)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        return password_matches(self, password)
 
     @property
     def email_verified(self) -> bool:
@@ -187,3 +198,49 @@ class User(UserMixin, db.Model):
 
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """Whether `password` is the user's, at the cost of one password hash whoever asks.
+
+    An unknown address or an account without a password is checked against a dummy hash of
+    the configured method, so that the answer takes as long as for a real account: the time
+    of a login must not tell which addresses have one.
+    """
+    stored = user.password_hash if user is not None else None
+    if not stored:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return check_password_hash(stored, password)
+
+
+def _dummy_hash() -> str:
+    from flask import current_app
+
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    return _DUMMY_HASHES[method]
+
+
+class LoginThrottle(db.Model):
+    """Failed logins for one e-mail address, whether or not it has an account.
+
+    Counted in the database, so the limit holds across web processes and without Redis; keyed
+    by a keyed hash of the address (auth.lockout.throttle_key), so unknown addresses typed at
+    the login form are not kept readable. Unknown addresses lock exactly like known ones: the
+    lock tells nobody whether an account exists.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_not_negative"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the owner was last mailed about a lock: one mail a day, however often it locks.
+    owner_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,9 +1,10 @@
 """Account operations: they flush, never commit; the view commits once."""
 
-import secrets
+import math
 
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -13,7 +14,8 @@ from ..db_types import utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..notifications.services import queue_mail
-from .models import Organisation, Role, User, normalise_email
+from . import lockout
+from .models import Organisation, Role, User, normalise_email, password_matches
 
 # Short list of passwords people really pick; a dictionary check keeps the worst out.
 COMMON_PASSWORDS = {
@@ -117,12 +119,72 @@ def load_signed_in(user_id: int) -> User | None:
     )
 
 
+class LoginLocked(DomainError):
+    pass
+
+
 def authenticate(email: str, password: str) -> User | None:
+    """The user when the address and password match an active account, else None.
+
+    Every attempt costs one password hash (a dummy one for an unknown address), locked or
+    not, so the time of the answer tells nothing. A wrong password counts against the address
+    (lockout); the failure that locks it mails the owner. While the address is locked even the
+    right password is refused, with the same message whether or not an account exists.
+    """
     user = User.by_email(email)
-    if user is None or not user.is_active or not user.check_password(password):
-        return None
+    matches = password_matches(user, password)
+    until = lockout.locked_until(email)
+    if until is None and (user is None or not user.is_active or not matches):
+        failure = lockout.record_failure(email)
+        if failure.notify_owner and user is not None and user.is_active:
+            _mail_lock_to_owner(user)
+        if failure.locked_now or failure.locked_until is None:
+            return None  # the failure that locks still hears only that it was wrong
+        until = failure.locked_until  # locked meanwhile by a simultaneous attempt
+    if until is not None:
+        raise LoginLocked(_locked_message(until))
+    lockout.clear(email)
     user.last_login_at = utcnow()
     return user
+
+
+def _locked_message(until) -> str:
+    minutes = max(1, math.ceil((until - utcnow()).total_seconds() / 60))
+    return ngettext(
+        "Er is te vaak een verkeerd wachtwoord ingevuld voor dit e-mailadres. Probeer "
+        "het over %(num)s minuut opnieuw, of stel een nieuw wachtwoord in via "
+        "‘Wachtwoord vergeten?’.",
+        "Er is te vaak een verkeerd wachtwoord ingevuld voor dit e-mailadres. Probeer "
+        "het over %(num)s minuten opnieuw, of stel een nieuw wachtwoord in via "
+        "‘Wachtwoord vergeten?’.",
+        minutes,
+    )
+
+
+def _mail_lock_to_owner(user: User) -> None:
+    link = current_app.config["PUBLIC_URL"] + url_for(
+        "auth.reset_with_token", token=make_reset_token(user)
+    )
+    queue_mail(
+        to=user,
+        subject=_l("Inloggen op uw account is tijdelijk geblokkeerd"),
+        template="auth/locked",
+        context={
+            "user": user,
+            "link": link,
+            "failures": current_app.config["LOGIN_FAILURE_LIMIT"],
+            "minutes": current_app.config["LOGIN_LOCK_MINUTES"],
+            "link_minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+        },
+    )
+    audit.record("user.login_locked", user)  # by whoever typed the passwords
+
+
+def log_out(user: User) -> None:
+    """End the account's sessions on the server, so that a copied session or remember-me
+    cookie opens nothing afterwards (see User.end_sessions: logout means everywhere)."""
+    user.end_sessions()
+    audit.record("user.logged_out", user, actor=user)
 
 
 # -- signed tokens -------------------------------------------------------------------------------
@@ -191,6 +253,7 @@ def reset_password(token: str, new_password: str) -> User:
     user = user_for_reset_token(token)
     change_password(user, new_password)
     user.mark_email_verified()  # the reset link proved they read this mailbox
+    lockout.clear(user.email)  # and that they own the account: a lock on it ends
     return user
 
 
@@ -262,7 +325,7 @@ def update_user_access(user: User, *, roles, organisation, active: bool, by) -> 
     user.organisation = organisation
     if user.is_active_account != active:
         user.is_active_account = active
-        user.session_token = secrets.token_urlsafe(24)  # a deactivated account is logged out
+        user.end_sessions()  # a deactivated account is logged out
     audit.record(
         "user.access_changed",
         user,

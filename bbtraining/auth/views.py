@@ -2,6 +2,7 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import DomainError
@@ -52,6 +53,29 @@ def _reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
 
 
+def _account_key() -> str:
+    user_id = current_user.get_id() if current_user.is_authenticated else None
+    return f"account:{user_id.partition(':')[0]}" if user_id else get_remote_address()
+
+
+def _wrong_password(response) -> bool:
+    return response.status_code != 302  # a confirmed password ends in a redirect
+
+
+def limit_password_checks(view):
+    """A form that asks a signed-in person for their current password (change it, delete the
+    account) must not let whoever holds the session guess it: wrong answers are limited like
+    logins, per client address and per account over all such forms together."""
+    view = limiter.shared_limit(
+        _login_limit,
+        "current-password",
+        key_func=_account_key,
+        methods=["POST"],
+        deduct_when=_wrong_password,
+    )(view)
+    return limiter.limit(_login_limit, methods=["POST"], deduct_when=_wrong_password)(view)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login():
@@ -63,6 +87,8 @@ def login():
             lambda: services.authenticate(form.email.data, form.password.data)
         )
         user = signed_in.value
+        if isinstance(signed_in.error, services.LoginLocked):
+            return render_template("auth/login.html", form=form), 429
         if signed_in and user is None:
             flash(_("Het e-mailadres of wachtwoord klopt niet."), "error")
         elif user is not None:
@@ -76,6 +102,11 @@ def login():
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
     if request.method == "POST":
+        # The server forgets the session token: a copy of the cookie opens nothing more.
+        if current_user.is_authenticated and not commit_or_flash(
+            lambda: services.log_out(current_user._get_current_object())
+        ):
+            return redirect(url_for("account.dashboard"))
         logout_user()
         flash(_("U bent uitgelogd."), "success")
         return redirect(url_for("courses.home"))
@@ -203,6 +234,7 @@ def reset_with_token(token: str):
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@limit_password_checks
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():

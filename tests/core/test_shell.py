@@ -64,11 +64,71 @@ def test_money_and_dates_formatted_dutch(app):
 def test_production_refuses_dev_secret(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app("production")
+        create_app("production", PUBLIC_URL="https://training.example.nl")
+
+
+# What production needs to start; each refusal below takes away one of them.
+SAFE_PRODUCTION = {
+    "SECRET_KEY": "x" * 40,
+    "PUBLIC_URL": "https://training.example.nl",
+    "SQLALCHEMY_DATABASE_URI": "sqlite://",
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"SECRET_KEY": "kort"}, "SECRET_KEY"),
+        ({"SESSION_COOKIE_SECURE": False}, "SESSION_COOKIE_SECURE must be True"),
+        ({"REMEMBER_COOKIE_SECURE": False}, "REMEMBER_COOKIE_SECURE must be True"),
+        ({"PUBLIC_URL": "http://training.example.nl"}, "PUBLIC_URL to the site's https"),
+        ({"PUBLIC_URL": ""}, "PUBLIC_URL to the site's https"),
+        ({"PUBLIC_URL": "https://"}, "PUBLIC_URL to the site's https"),
+        ({"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": None}, "STRIPE_WEBHOOK"),
+    ],
+    ids=[
+        "short-secret",
+        "session-cookie",
+        "remember-cookie",
+        "http-url",
+        "no-url",
+        "no-host",
+        "stripe-without-webhook-secret",
+    ],
+)
+def test_production_refuses_to_start_unsafe(overrides, named):
+    with pytest.raises(RuntimeError, match="Refusing to start") as refused:
+        create_app("production", **{**SAFE_PRODUCTION, **overrides})
+    assert named in str(refused.value)
+
+
+def test_production_names_every_problem_at_once():
+    with pytest.raises(RuntimeError) as refused:
+        create_app(
+            "production",
+            SECRET_KEY="kort",
+            PUBLIC_URL="http://x.nl",
+            STRIPE_SECRET_KEY="sk_test_x",
+            STRIPE_WEBHOOK_SECRET=None,
+            SQLALCHEMY_DATABASE_URI="sqlite://",
+        )
+    for named in ("SECRET_KEY", "PUBLIC_URL", "STRIPE_WEBHOOK_SECRET"):
+        assert named in str(refused.value)
+
+
+def test_production_starts_when_safe_and_other_configs_start_as_they_are():
+    assert create_app("production", **SAFE_PRODUCTION)
+    assert create_app(
+        "production", **SAFE_PRODUCTION, STRIPE_SECRET_KEY="sk_test_x", STRIPE_WEBHOOK_SECRET="w"
+    )
+    # Development (make run) and testing keep their laptop defaults: http, the dev secret.
+    for name in ("development", "testing"):
+        app = create_app(name, SQLALCHEMY_DATABASE_URI="sqlite://")
+        assert app.config["PUBLIC_URL"].startswith("http")
 
 
 def test_production_cookies_are_secure(monkeypatch):
-    prod = create_app("production", SECRET_KEY="x" * 40, SQLALCHEMY_DATABASE_URI="sqlite://")
+    prod = create_app("production", **SAFE_PRODUCTION)
     assert prod.config["SESSION_COOKIE_SECURE"] and prod.config["REMEMBER_COOKIE_SECURE"]
     assert prod.config["SESSION_COOKIE_HTTPONLY"]
     response = prod.test_client().get("/auth/login")

@@ -66,6 +66,7 @@ def _production_app(app, **overrides):
     prod = create_app(
         "production",
         SECRET_KEY=STRONG_KEY,
+        PUBLIC_URL="https://bbtraining.test",
         SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
         OUTBOX_AUTO_ENQUEUE=False,
         MAILBOX_DIR=app.config["MAILBOX_DIR"],
@@ -144,7 +145,12 @@ def test_production_refuses_to_start_without_a_strong_secret_key(monkeypatch, ke
     overrides = {} if key is None else {"SECRET_KEY": key}
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("production", SQLALCHEMY_DATABASE_URI="sqlite://", **overrides)
-    assert create_app("production", SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY=STRONG_KEY)
+    assert create_app(
+        "production",
+        SQLALCHEMY_DATABASE_URI="sqlite://",
+        SECRET_KEY=STRONG_KEY,
+        PUBLIC_URL="https://bbtraining.test",
+    )
 
 
 def test_secrets_come_from_the_environment(monkeypatch):
