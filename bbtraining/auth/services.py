@@ -3,7 +3,6 @@
 import secrets
 
 from flask import current_app, url_for
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -12,6 +11,7 @@ from .. import audit
 from ..db_types import utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..notifications.services import queue_mail
 from .models import Organisation, Role, User, normalise_email
 
