@@ -20,6 +20,7 @@ from config import CONFIGS, DEV_SECRET_KEY
 from .celery_app import celery_init_app
 from .data_versions import VersionedPages
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+from .i18n import JSONProvider
 from .permissions import MAX_ID
 
 BLUEPRINT_MODULES = (
@@ -53,6 +54,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter
     app.url_map.converters["default"] = app.url_map.converters["string"] = TextWithoutNulConverter
     app.request_class = Request
+    app.json = JSONProvider(app)  # lazy messages as text (bbtraining/i18n.py)
     app.config.from_object(CONFIGS[config_name])
     app.config.update(overrides)
     _refuse_unsafe_production(app, config_name)
@@ -165,7 +167,7 @@ class Request(flask.Request):
 
 
 def _lazy(text: str):
-    from flask_babel import lazy_gettext
+    from .i18n import lazy_gettext
 
     return lazy_gettext(text)
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import flash
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .errors import DomainError
 from .extensions import db
+from .i18n import lazy_gettext as _l
 
 CHANGED_MEANWHILE = _l("Iemand anders wijzigde dit tegelijk met u. Bekijk de nieuwe stand.")
 TAKEN_MEANWHILE = _l(
@@ -84,5 +84,5 @@ def commit_or_flash(
         flash(str(taken_message), "error")
         return Outcome(False, error=DomainError(taken_message))
     if success:
-        flash(success, "success")
+        flash(str(success), "success")
     return Outcome(True, value=value)

@@ -4,7 +4,7 @@ Change the text only together with a new version: consents given to an older tex
 as such.
 """
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 
 CONSENT_VERSION = "2025-1"
 

@@ -1,7 +1,6 @@
 import re
 from datetime import date, timedelta
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -19,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
+from ..i18n import lazy_gettext as _l
 from .match_models import MATCH_ROLE_LABELS
 from .models import LANGUAGES, PROVINCES, WEEKDAYS
 

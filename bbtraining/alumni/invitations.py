@@ -5,11 +5,11 @@ pool, and has no profile yet, gets one mail asking them to publish one.
 `__init__`); it runs in the transaction that recorded the qualification and only queues a mail.
 """
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 
 from ..bookings.attendance.qualifications import Qualification
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..notifications.models import OutboxMessage
 from ..notifications.services import queue_mail
 from ..urls import public_url

@@ -8,7 +8,6 @@ import secrets
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -24,6 +23,7 @@ from ..auth.models import Organisation, User
 from ..db_types import UTCDateTime, utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from .models import AlumniProfile, in_list
 
 

@@ -8,7 +8,6 @@ never part of a profile: they travel by mail, and only once an alumnus accepts a
 
 from datetime import date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     DDL,
     CheckConstraint,
@@ -31,6 +30,7 @@ from ..auth.models import User
 from ..db_types import UTCDateTime, utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 
 # -- vocabularies ----------------------------------------------------------------------------------
 # The twelve provinces, north to south; the code is what URLs and the database carry.

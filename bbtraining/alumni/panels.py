@@ -4,10 +4,10 @@ Panels are rendered templates (autoescaped by Jinja), hence Markup around their 
 """
 
 from flask import render_template
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..core.panels import account_panels, admin_panels, nav_links
+from ..i18n import lazy_gettext as _l
 from . import matches, services
 
 

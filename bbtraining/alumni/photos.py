@@ -8,10 +8,10 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DomainError
+from ..i18n import lazy_gettext as _l
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SOURCE_PIXELS = 40_000_000  # a decompression bomb stops here, long before memory runs out

@@ -10,7 +10,6 @@ import base64
 import secrets
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from .. import audit
@@ -19,6 +18,7 @@ from ..bookings.attendance.qualifications import Qualification
 from ..db_types import utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from .match_models import MatchRecipient, MatchRequest, RecipientStatus, Shortlist, ShortlistEntry
 from .models import AlumniConsent, AlumniProfile, ProfilePhoto
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Select,
     and_,
@@ -30,6 +29,7 @@ from ..courses.models import Course
 from ..db_types import utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from .models import (
     CONFIRMATION_VALID_FOR,
     FTS_TABLE,

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     func,
     or_,
@@ -21,6 +20,7 @@ from ..bookings.attendance.qualifications import has_alumni_qualification
 from ..db_types import utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from .consent import CONSENT_VERSION
 from .models import (
     CONFIRMATION_VALID_FOR,

@@ -3,10 +3,10 @@
 from celery import shared_task
 from celery.schedules import crontab
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from ..db_types import utcnow
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..notifications.services import queue_mail
 from ..urls import public_url
 from . import matches, services

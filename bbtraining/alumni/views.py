@@ -14,7 +14,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
@@ -22,6 +21,7 @@ from ..auth.views import limit_password_checks
 from ..core.personal_cache import personal_page
 from ..errors import DomainError
 from ..extensions import db, limiter
+from ..i18n import lazy_gettext as _l
 from ..permissions import MAX_ID, get_or_404, get_visible_or_404, roles_required
 from ..web import attach_error, commit_or_flash
 from . import bp, geo, matches, privacy, search, services

@@ -2,7 +2,6 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 
 
 class Role(StrEnum):

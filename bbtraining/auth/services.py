@@ -3,7 +3,6 @@
 import math
 
 from flask import current_app, url_for
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from .. import audit
 from ..db_types import utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..notifications.services import queue_mail
 from . import lockout
 from .models import Organisation, Role, User, normalise_email, password_matches

@@ -6,12 +6,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, func, select
 
 from ..auth.models import User
 from ..db_types import utcnow
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from .courses import MAX_SLUG_LENGTH, SLUG_PATTERN
 from .models import (
     AMSTERDAM,

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from .. import audit
@@ -20,6 +19,7 @@ from ..auth.models import User
 from ..db_types import utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from .models import (
     AMSTERDAM,
     Course,

@@ -1,6 +1,5 @@
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as wtforms_in_locale
 from wtforms import (
@@ -22,6 +21,7 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from ..i18n import lazy_gettext as _l
 from .models import AUDIENCE_LABELS, COURSE_KIND_LABELS, DELIVERY_LABELS, PHASE_LABELS
 
 MAX_SESSIONS = 20

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale, format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -24,6 +23,7 @@ from ..auth.models import User
 from ..db_types import UTCDateTime, utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..money import incl_vat
 from .signals import session_changed
 

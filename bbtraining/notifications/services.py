@@ -33,6 +33,16 @@ class Attachment:
     data: bytes
 
 
+SUBJECT_MAX = 300  # OutboxMessage.subject
+
+
+def one_line(text: str, limit: int) -> str:
+    """A header value: what users typed into a title or name may hold line breaks, which a mail
+    header must not (the mail would be refused at delivery, or read as a second header)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def queue_mail(
     *,
     to: Any,
@@ -56,7 +66,7 @@ def queue_mail(
     locale = locale or to_locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     context = {**(context or {}), "recipient_name": to_name}
     with force_locale(babel_locale(locale)):
-        subject_text = str(subject)
+        subject_text = one_line(str(subject), SUBJECT_MAX)
         context["subject"] = subject_text
         text_body = render_template(f"emails/{template}.txt", **context)
         try:

@@ -13,13 +13,13 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, exists, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ... import audit
 from ...db_types import UTCDateTime, utcnow
 from ...extensions import babel_locale, db
+from ...i18n import lazy_gettext as _l
 from ...notifications.models import OutboxMessage
 from ...notifications.services import Attachment, queue_mail
 from ...pdf.certificate import CertificateDoc, render_certificate

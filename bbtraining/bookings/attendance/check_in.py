@@ -11,7 +11,6 @@ import hmac
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from ... import audit
 from ...auth.models import User, normalise_email
@@ -19,6 +18,7 @@ from ...courses.models import TrainingSession
 from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ..sessions.participants import Participant
 from .marking import session_running
 from .models import AttendanceRecord, AttendanceSource, AttendanceStatus

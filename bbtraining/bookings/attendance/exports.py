@@ -2,18 +2,12 @@
 sign-in sheet (PDF) for sessions where a phone is no option.
 
 CSV is written the way Dutch Excel opens it by double-click: UTF-8 with a byte-order mark and
-semicolons. Cells a spreadsheet would run as a formula (starting with =, +, -, @) get a leading
-apostrophe: names and notes are typed by people.
+semicolons; bbtraining/exports.py writes both formats and defuses cells a spreadsheet would run
+as a formula (names and notes are typed by people).
 """
-
-import csv
-import io
 
 from flask_babel import format_date, format_datetime, format_time
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from ...courses.models import Edition, TrainingSession
@@ -26,7 +20,6 @@ from .models import ATTENDANCE_STATUS_LABELS, AttendanceRecord, Completion
 from .sheet import build_sheet, sheet_participants
 
 Table = tuple[list[str], list[list[str]]]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _status_label(status: str | None) -> str:
@@ -117,40 +110,6 @@ def edition_table(edition: Edition) -> Table:
             row += [completion.status_label, completion.reason]
         rows.append(row)
     return headers, rows
-
-
-def _safe(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def to_csv(table: Table) -> bytes:
-    headers, rows = table
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([_safe(h) for h in headers])
-    writer.writerows([[_safe(cell) for cell in row] for row in rows])
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def to_xlsx(table: Table, title: str) -> bytes:
-    headers, rows = table
-    workbook = Workbook()
-    sheet = workbook.active
-    # Excel allows 31 characters and none of []:*?/\ in a sheet title.
-    sheet.title = "".join(ch for ch in title if ch not in "[]:*?/\\")[:31] or "Aanwezigheid"
-    sheet.append([_safe(h) for h in headers])
-    for row in rows:
-        sheet.append([_safe(cell) for cell in row])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for index, header in enumerate(headers, start=1):
-        longest = max([len(str(header))] + [len(str(r[index - 1])) for r in rows])
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(longest + 2, 10), 60)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def sign_in_sheet_pdf(session: TrainingSession) -> bytes:

@@ -1,10 +1,10 @@
 """Forms of the attendance sheet, check-in, guests, notes and completion overrides."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import AnyOf, Email, InputRequired, Length, Optional, ValidationError
 
+from ...i18n import lazy_gettext as _l
 from .models import AttendanceStatus
 
 _NO_PARTICIPANT = _l("Kies een deelnemer van de lijst.")

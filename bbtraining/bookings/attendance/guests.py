@@ -6,7 +6,6 @@ completion and in evaluation like anyone booked.
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from ... import audit
@@ -15,6 +14,7 @@ from ...courses.models import TrainingSession
 from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ..sessions.participants import Participant
 from .completion import decide_again_if_ended
 from .models import AttendanceGuest, AttendanceRecord

@@ -8,7 +8,6 @@ writes an audit entry.
 from datetime import UTC, datetime, time, timedelta
 
 from flask_babel import format_time
-from flask_babel import lazy_gettext as _l
 
 from ... import audit
 from ...auth.models import User
@@ -16,6 +15,7 @@ from ...courses.models import AMSTERDAM, TrainingSession
 from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ..sessions.participants import Participant
 from .access import leads_session
 from .completion import decide_again_if_ended

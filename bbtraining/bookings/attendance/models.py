@@ -12,7 +12,6 @@ from enum import StrEnum
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,6 +20,7 @@ from ...courses.models import Course, Edition, TrainingSession
 from ...db_types import UTCDateTime, utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 
 
 class AttendanceStatus(StrEnum):

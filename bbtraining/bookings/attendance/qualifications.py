@@ -11,7 +11,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from blinker import Namespace
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -32,6 +31,7 @@ from ...courses.models import Course, Edition
 from ...db_types import UTCDateTime, utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 
 _signals = Namespace()
 

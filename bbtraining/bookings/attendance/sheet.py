@@ -6,7 +6,6 @@ Attendance is one `AttendanceRecord` per participant key and session, whatever b
 
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -15,6 +14,7 @@ from ...auth.models import User
 from ...courses.models import TrainingSession
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ..sessions.participants import Participant, session_participants
 from .models import (
     AttendanceGuest,

@@ -31,6 +31,7 @@ from markupsafe import Markup
 from ...courses.models import Edition, TrainingSession
 from ...db_types import utcnow
 from ...errors import DomainError
+from ...exports import csv_bytes, xlsx_bytes
 from ...extensions import db
 from ...permissions import admin_required, get_or_404
 from ...web import Outcome, commit, commit_or_flash
@@ -460,7 +461,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @login_required
 def attendance_export_csv(session_id: int):
     session = _sheet_session_or_404(session_id)
-    data = exports.to_csv(exports.session_table(session))
+    data = csv_bytes(*exports.session_table(session))
     return _download(data, "text/csv; charset=utf-8", exports.filename(session, "csv"))
 
 
@@ -468,7 +469,7 @@ def attendance_export_csv(session_id: int):
 @login_required
 def attendance_export_xlsx(session_id: int):
     session = _sheet_session_or_404(session_id)
-    data = exports.to_xlsx(exports.session_table(session), session.course.title)
+    data = xlsx_bytes(*exports.session_table(session), session.course.title)
     return _download(data, XLSX, exports.filename(session, "xlsx"))
 
 
@@ -497,7 +498,7 @@ def _edition_or_404(edition_id: int) -> Edition:
 @login_required
 def attendance_edition_csv(edition_id: int):
     edition = _edition_or_404(edition_id)
-    data = exports.to_csv(exports.edition_table(edition))
+    data = csv_bytes(*exports.edition_table(edition))
     return _download(data, "text/csv; charset=utf-8", exports.filename(edition, "csv"))
 
 
@@ -505,7 +506,7 @@ def attendance_edition_csv(edition_id: int):
 @login_required
 def attendance_edition_xlsx(edition_id: int):
     edition = _edition_or_404(edition_id)
-    data = exports.to_xlsx(exports.edition_table(edition), edition.course.title)
+    data = xlsx_bytes(*exports.edition_table(edition), edition.course.title)
     return _download(data, XLSX, exports.filename(edition, "xlsx"))
 
 

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from blinker import Namespace
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -22,6 +21,7 @@ from ... import audit
 from ...db_types import UTCDateTime, utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ...pdf.invoice import InvoiceDoc, render_invoice
 from ...pdf.layout import Party
 from .amounts import MoneyLine, line_totals, price_table

@@ -7,13 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
-
 from ... import audit
 from ...auth.models import User
 from ...courses.models import Edition, EditionStatus
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ..billing.invoices import (
     Invoice,
     InvoiceStatus,

@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import stripe
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ... import audit
 from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ...urls import public_url
 from ..billing.stripe_client import get_client
 from .models import Enrollment, EnrollmentStatus

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from ... import audit
@@ -17,6 +16,7 @@ from ...courses.models import Edition, EditionStatus
 from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ..billing.invoices import (
     Invoice,
     issue_invoice,

@@ -3,7 +3,6 @@ staff actions."""
 
 import re
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -26,6 +25,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ...i18n import lazy_gettext as _l
 from .models import PAY_BY_LABELS, PayBy
 
 

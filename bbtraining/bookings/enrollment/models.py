@@ -10,7 +10,6 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -28,6 +27,7 @@ from ...courses.models import AMSTERDAM, Course, Edition
 from ...db_types import UTCDateTime, utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ..billing.amounts import MoneyLine, line_totals
 from ..billing.invoices import Invoice
 

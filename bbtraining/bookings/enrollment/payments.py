@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ... import audit
 from ...courses.models import EditionStatus
 from ...db_types import utcnow
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ..billing.invoices import (
     Invoice,
     PaymentMethod,

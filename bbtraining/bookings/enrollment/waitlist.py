@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +19,7 @@ from ...courses.models import Edition, EditionStatus
 from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ...notifications.services import queue_mail
 from ...urls import public_url
 from .enrolling import (

@@ -7,12 +7,12 @@ for whoever holds it unless a signed-in account that is not the one it was sent 
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ... import audit
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from .models import GRADES, TEXT_MAX, EvaluationRequest, EvaluationResponse
 
 

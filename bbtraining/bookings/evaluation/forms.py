@@ -1,10 +1,10 @@
 """The evaluation form behind the mailed link."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import Length, StopValidation
 
+from ...i18n import lazy_gettext as _l
 from .models import GRADES, TEXT_MAX
 
 

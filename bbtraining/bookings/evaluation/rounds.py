@@ -17,12 +17,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ... import audit
 from ...courses.models import TrainingSession
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ...notifications.services import queue_mail
 from ...urls import public_url
 from ..attendance.models import AttendanceRecord, AttendanceStatus

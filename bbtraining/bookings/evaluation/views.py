@@ -3,10 +3,10 @@
 from flask import abort, redirect, render_template, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from ...i18n import lazy_gettext as _l
 from ...permissions import admin_required, get_or_404, get_visible_or_404
 from ...web import commit_or_flash
 from .. import bp

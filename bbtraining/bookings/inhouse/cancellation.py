@@ -2,10 +2,9 @@
 sessions are cancelled with it.
 """
 
-from flask_babel import lazy_gettext as _l
-
 from ...auth.models import User
 from ...errors import DomainError, NotAllowed
+from ...i18n import lazy_gettext as _l
 from .mail import mail_client_side, mail_staff
 from .models import CLIENT_CANCELLABLE, MAX_TEXT, InhouseBooking, InhouseStatus, ProposalStatus
 

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ...auth.models import User
@@ -14,6 +13,7 @@ from ...courses.models import TrainingSession
 from ...db_types import utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ..sessions.invites import sync_session_invites
 from .drafts import SessionDraft, check_sessions, refuse_trainer_conflicts
 from .models import InhouseBooking, InhouseSession, InhouseStatus

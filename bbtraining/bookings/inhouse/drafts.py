@@ -8,12 +8,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import format_datetime
-from flask_babel import lazy_gettext as _l
 
 from ...auth.models import User
 from ...courses.trainers import Slot, trainer_conflicts
 from ...db_types import utcnow
 from ...errors import DomainError
+from ...i18n import lazy_gettext as _l
 
 
 @dataclass

@@ -4,7 +4,6 @@ actions on a booking."""
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations as wtforms_in_locale
 from wtforms import (
@@ -39,6 +38,7 @@ from wtforms.validators import (
 from wtforms.widgets import TextInput
 
 from ...auth.models import ORGANISATION_KIND_LABELS
+from ...i18n import lazy_gettext as _l
 from .models import (
     ASSEMBLY_PHASE_LABELS,
     DELIVERY_MODE_LABELS,

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,6 +15,7 @@ from ... import audit
 from ...auth.models import User
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ...notifications.services import Attachment
 from ..billing.amounts import MoneyLine, line_amount
 from ..billing.invoices import (

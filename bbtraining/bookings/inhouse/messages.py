@@ -1,11 +1,10 @@
 """Messages between the client and staff on a booking's page, each mailed to the other side."""
 
-from flask_babel import lazy_gettext as _l
-
 from ... import audit
 from ...auth.models import User
 from ...errors import DomainError, NotAllowed
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from .mail import mail_client_side, mail_staff
 from .models import MAX_TEXT, InhouseBooking, InhouseMessage
 

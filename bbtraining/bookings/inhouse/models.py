@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     Date,
@@ -28,6 +27,7 @@ from ...courses.models import AMSTERDAM, Course, SessionStatus, TrainingSession
 from ...db_types import UTCDateTime, utcnow
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ..billing.invoices import Invoice
 
 if TYPE_CHECKING:  # the proposal module maps onto this one, not the other way round

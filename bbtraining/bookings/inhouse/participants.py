@@ -3,13 +3,13 @@ the sessions capability who attends a booking's sessions and which sessions a pe
 """
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from ...auth.models import User, normalise_email
 from ...courses.models import TrainingSession
 from ...errors import DomainError, NotAllowed
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ..sessions.invites import sync_session_invites
 from ..sessions.participants import Participant
 from .models import (

@@ -2,8 +2,6 @@
 filters, counts and CSV export.
 """
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +14,7 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from ...auth.models import Organisation, User
 from ...courses.models import AMSTERDAM, Course
 from ...db_types import utcnow
+from ...exports import csv_bytes
 from ...extensions import db
 from .models import OPEN_STATUSES, STATUS_LABELS, InhouseBooking, InhouseStatus
 from .proposal_models import InhouseProposal
@@ -167,55 +166,47 @@ def status_counts() -> dict[str, int]:
     )
 
 
-def pipeline_csv(rows: Sequence[PipelineRow]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(
-        [
-            _("Referentie"),
-            _("Ingediend"),
-            _("Organisatie"),
-            _("Training"),
-            _("Status"),
-            _("Dagen oud"),
-            _("Dagen in status"),
-            _("Volgende stap"),
-            _("Contactpersoon"),
-            _("E-mail"),
-            _("Deelnemers"),
-            _("Eerste sessie"),
-            _("Inkoopnummer"),
-            _("Factuur"),
-            _("Totaal excl. btw"),
-        ]
-    )
+def pipeline_csv(rows: Sequence[PipelineRow]) -> bytes:
+    headers = [
+        _("Referentie"),
+        _("Ingediend"),
+        _("Organisatie"),
+        _("Training"),
+        _("Status"),
+        _("Dagen oud"),
+        _("Dagen in status"),
+        _("Volgende stap"),
+        _("Contactpersoon"),
+        _("E-mail"),
+        _("Deelnemers"),
+        _("Eerste sessie"),
+        _("Inkoopnummer"),
+        _("Factuur"),
+        _("Totaal excl. btw"),
+    ]
+    lines = []
     for row in rows:
         b = row.booking
         proposal = b.accepted_proposal or b.current_proposal
-        writer.writerow(
+        lines.append(
             [
                 b.reference,
                 b.created_at.astimezone(AMSTERDAM).strftime("%Y-%m-%d"),
-                _csv_safe(b.organisation.name),
-                _csv_safe(b.course.title),
+                b.organisation.name,
+                b.course.title,
                 b.status_label,
                 row.age_days,
                 row.days_in_status,
                 row.next_action,
-                _csv_safe(b.contact_name),
-                _csv_safe(b.contact_email),
+                b.contact_name,
+                b.contact_email,
                 b.expected_participants,
                 row.first_session.astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M")
                 if row.first_session
                 else "",
-                _csv_safe(b.po_number or ""),
+                b.po_number or "",
                 b.invoice.number if b.invoice else "",
                 str(proposal.totals[0]) if proposal else "",
             ]
         )
-    return out.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ is a formula in a spreadsheet: defuse what users typed.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return csv_bytes(headers, lines)

@@ -9,7 +9,6 @@ from decimal import Decimal
 from flask import current_app
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ...auth.models import User
@@ -17,6 +16,7 @@ from ...courses.models import TrainingSession
 from ...db_types import utcnow
 from ...errors import DomainError, NotAllowed
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ...notifications.services import Attachment
 from ...pdf.layout import Party
 from ...pdf.proposal import ProposalDoc, SessionLine, render_proposal

@@ -5,7 +5,6 @@ staff confirming a requester's membership of the organisation they named.
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ... import audit
@@ -14,6 +13,7 @@ from ...auth.services import find_or_create_organisation, register_user
 from ...courses.models import Course
 from ...errors import DomainError
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from .mail import mail_client_side, mail_staff
 from .models import (
     ASSEMBLY_PHASE_LABELS,

@@ -11,13 +11,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ...courses.models import Edition, TrainingSession
 from ...db_types import UTCDateTime, utcnow
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ...notifications.calendar import CalendarEvent, build_calendar
 from ...notifications.services import Attachment, queue_mail
 from ...urls import public_url

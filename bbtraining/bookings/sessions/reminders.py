@@ -52,7 +52,6 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -61,6 +60,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ...courses.models import EditionStatus, SessionStatus, TrainingSession
 from ...db_types import UTCDateTime, utcnow
 from ...extensions import db
+from ...i18n import lazy_gettext as _l
 from ...notifications.services import queue_mail
 from ...urls import public_url
 from .participants import session_participants

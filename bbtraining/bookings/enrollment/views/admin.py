@@ -2,9 +2,6 @@
 as CSV), cancelling an enrollment or the whole edition, and the tile on /admin/.
 """
 
-import csv
-import io
-
 from flask import Response, flash, redirect, render_template, url_for
 from flask_babel import format_currency
 from flask_babel import gettext as _
@@ -13,6 +10,7 @@ from markupsafe import Markup
 
 from ....courses import editions
 from ....courses.models import AMSTERDAM, Edition
+from ....exports import csv_bytes
 from ....permissions import admin_required, get_or_404
 from ....web import commit_or_flash
 from ... import bp
@@ -74,68 +72,63 @@ def _local(value) -> str:
 @admin_required
 def admin_edition_enrollments_csv(edition_id: int):
     edition = get_or_404(Edition, edition_id)
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel reads UTF-8 only with a byte order mark
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(
+    headers = [
+        _("Soort"),
+        _("Nummer"),
+        _("Naam"),
+        _("E-mailadres"),
+        _("Organisatie"),
+        _("Plaatsen"),
+        _("Status"),
+        _("Betaalwijze"),
+        _("Betaling"),
+        _("Bedrag incl. btw"),
+        _("Factuur"),
+        _("Kenmerk"),
+        _("Aangemeld op"),
+        _("Wachtlijstplaats"),
+    ]
+    rows = [
         [
-            _("Soort"),
-            _("Nummer"),
-            _("Naam"),
-            _("E-mailadres"),
-            _("Organisatie"),
-            _("Plaatsen"),
-            _("Status"),
-            _("Betaalwijze"),
-            _("Betaling"),
-            _("Bedrag incl. btw"),
-            _("Factuur"),
-            _("Kenmerk"),
-            _("Aangemeld op"),
-            _("Wachtlijstplaats"),
+            _("inschrijving"),
+            e.id,
+            e.user.name,
+            e.user.email,
+            e.billing_organisation or "",
+            e.seats,
+            e.status_label,
+            e.pay_by_label,
+            e.payment_label,
+            f"{e.total:.2f}".replace(".", ","),
+            e.invoice.number if e.invoice else "",
+            e.reference or "",
+            _local(e.created_at),
+            "",
         ]
-    )
-    for e in queries.edition_enrollments(edition):
-        writer.writerow(
-            [
-                _("inschrijving"),
-                e.id,
-                e.user.name,
-                e.user.email,
-                e.billing_organisation or "",
-                e.seats,
-                e.status_label,
-                e.pay_by_label,
-                e.payment_label,
-                f"{e.total:.2f}".replace(".", ","),
-                e.invoice.number if e.invoice else "",
-                e.reference or "",
-                _local(e.created_at),
-                "",
-            ]
-        )
-    for entry in waitlist.edition_waitlist(edition):
-        writer.writerow(
-            [
-                _("wachtlijst"),
-                entry.id,
-                entry.user.name,
-                entry.user.email,
-                "",
-                entry.seats,
-                entry.status_label,
-                "",
-                "",
-                "",
-                "",
-                entry.note or "",
-                _local(entry.created_at),
-                waitlist.waitlist_position(entry) or "",
-            ]
-        )
+        for e in queries.edition_enrollments(edition)
+    ]
+    rows += [
+        [
+            _("wachtlijst"),
+            entry.id,
+            entry.user.name,
+            entry.user.email,
+            "",
+            entry.seats,
+            entry.status_label,
+            "",
+            "",
+            "",
+            "",
+            entry.note or "",
+            _local(entry.created_at),
+            waitlist.waitlist_position(entry) or "",
+        ]
+        for entry in waitlist.edition_waitlist(edition)
+    ]
     filename = f"inschrijvingen-editie-{edition.id}.csv"
     return Response(
-        out.getvalue(),
+        csv_bytes(headers, rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

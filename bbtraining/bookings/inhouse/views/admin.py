@@ -72,9 +72,8 @@ def inhouse_admin_export():
     form = _filter_form()
     rows = pipeline.pipeline(_filters_from(form))
     today = today_amsterdam().isoformat()
-    # A BOM, so that Excel opens the Dutch text as UTF-8.
     return Response(
-        "\ufeff" + pipeline.pipeline_csv(rows),
+        pipeline.pipeline_csv(rows),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="inhouse-{today}.csv"'},
     )
