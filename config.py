@@ -56,6 +56,8 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Europe/Amsterdam"
     LANGUAGES = ("nl", "en")
 
+    # A request body above this is refused (413) before it is read; a photo may be 5 MB.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
     WTF_CSRF_TIME_LIMIT = None  # a long form (an inhouse request) must not expire while typed
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -307,6 +307,20 @@ def _register_error_handlers(app: Flask) -> None:
             405, _("Niet toegestaan"), _("Deze actie is op deze pagina niet mogelijk.")
         )
 
+    @app.errorhandler(413)
+    def too_large(_exc):
+        # Over MAX_CONTENT_LENGTH (a file) or MAX_FORM_MEMORY_SIZE (a text): nothing was read.
+        view = app.view_functions.get(request.endpoint or "")
+        answer = getattr(view, "answer_too_large", None)
+        response = answer() if answer is not None else None
+        if response is not None:
+            return response
+        return render_error(
+            413,
+            _("Te groot"),
+            _("Wat u verstuurde is te groot. Kies een kleiner bestand of kort uw tekst in."),
+        )
+
     @app.errorhandler(429)
     def too_many(_exc):
         return render_error(

@@ -40,6 +40,17 @@ class Outcome:
         return self.ok
 
 
+def answers_too_large(answer: Callable[[], Any]):
+    """Let a view answer a request over MAX_CONTENT_LENGTH itself (its page, the refusal on the
+    file field) instead of the general 413 page; `answer` may return None to leave it to that."""
+
+    def decorate(view):
+        view.answer_too_large = answer
+        return view
+
+    return decorate
+
+
 def commit() -> None:
     """Commit the request's work (the only commit in request code)."""
     db.session.commit()

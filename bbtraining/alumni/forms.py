@@ -21,6 +21,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 from ..i18n import lazy_gettext as _l
 from .match_models import MATCH_ROLE_LABELS
 from .models import LANGUAGES, PROVINCES, WEEKDAYS
+from .photos import ACCEPT_ATTRIBUTE
 
 MAX_RANGE_DAYS = 366
 
@@ -173,7 +174,11 @@ class ProfileForm(FlaskForm):
 
 
 class PhotoForm(FlaskForm):
-    photo = FileField(_l("Foto"), description=_l("JPEG, PNG of WebP, hooguit 5 MB."))
+    photo = FileField(
+        _l("Foto"),
+        description=_l("JPEG, PNG of WebP, hooguit 5 MB."),
+        render_kw={"accept": ACCEPT_ATTRIBUTE},
+    )
 
 
 class PublishForm(FlaskForm):

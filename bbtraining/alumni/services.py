@@ -6,6 +6,7 @@ Functions flush, never commit; views commit once.
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import BinaryIO
 
 from flask import current_app
 from sqlalchemy import (
@@ -204,8 +205,9 @@ def unhide(profile: AlumniProfile, by: User) -> AlumniProfile:
     return profile
 
 
-def set_photo(profile: AlumniProfile, raw: bytes) -> AlumniProfile:
-    processed = process_photo(raw, current_app.config["ALUMNI_PHOTO_MAX_BYTES"])
+def set_photo(profile: AlumniProfile, upload: bytes | BinaryIO) -> AlumniProfile:
+    """Replace the profile's photo by the upload re-encoded; a refusal changes nothing."""
+    processed = process_photo(upload, current_app.config["ALUMNI_PHOTO_MAX_BYTES"])
     photo = db.session.get(ProfilePhoto, profile.id)
     if photo is None:
         photo = ProfilePhoto(profile_id=profile.id)

@@ -23,8 +23,8 @@ from ..errors import DomainError
 from ..extensions import db, limiter
 from ..i18n import lazy_gettext as _l
 from ..permissions import MAX_ID, get_or_404, get_visible_or_404, roles_required
-from ..web import attach_error, commit_or_flash
-from . import bp, geo, matches, privacy, search, services
+from ..web import answers_too_large, attach_error, commit_or_flash
+from . import bp, geo, matches, photos, privacy, search, services
 from .consent import CONSENT_PARAGRAPHS, CONSENT_VERSION
 from .forms import (
     ButtonForm,
@@ -176,11 +176,16 @@ def photo(profile_id: int, version: int):
 
 
 # -- the alumnus' own profile ----------------------------------------------------------------------
-def _profile_form(profile: AlumniProfile | None) -> ProfileForm:
-    if request.method == "POST":
+def _profile_form(profile: AlumniProfile | None, *, submitted: bool | None = None) -> ProfileForm:
+    """The profile form: as posted when it was `submitted` (by default: on a POST), else filled
+    from the stored profile (also under another form's POST, such as the photo's)."""
+    if submitted is None:
+        submitted = request.method == "POST"
+    if submitted:
         form = ProfileForm()
     elif profile is not None:
         form = ProfileForm(
+            formdata=None,
             data={
                 "display_name": profile.display_name,
                 "headline": profile.headline,
@@ -196,10 +201,12 @@ def _profile_form(profile: AlumniProfile | None) -> ProfileForm:
                 "years_experience": profile.years_experience,
                 "weekdays": profile.weekdays,
                 "blocked_dates": ", ".join(d.strftime("%d-%m-%Y") for d in profile.blocked_dates),
-            }
+            },
         )
     else:
-        form = ProfileForm(data={"display_name": current_user.name, "languages": ["nl"]})
+        form = ProfileForm(
+            formdata=None, data={"display_name": current_user.name, "languages": ["nl"]}
+        )
     form.specialisations.choices = [(s.id, s.name) for s in services.active_specialisations()]
     return form
 
@@ -260,7 +267,24 @@ def _own_profile_or_redirect():
     return profile
 
 
+def _photo_too_large():
+    """The profile page with the refusal on the photo field, for an upload over the request
+    limit (MAX_CONTENT_LENGTH): its body was never read, so nothing of it is kept."""
+    size, max_bytes = request.content_length or 0, current_app.config["ALUMNI_PHOTO_MAX_BYTES"]
+    if size <= max_bytes or not current_user.is_authenticated:
+        return None  # too many or too long form fields, not a too large photo: the general page
+    profile = services.profile_of(current_user)
+    if profile is None:
+        return None
+    photo_form = PhotoForm(formdata=None)
+    attach_error(photo_form, photos.too_large(size, max_bytes))
+    return _render_profile_edit(
+        profile, _profile_form(profile, submitted=False), photo_form, status=413
+    )
+
+
 @bp.route("/profile/photo", methods=["POST"])
+@answers_too_large(_photo_too_large)
 @login_required
 def photo_upload():
     profile = _own_profile_or_redirect()
@@ -269,12 +293,15 @@ def photo_upload():
     photo_form = PhotoForm()
     if photo_form.validate_on_submit():
         upload = photo_form.photo.data
-        raw = upload.read(current_app.config["ALUMNI_PHOTO_MAX_BYTES"] + 1) if upload else b""
+        source = upload.stream if upload else b""
         if commit_or_flash(
-            lambda: services.set_photo(profile, raw), _("Uw foto is opgeslagen."), form=photo_form
+            lambda: services.set_photo(profile, source),
+            _("Uw foto is opgeslagen."),
+            form=photo_form,
         ):
             return redirect(url_for("alumni.profile_edit"))
-    return _render_profile_edit(profile, _profile_form(profile), photo_form, status=400)
+    profile_form = _profile_form(profile, submitted=False)
+    return _render_profile_edit(profile, profile_form, photo_form, status=400)
 
 
 @bp.route("/profile/photo/delete", methods=["POST"])
