@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import flash
+from flask import after_this_request, flash
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
+from . import submissions
 from .errors import DomainError
 from .extensions import db
 
@@ -66,7 +67,18 @@ def commit_or_flash(
 
     A DomainError that names a field of `form` is shown on that field, any other refusal is
     flashed. Returns an `Outcome`, truthy when the change was committed.
+
+    A form with a submission key (`submissions.OnceForm`) is done once: a copy of a form that
+    was processed, or is being processed at this moment, raises `submissions.Replay`, the first
+    copy's answer.
     """
+    key = submissions.key_of(form)
+    if key is not None:
+        try:
+            submissions.claim(key)
+        except IntegrityError:  # a copy of this form got there first: wait for it, answer as it
+            db.session.rollback()
+            submissions.replay(key)
     try:
         value = action()
         commit()
@@ -85,4 +97,23 @@ def commit_or_flash(
         return Outcome(False, error=DomainError(taken_message))
     if success:
         flash(success, "success")
+    if key is not None:
+        after_this_request(_answer_recorder(key))
     return Outcome(True, value=value)
+
+
+def _answer_recorder(key: str) -> Callable:
+    """After the view answered a processed form: keep the answer for the copies of the form."""
+
+    def record(response):
+        try:
+            submissions.record_answer(
+                key,
+                response.location if response.status_code in (301, 302, 303, 307, 308) else None,
+            )
+            commit()
+        except SQLAlchemyError:  # the copies then get the form's page with a note
+            db.session.rollback()
+        return response
+
+    return record

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
+from ..submissions import OnceForm
 from .match_models import MATCH_ROLE_LABELS
 from .models import LANGUAGES, PROVINCES, WEEKDAYS
 
@@ -221,7 +222,7 @@ class SearchForm(FlaskForm):
     page = IntegerField(validators=[Optional(), NumberRange(1, 10000)], default=1)
 
 
-class MatchRequestForm(FlaskForm):
+class MatchRequestForm(OnceForm):
     profiles = HiddenField()
     assembly = StringField(
         _l("Burgerberaad"),

@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from ..submissions import OnceForm
 from .models import AUDIENCE_LABELS, COURSE_KIND_LABELS, DELIVERY_LABELS, PHASE_LABELS
 
 MAX_SESSIONS = 20
@@ -211,7 +212,7 @@ class SessionRowForm(Form):
         return True
 
 
-class EditionForm(FlaskForm):
+class EditionForm(OnceForm):
     capacity = IntegerField(
         _l("Capaciteit (plaatsen)"),
         validators=[InputRequired(message=_l("Vul het aantal plaatsen in."))],
@@ -289,7 +290,7 @@ class CapacityForm(FlaskForm):
     )
 
 
-class DuplicateForm(FlaskForm):
+class DuplicateForm(OnceForm):
     first_day = DateField(
         _l("Nieuwe datum van de eerste sessie"),
         validators=[InputRequired(message=_l("Kies een datum."))],
