@@ -16,21 +16,23 @@ carry one rendering for many visitors; today none of them has a creating form, b
 ever get one, every visitor still claims a key of their own (the CSRF secret is theirs), and a
 key copied from someone else's page never replays their answer nor signs anyone in.
 
-Rows are one short line per created object and are kept, like the audit log; `purge()` removes
-rows older than a day if they ever matter (a replay after that is an ordinary new submission,
-which the rules of each form then judge).
+Rows are one short line (about 200 bytes) per object created through a form, far fewer than the
+audit entries the same forms write, so they are kept: a form sent again days later (the back
+button) still gets its first answer. They go with their account (ON DELETE CASCADE). Should they
+ever matter, deleting rows older than a day from a periodic task is safe: a copy sent after that
+is judged as a new submission by the form's own rules.
 """
 
 import hashlib
 import secrets
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app, flash, redirect, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
-from sqlalchemy import ForeignKey, String, delete
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
 from wtforms import HiddenField
@@ -150,11 +152,3 @@ class Replay(HTTPException):
 
     def get_response(self, environ=None, scope=None):
         return redirect(self.location, 303)
-
-
-def purge(older_than: timedelta = timedelta(days=1)) -> int:
-    """Forget processed submissions older than `older_than`; the caller commits."""
-    result = db.session.execute(
-        delete(FormSubmission).where(FormSubmission.created_at < utcnow() - older_than)
-    )
-    return result.rowcount or 0

@@ -328,3 +328,32 @@ def test_a_key_from_another_browser_replays_nothing(app):
     with other.session_transaction() as session:
         eva = db.session.scalar(select(User).where(User.email == "eva@example.nl"))
         assert session["_user_id"] == eva.get_id()
+
+
+def test_four_browsers_registering_one_address_at_once_get_one_account(app):
+    """Not a double click but a race between people: the unique key on the address decides,
+    and the others are told in Dutch (web.commit_or_flash), never a 500."""
+    browsers = [_browser(app) for _ in range(COPIES)]
+    fields = [_page_fields(b, "/auth/register", "") for b in browsers]
+    start = threading.Barrier(COPIES)
+    answers: list = [None] * COPIES
+
+    def send(i: int) -> None:
+        start.wait()
+        response = _register(browsers[i], fields[i], name=f"Femke {i}")
+        answers[i] = (response.status_code, response.get_data(as_text=True))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(COPIES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(status for status, _body in answers).count(302) == 1, answers
+    for status, body in answers:
+        if status != 302:
+            assert status in (200, 400, 409), body[-1500:]
+            assert (
+                "tegelijk met uw verzoek al vastgelegd" in body
+                or "Er bestaat al een account met dit e-mailadres" in body
+            ), body[-3000:]
+    assert _count(User) == 1
