@@ -263,7 +263,7 @@ class HideForm(FlaskForm):
     )
 
 
-class QualificationForm(FlaskForm):
+class QualificationForm(OnceForm):
     email = EmailField(
         _l("E-mailadres van de deelnemer"),
         filters=[_strip],
@@ -281,7 +281,7 @@ class SpecialisationForm(FlaskForm):
     active = BooleanField(_l("Actief"), default=True)
 
 
-class ShortlistForm(FlaskForm):
+class ShortlistForm(OnceForm):
     profiles = HiddenField()
     client_id = SelectField(_l("Opdrachtgever"), coerce=int, choices=[], validators=[_required()])
     title = StringField(_l("Titel"), filters=[_strip], validators=[_required(), Length(max=200)])

@@ -96,7 +96,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CourseForm(FlaskForm):
+class CourseForm(OnceForm):
     title = StringField(_l("Titel"), filters=[_strip], validators=[_required(), Length(max=200)])
     slug = StringField(
         _l("Webadres (slug)"),

@@ -260,6 +260,21 @@ def test_edition_duplicated_four_times_is_copied_once(app, make_edition, make_us
     assert _count(Edition) == 2
 
 
+
+def test_organisation_added_four_times_by_staff_is_added_once(app, make_user):
+    admin = make_user("admin")
+    db.session.commit()
+    page = "/admin/organisations/"
+    results = _send_at_once(
+        app,
+        _browser(app, admin),
+        page,
+        page,
+        {"name": "Gemeente Leusden", "kind": "gemeente", "cbs_code": ""},
+    )
+    _answered_as_the_first(results)
+    assert _count(Organisation) == 1
+
 # -- one browser, one key: what a copy may and may not do --------------------------------------
 def _register(client, fields: dict, **overrides):
     data = {

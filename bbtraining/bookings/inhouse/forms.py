@@ -487,7 +487,7 @@ class SessionChangeForm(FlaskForm):
             raise ValidationError(_l("Kies een trainer."))
 
 
-class InvoiceForm(FlaskForm):
+class InvoiceForm(OnceForm):
     lines = FieldList(FormField(LineForm), min_entries=4, max_entries=12)
     billing_address = TextAreaField(_l("Factuuradres"), filters=[_strip], validators=[_text(1000)])
 
