@@ -260,7 +260,6 @@ def test_edition_duplicated_four_times_is_copied_once(app, make_edition, make_us
     assert _count(Edition) == 2
 
 
-
 def test_organisation_added_four_times_by_staff_is_added_once(app, make_user):
     admin = make_user("admin")
     db.session.commit()
@@ -274,6 +273,7 @@ def test_organisation_added_four_times_by_staff_is_added_once(app, make_user):
     )
     _answered_as_the_first(results)
     assert _count(Organisation) == 1
+
 
 # -- one browser, one key: what a copy may and may not do --------------------------------------
 def _register(client, fields: dict, **overrides):
