@@ -7,7 +7,11 @@ redirected to, and who is signed in by then) is written on the row. A copy of th
 arrives later finds the row; a copy that arrives at the same moment waits on the row's primary
 key until the first transaction ends (PostgreSQL) or on the write lock (SQLite), and then finds
 it. Either way the copy changes nothing and gets the first answer: a redirect to the same page,
-signed in as the first copy left the browser, with a Dutch note that the form was already sent.
+with a Dutch note that the form was already sent. When the form made an account and signed it
+in (registration, an enrollment or inhouse request without an account), a copy sent within
+SIGN_IN_SECONDS is signed in too: the browser may have dropped the first answer's cookie, and
+only this browser holds the key (see below); later copies, such as the back button on a shared
+computer after signing out, are not.
 A form page from before this mechanism, or a client that sends no key, is served as before.
 
 The key a form carries is stored bound to the browser: the row's key is a hash of the form's
@@ -26,7 +30,7 @@ is judged as a new submission by the form's own rules.
 import hashlib
 import secrets
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app, flash, redirect, request, session
 from flask_babel import lazy_gettext as _l
@@ -43,6 +47,9 @@ from .extensions import db
 KEY_FIELD = "submission_key"
 # How long a copy waits for the first copy's answer to be written after its commit.
 ANSWER_WAIT_SECONDS = 10.0
+# How long after the first copy a copy is still signed in as the account the form created: a
+# double click or an impatient retry, not the back button on a shared computer after signing out.
+SIGN_IN_SECONDS = 60
 ALREADY_SENT = _l("Dit formulier was al verstuurd. We hebben het één keer verwerkt.")
 
 
@@ -53,7 +60,8 @@ class FormSubmission(db.Model):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     endpoint: Mapped[str] = mapped_column(String(120))
-    # Who was signed in when it was answered (the new account, for a form that creates one).
+    # The account the form signed in (registration, an enrollment or request that makes an
+    # account), for its copies; None when the sender was signed in already.
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="CASCADE"), index=True
     )
@@ -90,24 +98,22 @@ def key_of(form) -> str | None:
 
 def claim(key: str) -> None:
     """Record the submission in the current transaction; a duplicate key fails at this flush."""
-    db.session.add(
-        FormSubmission(
-            key=key,
-            endpoint=(request.endpoint or "")[:120],
-            user_id=current_user.id if current_user.is_authenticated else None,
-        )
-    )
+    db.session.add(FormSubmission(key=key, endpoint=(request.endpoint or "")[:120]))
     db.session.flush()
 
 
-def record_answer(key: str, location: str | None) -> None:
+def sender_signed_in() -> bool:
+    return current_user.is_authenticated
+
+
+def record_answer(key: str, location: str | None, *, sender_was_signed_in: bool) -> None:
     """Write what the first copy answered on its row (after its commit)."""
     row = db.session.get(FormSubmission, key)
     if row is None:
         return
     row.result_url = (location or request.full_path.rstrip("?"))[:2000]
-    if current_user.is_authenticated:
-        row.user_id = current_user.id
+    if not sender_was_signed_in and current_user.is_authenticated:
+        row.user_id = current_user.id  # the form made an account and signed it in
     db.session.flush()
 
 
@@ -130,7 +136,12 @@ def replay(key: str) -> None:
         db.session.rollback()
         time.sleep(0.05)
     location = row.result_url if row is not None and row.result_url else request.full_path
-    if row is not None and row.user_id is not None and not current_user.is_authenticated:
+    if (
+        row is not None
+        and row.user_id is not None
+        and not current_user.is_authenticated
+        and utcnow() - row.created_at < timedelta(seconds=SIGN_IN_SECONDS)
+    ):
         from .auth.models import User  # accounts sit above this module
 
         user = db.session.get(User, row.user_id)

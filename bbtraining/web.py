@@ -73,6 +73,7 @@ def commit_or_flash(
     copy's answer.
     """
     key = submissions.key_of(form)
+    signed_in = key is not None and submissions.sender_signed_in()
     if key is not None:
         try:
             submissions.claim(key)
@@ -98,11 +99,11 @@ def commit_or_flash(
     if success:
         flash(success, "success")
     if key is not None:
-        after_this_request(_answer_recorder(key))
+        after_this_request(_answer_recorder(key, signed_in))
     return Outcome(True, value=value)
 
 
-def _answer_recorder(key: str) -> Callable:
+def _answer_recorder(key: str, sender_was_signed_in: bool) -> Callable:
     """After the view answered a processed form: keep the answer for the copies of the form."""
 
     def record(response):
@@ -110,6 +111,7 @@ def _answer_recorder(key: str) -> Callable:
             submissions.record_answer(
                 key,
                 response.location if response.status_code in (301, 302, 303, 307, 308) else None,
+                sender_was_signed_in=sender_was_signed_in,
             )
             commit()
         except SQLAlchemyError:  # the copies then get the form's page with a note

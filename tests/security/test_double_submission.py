@@ -372,3 +372,27 @@ def test_four_browsers_registering_one_address_at_once_get_one_account(app):
                 or "Er bestaat al een account met dit e-mailadres" in body
             ), body[-3000:]
     assert _count(User) == 1
+
+
+def test_a_late_copy_is_answered_but_not_signed_in(app):
+    """The back button on a shared computer after the new account signed out: the copy changes
+    nothing and signs nobody in."""
+    from datetime import UTC, datetime
+
+    from bbtraining.submissions import SIGN_IN_SECONDS, FormSubmission
+
+    browser = _browser(app)
+    fields = _page_fields(browser, "/auth/register", "")
+    cookie = browser.get_cookie("session").value
+    first = _register(browser, fields)
+    assert first.status_code == 302
+    row = db.session.scalars(select(FormSubmission)).one()
+    row.created_at = datetime.now(UTC) - timedelta(seconds=SIGN_IN_SECONDS + 1)
+    db.session.commit()
+    late = _browser(app)
+    late.set_cookie("session", cookie)
+    response = _register(late, fields)
+    assert response.status_code == 303
+    assert response.headers["Location"] == first.headers["Location"]
+    assert late.get("/account/").status_code == 302  # to the login page
+    assert _count(User) == 1
