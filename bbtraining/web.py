@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import flash
-from sqlalchemy.exc import IntegrityError
+from flask import after_this_request, flash
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
+from . import submissions
 from .errors import DomainError
 from .extensions import db
 from .i18n import lazy_gettext as _l
@@ -77,7 +78,19 @@ def commit_or_flash(
 
     A DomainError that names a field of `form` is shown on that field, any other refusal is
     flashed. Returns an `Outcome`, truthy when the change was committed.
+
+    A form with a submission key (`submissions.OnceForm`) is done once: a copy of a form that
+    was processed, or is being processed at this moment, raises `submissions.Replay`, the first
+    copy's answer.
     """
+    key = submissions.key_of(form)
+    signed_in = key is not None and submissions.sender_signed_in()
+    if key is not None:
+        try:
+            submissions.claim(key)
+        except IntegrityError:  # a copy of this form got there first: wait for it, answer as it
+            db.session.rollback()
+            submissions.replay(key)
     try:
         value = action()
         commit()
@@ -96,4 +109,24 @@ def commit_or_flash(
         return Outcome(False, error=DomainError(taken_message))
     if success:
         flash(str(success), "success")
+    if key is not None:
+        after_this_request(_answer_recorder(key, signed_in))
     return Outcome(True, value=value)
+
+
+def _answer_recorder(key: str, sender_was_signed_in: bool) -> Callable:
+    """After the view answered a processed form: keep the answer for the copies of the form."""
+
+    def record(response):
+        try:
+            submissions.record_answer(
+                key,
+                response.location if response.status_code in (301, 302, 303, 307, 308) else None,
+                sender_was_signed_in=sender_was_signed_in,
+            )
+            commit()
+        except SQLAlchemyError:  # the copies then get the form's page with a note
+            db.session.rollback()
+        return response
+
+    return record

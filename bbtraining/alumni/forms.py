@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
 from ..i18n import lazy_gettext as _l
+from ..submissions import OnceForm
 from .match_models import MATCH_ROLE_LABELS
 from .models import LANGUAGES, PROVINCES, WEEKDAYS
 from .photos import ACCEPT_ATTRIBUTE
@@ -226,7 +227,7 @@ class SearchForm(FlaskForm):
     page = IntegerField(validators=[Optional(), NumberRange(1, 10000)], default=1)
 
 
-class MatchRequestForm(FlaskForm):
+class MatchRequestForm(OnceForm):
     profiles = HiddenField()
     assembly = StringField(
         _l("Burgerberaad"),
@@ -267,7 +268,7 @@ class HideForm(FlaskForm):
     )
 
 
-class QualificationForm(FlaskForm):
+class QualificationForm(OnceForm):
     email = EmailField(
         _l("E-mailadres van de deelnemer"),
         filters=[_strip],
@@ -285,7 +286,7 @@ class SpecialisationForm(FlaskForm):
     active = BooleanField(_l("Actief"), default=True)
 
 
-class ShortlistForm(FlaskForm):
+class ShortlistForm(OnceForm):
     profiles = HiddenField()
     client_id = SelectField(_l("Opdrachtgever"), coerce=int, choices=[], validators=[_required()])
     title = StringField(_l("Titel"), filters=[_strip], validators=[_required(), Length(max=200)])

@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..i18n import lazy_gettext as _l
+from ..submissions import OnceForm
 from .models import ORGANISATION_KIND_LABELS, ROLE_LABELS
 
 
@@ -22,7 +23,7 @@ class UserAdminForm(FlaskForm):
     is_active_account = BooleanField(_l("Account actief"))
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(OnceForm):
     name = StringField(
         _l("Naam"), validators=[DataRequired(_l("Dit veld is verplicht.")), Length(max=200)]
     )

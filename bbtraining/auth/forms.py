@@ -3,6 +3,7 @@ from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectF
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from ..i18n import lazy_gettext as _l
+from ..submissions import OnceForm
 from .models import ORGANISATION_KIND_LABELS
 
 
@@ -27,7 +28,7 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Ingelogd blijven op dit apparaat"))
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(OnceForm):
     name = StringField(_l("Naam"), filters=[_strip], validators=[_required(), Length(max=200)])
     email = EmailField(
         _l("E-mailadres"), filters=[_strip], validators=[_required(), _email(), Length(max=254)]

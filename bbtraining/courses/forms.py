@@ -22,6 +22,7 @@ from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberR
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from ..i18n import lazy_gettext as _l
+from ..submissions import OnceForm
 from .models import AUDIENCE_LABELS, COURSE_KIND_LABELS, DELIVERY_LABELS, PHASE_LABELS
 
 MAX_SESSIONS = 20
@@ -95,7 +96,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CourseForm(FlaskForm):
+class CourseForm(OnceForm):
     title = StringField(_l("Titel"), filters=[_strip], validators=[_required(), Length(max=200)])
     slug = StringField(
         _l("Webadres (slug)"),
@@ -211,7 +212,7 @@ class SessionRowForm(Form):
         return True
 
 
-class EditionForm(FlaskForm):
+class EditionForm(OnceForm):
     capacity = IntegerField(
         _l("Capaciteit (plaatsen)"),
         validators=[InputRequired(message=_l("Vul het aantal plaatsen in."))],
@@ -289,7 +290,7 @@ class CapacityForm(FlaskForm):
     )
 
 
-class DuplicateForm(FlaskForm):
+class DuplicateForm(OnceForm):
     first_day = DateField(
         _l("Nieuwe datum van de eerste sessie"),
         validators=[InputRequired(message=_l("Kies een datum."))],

@@ -5,6 +5,7 @@ from wtforms import EmailField, HiddenField, SelectField, StringField, TextAreaF
 from wtforms.validators import AnyOf, Email, InputRequired, Length, Optional, ValidationError
 
 from ...i18n import lazy_gettext as _l
+from ...submissions import OnceForm
 from .models import AttendanceStatus
 
 _NO_PARTICIPANT = _l("Kies een deelnemer van de lijst.")
@@ -64,7 +65,7 @@ class SessionNoteForm(FlaskForm):
     )
 
 
-class GuestForm(FlaskForm):
+class GuestForm(OnceForm):
     name = StringField(
         _l("Naam"),
         validators=[InputRequired(message=_l("Vul een naam in.")), Length(max=200)],

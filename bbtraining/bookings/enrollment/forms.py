@@ -26,6 +26,7 @@ from wtforms.validators import (
 )
 
 from ...i18n import lazy_gettext as _l
+from ...submissions import OnceForm
 from .models import PAY_BY_LABELS, PayBy
 
 
@@ -82,7 +83,7 @@ def vat_number_valid(value: str) -> bool:
     return bool(pattern and re.fullmatch(pattern, value))
 
 
-class BillingForm(FlaskForm):
+class BillingForm(OnceForm):
     billing_name = StringField(
         _l("Naam"), filters=[_strip], validators=[_required(), Length(max=200)]
     )
@@ -189,7 +190,7 @@ class NewAccountEnrollForm(BillingForm, NewAccountFields):
     pass
 
 
-class WaitlistForm(FlaskForm):
+class WaitlistForm(OnceForm):
     seats = IntegerField(
         _l("Aantal plaatsen"),
         default=1,

@@ -39,6 +39,7 @@ from wtforms.widgets import TextInput
 
 from ...auth.models import ORGANISATION_KIND_LABELS
 from ...i18n import lazy_gettext as _l
+from ...submissions import OnceForm
 from .models import (
     ASSEMBLY_PHASE_LABELS,
     DELIVERY_MODE_LABELS,
@@ -124,7 +125,7 @@ class AmountField(DecimalField):
 PART_CHOICES = [("", _l("Dagdeel"))] + [(k.value, v) for k, v in PART_OF_DAY_LABELS.items()]
 
 
-class RequestForm(FlaskForm):
+class RequestForm(OnceForm):
     organisation_name = StringField(
         _l("Naam van uw organisatie"), filters=[_strip], validators=[Length(max=200)]
     )
@@ -349,7 +350,7 @@ def _complete_rows(entries) -> tuple[bool, bool]:
     return ok, filled
 
 
-class ProposalForm(FlaskForm):
+class ProposalForm(OnceForm):
     sessions = FieldList(FormField(ProposalSessionForm), min_entries=3, max_entries=12)
     lines = FieldList(FormField(LineForm), min_entries=4, max_entries=12)
     vat_rate = AmountField(
@@ -435,7 +436,7 @@ class CancelForm(FlaskForm):
     )
 
 
-class MessageForm(FlaskForm):
+class MessageForm(OnceForm):
     body = TextAreaField(
         _l("Uw bericht"),
         filters=[_strip],
@@ -443,7 +444,7 @@ class MessageForm(FlaskForm):
     )
 
 
-class ParticipantForm(FlaskForm):
+class ParticipantForm(OnceForm):
     name = StringField(_l("Naam"), filters=[_strip], validators=[_required(), Length(max=200)])
     email = EmailField(
         _l("E-mailadres"), filters=[_strip], validators=[_required(), _email(), Length(max=254)]
@@ -486,7 +487,7 @@ class SessionChangeForm(FlaskForm):
             raise ValidationError(_l("Kies een trainer."))
 
 
-class InvoiceForm(FlaskForm):
+class InvoiceForm(OnceForm):
     lines = FieldList(FormField(LineForm), min_entries=4, max_entries=12)
     billing_address = TextAreaField(_l("Factuuradres"), filters=[_strip], validators=[_text(1000)])
 
