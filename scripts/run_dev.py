@@ -17,10 +17,27 @@ BIN = Path(sys.executable).parent
 GRACE_SECONDS = 10
 
 
+# Listening on every interface is no address a browser can follow from a mail.
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}  # noqa: S104 - compared with, not bound to
+
+
+def child_env(environ) -> dict:
+    """The environment of web, worker and beat: absolute links (mails, calendar, certificates,
+    the QR code) point at the address served here, unless PUBLIC_URL says otherwise."""
+    host = environ.get("HOST", "127.0.0.1")
+    port = environ.get("PORT", "5000")
+    link_host = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    if ":" in link_host:  # an IPv6 address needs brackets in a URL
+        link_host = f"[{link_host}]"
+    env = {**environ, "FLASK_APP": "wsgi:app", "PYTHONUNBUFFERED": "1", "HOST": host, "PORT": port}
+    if not environ.get("PUBLIC_URL"):
+        env["PUBLIC_URL"] = f"http://{link_host}:{port}"
+    return env
+
+
 def main() -> int:
-    env = {**os.environ, "FLASK_APP": "wsgi:app", "PYTHONUNBUFFERED": "1"}
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = os.environ.get("PORT", "5000")
+    env = child_env(os.environ)
+    host, port = env["HOST"], env["PORT"]
     commands = {
         "web": [str(BIN / "flask"), "run", "--host", host, "--port", port, "--no-reload"],
         "worker": [

@@ -123,8 +123,11 @@ class LoginLocked(DomainError):
     pass
 
 
-def authenticate(email: str, password: str) -> User | None:
+def authenticate(email: str, password: str, language: str | None = None) -> User | None:
     """The user when the address and password match an active account, else None.
+
+    `language` is the one the visitor chose with the switch before signing in: it becomes the
+    account's, as the switch does for someone signed in, so pages and mails stay in it.
 
     Every attempt costs one password hash (a dummy one for an unknown address), locked or
     not, so the time of the answer tells nothing. A wrong password counts against the address
@@ -145,6 +148,8 @@ def authenticate(email: str, password: str) -> User | None:
         raise LoginLocked(_locked_message(until))
     lockout.clear(email)
     user.last_login_at = utcnow()
+    if language in current_app.config["LANGUAGES"]:
+        user.locale = language
     return user
 
 

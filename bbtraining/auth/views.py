@@ -83,8 +83,9 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
+        chosen_language = session.get("lang")
         signed_in = commit_or_flash(
-            lambda: services.authenticate(form.email.data, form.password.data)
+            lambda: services.authenticate(form.email.data, form.password.data, chosen_language)
         )
         user = signed_in.value
         if isinstance(signed_in.error, services.LoginLocked):
@@ -93,6 +94,8 @@ def login():
             flash(_("Het e-mailadres of wachtwoord klopt niet."), "error")
         elif user is not None:
             session.clear()  # a fresh session id after login (session fixation)
+            if chosen_language:  # the language switch outlives the old session
+                session["lang"] = chosen_language
             login_user(user, remember=form.remember.data)
             flash(_("Welkom, %(name)s.", name=user.first_name), "success")
             return redirect(safe_next(request.args.get("next")))
