@@ -1,7 +1,8 @@
 """Certificates: the public verification page and the participant's own download.
 
 /certificates/<code> confirms or denies one certificate and nothing else: an unknown code is a
-404 and there is no list. Both pages share a rate limit, so codes cannot be tried in bulk.
+404 (a page that says so) and there is no list. Both pages share a rate limit, so codes cannot
+be tried in bulk.
 """
 
 from flask import Response, abort, current_app, redirect, render_template, request, url_for
@@ -44,10 +45,18 @@ def certificate_lookup():
 def certificate_verify(code: str):
     certificate = find_by_code(code)
     if certificate is None:
-        abort(404)
-    response = current_app.make_response(
-        render_template("bookings/certificates/verify.html", certificate=certificate)
-    )
+        # Whoever checks a code hears so in words (still a 404: there is no such page). Only a
+        # code of our form is shown back: the address is not a place to print a visitor's text.
+        page = render_template(
+            "bookings/certificates/unknown.html",
+            code=normalise_code(code),
+            form=CertificateLookupForm(formdata=None),
+        )
+        response = current_app.make_response((page, 404))
+    else:
+        response = current_app.make_response(
+            render_template("bookings/certificates/verify.html", certificate=certificate)
+        )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response

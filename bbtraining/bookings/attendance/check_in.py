@@ -80,11 +80,12 @@ def participant_for_user(session: TrainingSession, user: User) -> Participant | 
     return None
 
 
-def check_in(
+def may_check_in(
     session: TrainingSession, user: User, *, now: datetime | None = None
-) -> tuple[AttendanceRecord, bool]:
-    """The participant marks themselves present; the trainer confirms it on the sheet.
-    Returns the record and whether it changed (False: they were already present)."""
+) -> tuple[Participant, AttendanceRecord]:
+    """The user's place on the list and their record; refused (DomainError) when the session
+    does not run, they are not on the list, or the trainer marked them absent. The landing page
+    asks this before offering the button, the check-in itself again."""
     now = now or utcnow()
     if not session_running(session, now):
         raise DomainError(check_in_closed_message())
@@ -94,6 +95,17 @@ def check_in(
             _l("U staat niet op de deelnemerslijst van deze sessie. Meld u bij de trainer.")
         )
     record = record_for(session, person)
+    record.refuse_self_check_in_over_trainer()
+    return person, record
+
+
+def check_in(
+    session: TrainingSession, user: User, *, now: datetime | None = None
+) -> tuple[AttendanceRecord, bool]:
+    """The participant marks themselves present; the trainer confirms it on the sheet.
+    Returns the record and whether it changed (False: they were already present)."""
+    now = now or utcnow()
+    person, record = may_check_in(session, user, now=now)
     before = record.status
     if not record.mark(
         AttendanceStatus.PRESENT, by=user, source=AttendanceSource.SELF_CHECK_IN, at=now

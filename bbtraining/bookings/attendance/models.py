@@ -102,6 +102,20 @@ class AttendanceRecord(db.Model):
             and self.confirmed_at is None
         )
 
+    def refuse_self_check_in_over_trainer(self) -> None:
+        """A participant's own scan does not undo what the trainer or staff decided: someone
+        marked absent or excused who is there after all says so to the trainer."""
+        if (
+            self.status in (AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED)
+            and self.source != AttendanceSource.SELF_CHECK_IN
+        ):
+            raise DomainError(
+                _l(
+                    "De trainer heeft u voor deze sessie als afwezig of afgemeld genoteerd. "
+                    "Bent u er toch? Meld u dan bij de trainer; die past het aan op de lijst."
+                )
+            )
+
     def mark(self, status: str, *, by: User | None, source: str, at: datetime) -> bool:
         """Set the status; returns whether anything changed."""
         try:
@@ -109,6 +123,8 @@ class AttendanceRecord(db.Model):
         except ValueError as exc:
             raise DomainError(_l("Kies aanwezig, afwezig of afgemeld."), field="status") from exc
         confirmed = source != AttendanceSource.SELF_CHECK_IN
+        if not confirmed:
+            self.refuse_self_check_in_over_trainer()
         if self.status == status:
             if confirmed and self.awaiting_confirmation:
                 # A trainer ticking someone who checked in themselves confirms them.

@@ -72,9 +72,10 @@ def sheet_participants(session: TrainingSession) -> list[Participant]:
 def sheet_counts(rows: list[SheetRow]) -> dict[str, int]:
     counts = {status.value: 0 for status in AttendanceStatus}
     counts.update(unmarked=0, awaiting=0, self_checked_in=0, total=len(rows))
+    # Each person counts once: a self check-in the trainer has not confirmed is "awaiting",
+    # not also "present", so the parts add up to the list.
     for row in rows:
-        counts[row.status or "unmarked"] += 1
-        counts["awaiting"] += row.awaiting_confirmation
+        counts["awaiting" if row.awaiting_confirmation else row.status or "unmarked"] += 1
         counts["self_checked_in"] += bool(
             row.record is not None
             and row.record.source == AttendanceSource.SELF_CHECK_IN

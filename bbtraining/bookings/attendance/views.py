@@ -430,6 +430,10 @@ def check_in_confirm(session_id: int):
             ),
         )
     if request.method == "GET":
+        try:  # told here, before they tap "Ik ben aanwezig"
+            check_in.may_check_in(session, current_user)
+        except DomainError as refused:
+            return _check_in_refused(session, refused.message)
         return render_template("bookings/attendance/check_in.html", session=session, form=form)
     if not form.validate_on_submit():
         return _check_in_refused(session, _("Het formulier is verlopen. Probeer het opnieuw."))

@@ -126,6 +126,30 @@ def test_unknown_codes_are_404_and_there_is_no_list(issued, client):
     assert "Eva" not in index.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("code", ["ABCD-EFGH-JKMN-PQRS", "nonsense", "<b>vals"])
+def test_unknown_code_has_its_own_page_with_status_404(issued, client, code):
+    """Issue #15: an unknown code showed the generic "page not found"."""
+    response = client.get(f"/certificates/{code}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "Er is geen geldig certificaat met deze code." in page
+    assert "Pagina niet gevonden" not in page
+    assert 'action="/certificates/"' in page  # another code can be tried at once
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "<b>vals" not in page
+    if code != "ABCD-EFGH-JKMN-PQRS":
+        assert "<code>" not in page  # only a code of our form is shown back
+    if code == "ABCD-EFGH-JKMN-PQRS":
+        assert "<code>ABCD-EFGH-JKMN-PQRS</code>" in page
+
+
+def test_unknown_code_page_in_english(issued, client):
+    client.post("/language/en")
+    response = client.get("/certificates/ABCD-EFGH-JKMN-PQRS")
+    assert response.status_code == 404
+    assert "There is no valid certificate with this code." in response.get_data(as_text=True)
+
+
 def test_lookup_form(issued, client):
     certificate, *_ = issued
     found = client.get("/certificates/", query_string={"code": certificate.code.lower()})

@@ -101,11 +101,21 @@ def test_check_in_service(running, make_user, trainer):
         check_in.check_in(session, stranger)
 
 
-def test_check_in_after_an_absence_mark_waits_for_the_trainer(running, trainer):
+@pytest.mark.parametrize("status", ["absent", "excused"])
+def test_check_in_does_not_override_the_trainers_absence_mark(running, trainer, status):
+    """Issue #15: a scan silently turned the trainer's "Afwezig" into present."""
     session, eva, key = running
-    marking.mark(session, key, "absent", by=trainer)
-    record, changed = check_in.check_in(session, eva)
-    assert changed and record.status == "present" and record.awaiting_confirmation
+    marking.mark(session, key, status, by=trainer)
+    db.session.commit()
+    with pytest.raises(DomainError, match="De trainer heeft u voor deze sessie als afwezig"):
+        check_in.check_in(session, eva)
+    db.session.rollback()
+    [record] = _records()
+    assert record.status == status and record.source == "trainer"
+    assert not record.awaiting_confirmation
+    # The trainer can still change it: the rule binds only the participant's own scan.
+    marking.mark(session, key, "present", by=trainer)
+    assert record.status == "present"
 
 
 def test_inhouse_participant_matches_by_verified_email(make_lone_session, make_user, roster):
@@ -254,3 +264,49 @@ def test_qr_page_outside_the_session(make_run, trainer, client, login):
     assert page.status_code == 409 and "<svg" not in page.get_data(as_text=True)
     assert "alleen tijdens de sessie" in page.get_data(as_text=True)
     assert client.get(f"/attendance/sessions/{session.id}/check-in-code.svg").status_code == 409
+
+
+def _landing(client, session):
+    """Scan the code and open the page it leads to (logged in already)."""
+    scan = client.get(_scan_url(session))
+    assert scan.status_code == 302
+    return client.get(scan.location), parse_qs(urlsplit(scan.location).query)["grant"][0]
+
+
+def test_non_participant_is_told_on_the_landing_page(running, make_user, client, login):
+    """Issue #15: they heard it only after tapping "Ik ben aanwezig"."""
+    session, _eva, _key = running
+    login(make_user("facilitator", email="stranger@example.nl"))
+    page, _grant = _landing(client, session)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "U staat niet op de deelnemerslijst van deze sessie. Meld u bij de trainer." in text
+    assert "Ik ben aanwezig" not in text  # no button that can only be refused
+    assert _records() == []
+
+
+def test_participant_marked_absent_is_told_on_the_landing_page_and_on_tapping(
+    running, trainer, client, login
+):
+    session, eva, key = running
+    marking.mark(session, key, "absent", by=trainer)
+    db.session.commit()
+    login(eva)
+    page, grant = _landing(client, session)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400 and "Ik ben aanwezig" not in text
+    assert "De trainer heeft u voor deze sessie als afwezig of afgemeld genoteerd." in text
+    # A button tapped from an older page is refused just the same, and changes nothing.
+    tapped = client.post(f"/check-in/{session.id}", data={"grant": grant})
+    assert tapped.status_code == 400
+    assert "De trainer heeft u voor deze sessie als afwezig" in tapped.get_data(as_text=True)
+    db.session.expire_all()
+    [record] = _records()
+    assert record.status == "absent" and record.source == "trainer"
+
+
+def test_participant_sees_the_button_on_the_landing_page(running, client, login):
+    session, eva, _key = running
+    login(eva)
+    page, _grant = _landing(client, session)
+    assert page.status_code == 200 and "Ik ben aanwezig" in page.get_data(as_text=True)

@@ -442,3 +442,28 @@ def test_a_refused_tap_keeps_the_session_notes_on_the_page(group, trainer, clien
     )
     assert page.status_code == 400
     assert "Bewaarde notitie</textarea>" in page.get_data(as_text=True)
+
+
+def test_tally_counts_each_participant_once(group, trainer, client, login):
+    """Issue #15: "3 aanwezig ... 1 wacht op bevestiging" with 3 participants."""
+    _edition, session, people, keys = group
+    check_in.check_in(session, people[0], now=utcnow())
+    for key in keys[1:]:
+        marking.mark(session, key, "present", by=trainer)
+    db.session.commit()
+    login(trainer)
+    state = _json(client.get(f"/attendance/sessions/{session.id}/state"))
+    total = len(keys)
+    assert state["counts"]["present"] == total - 1 and state["counts"]["awaiting"] == 1
+    assert (
+        state["counts_text"]
+        == f"{total - 1} aanwezig · 0 afwezig · 0 afgemeld · 1 wacht op bevestiging"
+    )
+    parts = ("present", "absent", "excused", "unmarked", "awaiting")
+    assert sum(state["counts"][part] for part in parts) == state["counts"]["total"] == total
+    page = client.get(f"/attendance/sessions/{session.id}").get_data(as_text=True)
+    assert f"{total - 1} aanwezig · 0 afwezig · 0 afgemeld · 1 wacht op bevestiging" in page
+    # Once confirmed, they count as present.
+    client.post(f"/attendance/sessions/{session.id}/confirm", data={"key": keys[0]})
+    state = _json(client.get(f"/attendance/sessions/{session.id}/state"))
+    assert state["counts_text"] == f"{total} aanwezig · 0 afwezig · 0 afgemeld"
