@@ -7,7 +7,7 @@ from ...urls import public_url
 from .models import (
     Enrollment,
 )
-from .policy import free_cancellation_deadline
+from .policy import offered_free_cancellation
 
 
 # -- mail -----------------------------------------------------------------------------------------
@@ -38,7 +38,7 @@ def mail_enrollment(enrollment: Enrollment, template: str, subject, **context) -
             if enrollment.credit_invoice_id
             else None,
             "enroll_url": public_url("bookings.enroll", edition_id=edition.id),
-            "cancel_deadline": free_cancellation_deadline(edition),
+            "cancel_deadline": offered_free_cancellation(edition),
             **context,
         },
     )

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 
-from ...courses.models import Edition
+from ...courses.models import AMSTERDAM, Edition
 from ...db_types import utcnow
 from ...errors import DomainError
 from .models import (
@@ -82,14 +82,31 @@ def free_cancellation_deadline(edition: Edition) -> datetime | None:
     return start - timedelta(days=edition.free_cancellation_days)
 
 
+def free_cancellation_open(edition: Edition, now: datetime | None = None) -> bool:
+    """The one rule on free cancellation: it runs through the deadline's whole day in Dutch time,
+    as pages and mails say "tot en met 20 november". No deadline (no sessions yet): open."""
+    deadline = free_cancellation_deadline(edition)
+    if deadline is None:
+        return True
+    return (now or utcnow()).astimezone(AMSTERDAM).date() <= deadline.astimezone(AMSTERDAM).date()
+
+
+def offered_free_cancellation(edition: Edition, now: datetime | None = None) -> datetime | None:
+    """The deadline to offer ("Kosteloos annuleren kan tot en met ..."), or None when its last day
+    has passed: a short-notice edition promises nothing it will refuse."""
+    deadline = free_cancellation_deadline(edition)
+    if deadline is None or not free_cancellation_open(edition, now):
+        return None
+    return deadline
+
+
 def participant_may_cancel(enrollment: Enrollment, now: datetime | None = None) -> bool:
     if not enrollment.is_active:
         return False
     if enrollment.status == EnrollmentStatus.HELD:
         # Nothing paid yet: letting the seat go is fine, unless the bank is still settling.
         return enrollment.payment_status != PaymentStatus.PROCESSING
-    deadline = free_cancellation_deadline(enrollment.edition)
-    return deadline is None or (now or utcnow()) <= deadline
+    return free_cancellation_open(enrollment.edition, now)
 
 
 def refund_fraction(enrollment: Enrollment, mode: str, now: datetime | None = None) -> Decimal:
@@ -98,8 +115,7 @@ def refund_fraction(enrollment: Enrollment, mode: str, now: datetime | None = No
         return Decimal(1)
     if mode == "none":
         return Decimal(0)
-    deadline = free_cancellation_deadline(enrollment.edition)
-    if deadline is None or (now or utcnow()) <= deadline:
+    if free_cancellation_open(enrollment.edition, now):
         return Decimal(1)
     return Decimal(enrollment.edition.late_refund_percent) / Decimal(100)
 

@@ -137,7 +137,7 @@ def _render_enroll(edition: Edition, *, form=None, waitlist_form=None, status=20
         price_excl=price[0],
         price_vat=price[1],
         price_incl=price[2],
-        cancel_deadline=policy.free_cancellation_deadline(edition),
+        cancel_deadline=policy.offered_free_cancellation(edition),
         stripe_available=stripe_enabled(),
         course_url=_course_url(edition),
     ), status
@@ -257,7 +257,7 @@ def _offer_page(entry, token, *, form=None, status=200):
         owner=owner,
         price_excl=price[0],
         price_incl=price[2],
-        cancel_deadline=policy.free_cancellation_deadline(edition),
+        cancel_deadline=policy.offered_free_cancellation(edition),
         button_form=ButtonForm(),
     ), status
 
