@@ -1,4 +1,5 @@
-"""Demo alumni: a handful of published profiles and the managed list of specialisations.
+"""Demo alumni: a handful of published profiles, the managed list of specialisations, and a
+match request from Provincie Gelderland waiting for Lotte's and Daan's answer.
 
 Runs after the accounts (and, when present, the catalog) seeders; safe to run again. Verified
 trainings are recorded only for qualifying courses that exist.
@@ -14,7 +15,9 @@ from ..bookings.attendance.qualifications import record_qualification
 from ..courses.models import Course
 from ..db_types import utcnow
 from ..extensions import db
+from . import matches
 from .consent import CONSENT_VERSION
+from .match_models import MatchRecipient, MatchRequest, RecipientStatus
 from .models import AlumniConsent, AlumniProfile, Specialisation
 
 SPECIALISATIONS = (
@@ -187,4 +190,52 @@ def seed() -> None:
         db.session.flush()
         if course is not None:  # after the profile exists: no invitation to make one
             record_qualification(user, course, source="admin", note="Demo")
+    db.session.flush()
+    seed_match_request()
+
+
+MATCH_CLIENT_EMAIL = "projectleider@example.nl"
+MATCH_ALUMNI = ("begeleider@example.nl", "daan.visser@example.nl")
+
+
+def waiting_match_request(client: User, now) -> MatchRequest | None:
+    """A request of this client that an alumnus still has to answer."""
+    return db.session.scalar(
+        select(MatchRequest)
+        .join(MatchRecipient)
+        .where(
+            MatchRequest.client_id == client.id,
+            MatchRequest.expires_at > now,
+            MatchRecipient.status == RecipientStatus.PENDING,
+        )
+        .limit(1)
+    )
+
+
+def seed_match_request() -> None:
+    """Once no request of the demo client waits any more (answered or expired), a new one."""
+    client = User.by_email(MATCH_CLIENT_EMAIL)
+    now = utcnow()
+    if client is None or waiting_match_request(client, now) is not None:
+        return
+    profiles = [
+        profile
+        for email in MATCH_ALUMNI
+        if (user := User.by_email(email)) is not None
+        and (profile := db.session.scalar(select(AlumniProfile).filter_by(user_id=user.id)))
+        and profile.is_searchable(now)
+    ]
+    if not profiles:
+        return
+    matches.create_request(
+        client,
+        profiles,
+        assembly="Burgerberaad stikstof en landbouw",
+        organisation_name="",
+        dates=[date.today() + timedelta(days=days) for days in (45, 52)],
+        place="Provinciehuis Arnhem",
+        role="table",
+        message="Wij zoeken tafelbegeleiders voor twee zaterdagen. Heeft u tijd?",
+        now=now,
+    )
     db.session.flush()

@@ -308,7 +308,7 @@ COURSES = (
 )
 
 # (course slug, weeks from now, weekday of the first day, day offsets, place, capacity, seats
-#  taken, trainer e-mails)
+#  the enrollments' demo fills with real participants, trainer e-mails)
 EDITIONS = (
     (
         "basistraining-gespreksbegeleider",
@@ -410,7 +410,7 @@ def seed() -> None:
         for slug, course in course_by_slug.items()
         if db.session.scalar(select(Edition.id).where(Edition.course_id == course.id))
     }
-    for slug, weeks, weekday, offsets, place, capacity, taken, emails in EDITIONS:
+    for slug, weeks, weekday, offsets, place, capacity, _taken, emails in EDITIONS:
         if slug in planned:
             continue
         first = _first_day(today, weeks, weekday, offsets)
@@ -418,7 +418,7 @@ def seed() -> None:
             trainers.Slot.local(first + timedelta(days=offset), DAY_START, DAY_END)
             for offset in offsets
         ]
-        edition = editions.schedule_edition(
+        editions.schedule_edition(
             course_by_slug[slug],
             editions.EditionInput(
                 capacity=capacity,
@@ -431,6 +431,6 @@ def seed() -> None:
                 ),
             ),
         )
-        # Enrollments come with the bookings blueprint; the demo shows full-looking editions.
-        edition.seats_taken = taken
+        # No seats here: a taken seat is a participant, enrolled by the enrollments' demo
+        # (bookings/enrollment/demo.py fills each edition to `taken` with demo participants).
     db.session.flush()

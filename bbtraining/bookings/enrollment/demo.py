@@ -1,13 +1,21 @@
-"""Demo enrollments: a confirmed participant with an open invoice and one who paid by bank
-transfer, so the account panel and the admin pages show something real.
+"""Demo enrollments: every taken seat in the demo is a participant who enrolled.
+
+Lotte has an open invoice that is overdue (staff can try the payment follow-up), Amira paid by
+bank transfer, and demo participants fill each catalog edition to the number the catalog's demo
+gives (`courses.demo.EDITIONS`), so "14 van 16" means fourteen names on the edition's list.
 
 Runs after the catalog's seeder; does nothing when there are no open editions yet. Idempotent:
-a person who already has an enrollment or entry for the edition is left as they are.
+a person who already has an enrollment for the edition is left as they are, and an edition is
+filled only up to its number.
 """
+
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from ...auth.models import User
+from ...auth.demo import DEMO_PASSWORD
+from ...auth.models import Role, User
+from ...courses import demo as catalog_demo
 from ...courses.models import Edition, EditionStatus
 from ...db_types import utcnow
 from ...extensions import db
@@ -30,6 +38,31 @@ DEMO_BILLING = {
     ),
 }
 
+# Lotte's invoice was sent this long ago; with the 14-day term it is overdue.
+OVERDUE_ISSUED_DAYS_AGO = 44
+
+# Participants who fill the editions (all with the demo password, facilitator role).
+DEMO_PARTICIPANTS = (
+    ("Bram Hoekstra", "Leeuwarden"),
+    ("Yasmina Bouzid", "Rotterdam"),
+    ("Joris van Leeuwen", "Gouda"),
+    ("Ingrid Smit", "Deventer"),
+    ("Mehmet Yilmaz", "Arnhem"),
+    ("Evelien de Graaf", "Haarlem"),
+    ("Koen Brouwer", "Tilburg"),
+    ("Sophie Vermeulen", "Middelburg"),
+    ("Thijs Mulder", "Zwolle"),
+    ("Anouk Kramer", "Groningen"),
+    ("Rachid Amrani", "Utrecht"),
+    ("Marloes Willems", "Maastricht"),
+    ("Wouter Pronk", "Alkmaar"),
+    ("Dewi Santoso", "Delft"),
+)
+
+
+def participant_email(name: str) -> str:
+    return name.lower().replace(" ", ".") + "@example.nl"
+
 
 def _open_editions() -> list[Edition]:
     editions = db.session.scalars(
@@ -37,6 +70,44 @@ def _open_editions() -> list[Edition]:
     ).all()
     now = utcnow()
     return [e for e in editions if e.unit_price is not None and e.enrollment_open(now)]
+
+
+def _participants() -> list[User]:
+    people = []
+    for name, _city in DEMO_PARTICIPANTS:
+        user = User.by_email(participant_email(name))
+        if user is None:
+            user = User(email=participant_email(name), name=name)
+            user.set_password(DEMO_PASSWORD)
+            user.mark_email_verified()
+            user.add_role(Role.FACILITATOR)
+            db.session.add(user)
+        people.append(user)
+    db.session.flush()
+    return people
+
+
+def _billing(user: User) -> policy.Billing:
+    city = dict(DEMO_PARTICIPANTS).get(user.name, "Utrecht")
+    return policy.Billing(name=user.name, street="Stationsplein 1", postcode="1000 AA", city=city)
+
+
+def _fill(edition: Edition, target: int, people: list[User]) -> None:
+    for user in people:
+        if edition.seats_taken >= min(target, edition.capacity):
+            return
+        if queries.active_enrollment(edition, user) is None and seats.seats_free(edition) > 0:
+            enrolling.enroll(edition, user, _billing(user), "invoice", by=user)
+            db.session.refresh(edition)
+
+
+def _make_overdue(enrollment) -> None:
+    """Sent weeks ago and not paid: the invoice's dates say so (numbering stays as issued)."""
+    invoice = enrollment.invoice
+    term = invoice.due_date - invoice.issue_date
+    invoice.issue_date -= timedelta(days=OVERDUE_ISSUED_DAYS_AGO)
+    invoice.due_date = invoice.issue_date + term
+    enrollment.created_at = utcnow() - timedelta(days=OVERDUE_ISSUED_DAYS_AGO)
 
 
 def seed() -> None:
@@ -48,9 +119,11 @@ def seed() -> None:
     if lotte is None or amira is None:
         return
     first = editions[0]
-    # Lotte: enrolled in the first open edition, invoice still to pay.
+    # Lotte: enrolled in the first open edition weeks ago, invoice still to pay and overdue.
     if queries.active_enrollment(first, lotte) is None and seats.seats_free(first) > 0:
-        enrolling.enroll(first, lotte, DEMO_BILLING[lotte.email], "invoice", by=lotte)
+        enrollment = enrolling.enroll(first, lotte, DEMO_BILLING[lotte.email], "invoice", by=lotte)
+        if enrollment.payment_status == PaymentStatus.DUE:
+            _make_overdue(enrollment)
     # Amira: enrolled in the next edition and paid by bank transfer.
     second = editions[1] if len(editions) > 1 else None
     if (
@@ -61,4 +134,13 @@ def seed() -> None:
         enrollment = enrolling.enroll(second, amira, DEMO_BILLING[amira.email], "invoice", by=amira)
         if enrollment.payment_status == PaymentStatus.DUE:
             enrollment.invoice.mark_paid(PaymentMethod.BANK_TRANSFER)
+    db.session.flush()
+    # The catalog's editions, filled by participants up to the catalog demo's number.
+    targets = {place: taken for _s, _w, _d, _o, place, _c, taken, _t in catalog_demo.EDITIONS}
+    people = None
+    for edition in editions:
+        target = targets.get(edition.location)
+        if target:
+            people = people if people is not None else _participants()
+            _fill(edition, target, people)
     db.session.flush()

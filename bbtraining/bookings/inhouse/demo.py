@@ -1,25 +1,39 @@
 """Demo inhouse bookings for `flask seed-demo`: a fresh request, a proposal waiting for the
-client, and a scheduled booking, all for Gemeente Utrecht (griffie@example.nl).
+client, and a scheduled booking, all for Gemeente Utrecht (griffie@example.nl); and a session
+today for Provincie Gelderland (projectleider@example.nl) given by trainer@example.nl, so the
+attendance sheet and the QR check-in can be tried on the day `make run` starts.
 
-Runs after the accounts and the catalog seeders. Idempotent: it does nothing once the demo
-organisation has inhouse bookings. When the catalog has no inhouse course yet (the catalog
-seeder is absent), it creates the one course it needs.
+Runs after the accounts and the catalog seeders. Idempotent: the Utrecht bookings are made once;
+the session today only when the trainer has none today (a new day brings a new one). When the
+catalog has no inhouse course yet (the catalog seeder is absent), it creates the one course it
+needs.
 """
 
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from ...auth.models import User
-from ...courses.models import Course
+from ...courses.models import AMSTERDAM, Course, SessionStatus, TrainingSession
+from ...db_types import utcnow
 from ...extensions import db
-from . import drafts, proposals, requests
+from . import drafts, participants, proposals, requests
 from .models import InhouseBooking, local_datetime, today_amsterdam
 
 CLIENT_EMAIL = "griffie@example.nl"
 STAFF_EMAIL = "beheer@example.nl"
 TRAINER_EMAIL = "trainer@example.nl"
+TODAY_CLIENT_EMAIL = "projectleider@example.nl"
+# On today's list: Lotte has a demo account, so she can check in with the QR code herself.
+TODAY_PARTICIPANTS = (
+    ("Lotte Jansen", "begeleider@example.nl", "gespreksbegeleider"),
+    ("Henk Wolters", "h.wolters@gelderland.example.nl", "statenlid"),
+    ("Esra Kaya", "e.kaya@gelderland.example.nl", "statenlid"),
+    ("Gerrit Post", "g.post@gelderland.example.nl", "griffier"),
+    ("Mirjam de Boer", "m.deboer@gelderland.example.nl", "beleidsmedewerker"),
+)
+TODAY_LENGTH = timedelta(hours=3)
 
 
 def _inhouse_course() -> Course:
@@ -100,18 +114,78 @@ def _proposal(booking, staff, trainer, *, day_offset: int) -> None:
     )
 
 
+def today_window(now: datetime) -> tuple[datetime, datetime]:
+    """A session that runs now: from the last quarter hour (check-in opens half an hour before),
+    three hours long, within today in Dutch time."""
+    local = now.astimezone(AMSTERDAM)
+    start = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
+    day_start = datetime.combine(local.date(), time(0, 0), tzinfo=AMSTERDAM)
+    day_end = datetime.combine(local.date(), time(23, 59), tzinfo=AMSTERDAM)
+    start = max(start - timedelta(minutes=15), day_start)
+    return start.astimezone(UTC), min(start + TODAY_LENGTH, day_end).astimezone(UTC)
+
+
+def trainer_session_today(trainer: User, now: datetime) -> TrainingSession | None:
+    day_start = datetime.combine(now.astimezone(AMSTERDAM).date(), time(0, 0), tzinfo=AMSTERDAM)
+    return db.session.scalar(
+        select(TrainingSession)
+        .where(
+            TrainingSession.trainer_id == trainer.id,
+            TrainingSession.status != SessionStatus.CANCELLED,
+            TrainingSession.starts_at >= day_start,
+            TrainingSession.starts_at < day_start + timedelta(days=1),
+        )
+        .limit(1)
+    )
+
+
+def _session_today(course, client, staff, trainer) -> None:
+    """Booked and agreed earlier, given today. A proposal only plans the future, so the agreed
+    session (tomorrow evening) is moved to today as a trainer would move it."""
+    now = utcnow()
+    if trainer_session_today(trainer, now) is not None:
+        return
+    booking, _new = requests.submit_request(
+        course,
+        requests.RequestData(
+            contact_name=client.name,
+            contact_email=client.email,
+            expected_participants=len(TODAY_PARTICIPANTS),
+            delivery_mode="venue",
+            venue="Provinciehuis Arnhem, Statenzaal",
+            date_options=[(today_amsterdam() + timedelta(days=1), "evening")],
+            assembly_phase="verkenning",
+            assembly_context="Provinciale Staten verkennen een burgerberaad over stikstof.",
+        ),
+        user=client,
+    )
+    _proposal(booking, staff, trainer, day_offset=1)
+    proposals.accept_proposal(
+        booking, by=client, version=1, po_number="PG-2026-118", agreed_to_terms=True
+    )
+    for name, email, role in TODAY_PARTICIPANTS:
+        participants.add_participant(booking, by=client, name=name, email=email, role=role)
+    [session] = booking.active_sessions
+    starts_at, ends_at = today_window(now)
+    session.reschedule(starts_at, ends_at, note="Verplaatst naar vandaag (demo)")
+    db.session.flush()
+
+
 def seed() -> None:
     client = User.by_email(CLIENT_EMAIL)
     staff = User.by_email(STAFF_EMAIL)
     trainer = User.by_email(TRAINER_EMAIL)
     if client is None or client.organisation is None or staff is None or trainer is None:
         return  # the accounts seeder did not run
+    course = _inhouse_course()
+    today_client = User.by_email(TODAY_CLIENT_EMAIL)
+    if today_client is not None and today_client.organisation is not None:
+        _session_today(course, today_client, staff, trainer)
     exists = db.session.scalar(
         select(InhouseBooking.id).where(InhouseBooking.organisation_id == client.organisation_id)
     )
     if exists:
         return
-    course = _inhouse_course()
     _request(course, client, day_offset=40, participants=25)
     waiting = _request(course, client, day_offset=50, participants=30)
     _proposal(waiting, staff, trainer, day_offset=52)
