@@ -94,7 +94,7 @@ def test_staff_see_the_pipeline_and_act_on_each_part(page, live_server):
     due = page.locator("#payments-due")
     assert due.get_by_text(w.invoice.number).is_visible()
     due.get_by_role("row", name=w.invoice.number).get_by_role(
-        "link", name="Betaling registreren"
+        "button", name="Betaling registreren"
     ).click()
     page.get_by_role("button", name="Verder").click()  # the open amount and today, proposed
     page.get_by_role("button", name="Betaling bevestigen").click()

@@ -27,12 +27,12 @@ def test_staff_register_a_bank_payment_in_two_parts(page, live_server):
     page.goto(f"{live_server.url}/admin/")
     page.get_by_role("link", name="open facturen").click()
     page.wait_for_url("**/admin/receivables")
-    page.get_by_role("link", name="Alleen te laat").click()
+    page.get_by_role("button", name="Alleen te laat").click()
     row = page.locator("#receivables").get_by_role("row", name=invoice.number)
     assert row.get_by_text(
         "26", exact=True
     ).is_visible()  # days overdue: 40 days back on a 14-day term
-    row.get_by_role("link", name="Betaling registreren").click()
+    row.get_by_role("button", name="Betaling registreren").click()
 
     amount = page.get_by_label("Ontvangen bedrag (€)")
     amount.fill(f"{total + 1:.2f}".replace(".", ","))
