@@ -335,3 +335,44 @@ def test_staff_send_a_reminder_by_hand_once_a_day(client, login, make_user):
         select(AuditEntry).where(AuditEntry.action == "invoice.reminder_sent")
     )
     assert entry.actor_id == staff.id and entry.data["automatic"] is False
+
+
+# -- demo and wiring ----------------------------------------------------------------------------
+def test_demo_has_an_overdue_partly_paid_reminded_invoice_and_is_idempotent(make_edition):
+    from bbtraining.auth import demo as auth_demo
+    from bbtraining.bookings.billing import demo as billing_demo
+    from bbtraining.bookings.enrollment import demo as enrollment_demo
+
+    auth_demo.seed()
+    make_edition(capacity=10)
+    make_edition(capacity=10, start_in_days=60)
+    for _ in range(2):
+        enrollment_demo.seed()
+        billing_demo.seed()
+        db.session.commit()
+    [item] = rec.receivables(overdue_only=True)
+    assert item.invoice.buyer_email == "begeleider@example.nl"
+    assert item.days_overdue == 31 and item.reminders == 1
+    assert item.invoice.amount_paid == Decimal("100.00") and item.invoice.status == "open"
+    assert len(rec.payments_of(item.invoice)) == 1
+
+
+def test_the_reminder_task_runs_daily_on_beat(app):
+    entry = app.config["CELERY_BEAT_SCHEDULE"]["billing-invoice-reminders"]
+    assert entry["task"] == "bookings.invoice_reminders"
+    assert entry["schedule"].hour == {9} and entry["schedule"].minute == {0}
+
+
+def test_a_real_worker_sends_the_reminder_once(celery_worker, smtp_server):
+    """The beat's task in a real worker process: the reminder mailed through SMTP, once."""
+    import time
+
+    late = _invoice(overdue_days=8, email="worker@gemeente.nl")
+    send_due_reminders.apply_async()
+    [(recipients, message)] = smtp_server.wait_for(1, timeout=30)
+    assert recipients == ["worker@gemeente.nl"] and late.number in message["Subject"]
+    send_due_reminders.apply_async()  # the same day again: nothing more
+    time.sleep(1.5)
+    assert len(smtp_server.messages) == 1
+    db.session.rollback()
+    assert len(rec.reminders_of(late)) == 1
