@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import format_currency
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ... import audit
@@ -127,7 +127,15 @@ def receivables(*, overdue_only: bool = False, on: date | None = None) -> list[R
     ]
 
 
-def export_table(items: list[Receivable]) -> tuple[list[str], list[list[object]]]:
+def export_table(
+    items: list[Receivable], *, comma_decimals: bool = False
+) -> tuple[list[str], list[list[object]]]:
+    """Headers and rows of the export. A CSV gets amounts as Dutch Excel reads them ("1210,00");
+    a workbook gets real numbers."""
+
+    def amount(value: Decimal) -> object:
+        return f"{value:.2f}".replace(".", ",") if comma_decimals else value
+
     headers = [
         str(_l("Factuur")),
         str(_l("Soort")),
@@ -151,9 +159,9 @@ def export_table(items: list[Receivable]) -> tuple[list[str], list[list[object]]
             r.invoice.issue_date,
             r.invoice.due_date,
             r.days_overdue,
-            r.invoice.total,
-            r.invoice.amount_paid,
-            r.invoice.open_amount,
+            amount(r.invoice.total),
+            amount(r.invoice.amount_paid),
+            amount(r.invoice.open_amount),
             r.reminders,
             r.last_reminder_on or "",
         ]
@@ -185,10 +193,24 @@ def check_payment(invoice: Invoice, amount: Decimal | None, paid_on: date | None
         raise DomainError(_l("De betaaldatum ligt vóór de factuurdatum."), field="paid_on")
 
 
+def _lock_invoice(invoice_id: int) -> Invoice:
+    """Reload the invoice and keep others from changing it until this transaction ends, so two
+    staff registering at once cannot pay it twice. PostgreSQL: SELECT ... FOR UPDATE; SQLite has
+    no row locks, but a no-op UPDATE takes its single writer lock before we read."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            update(Invoice)
+            .where(Invoice.id == invoice_id)
+            .values(status=Invoice.status)
+            .execution_options(synchronize_session=False)
+        )
+        return db.session.get(Invoice, invoice_id, populate_existing=True)
+    return db.session.get(Invoice, invoice_id, with_for_update=True, populate_existing=True)
+
+
 def register_payment(invoice: Invoice, amount: Decimal, paid_on: date, *, by) -> InvoicePayment:
     """Record a bank payment; the invoice is paid once the payments reach its total."""
-    # Locks the invoice row (PostgreSQL) so two staff registering at once cannot overpay it.
-    invoice = db.session.get(Invoice, invoice.id, with_for_update=True, populate_existing=True)
+    invoice = _lock_invoice(invoice.id)
     check_payment(invoice, amount, paid_on)
     payment = InvoicePayment(
         invoice_id=invoice.id,

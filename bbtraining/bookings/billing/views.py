@@ -48,7 +48,9 @@ def receivables():
 @bp.route("/admin/receivables.<any(csv, xlsx):fmt>")
 @admin_required
 def receivables_export(fmt: str):
-    headers, rows = rec.export_table(rec.receivables(overdue_only=_overdue_only()))
+    headers, rows = rec.export_table(
+        rec.receivables(overdue_only=_overdue_only()), comma_decimals=fmt == "csv"
+    )
     stem = f"openstaande-facturen-{rec.today().isoformat()}"
     if fmt == "csv":
         data, mimetype = csv_bytes(headers, rows), "text/csv"

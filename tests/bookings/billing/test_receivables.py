@@ -96,6 +96,46 @@ def test_impossible_payments_are_refused_and_change_nothing(
     assert _count(rec.InvoicePayment) == 0
 
 
+def test_simultaneous_payments_never_pay_more_than_the_total(app, make_user):
+    """Two staff register the whole open amount at the same moment: one payment counts."""
+    import threading
+
+    staff_id, invoice_id = make_user("admin").id, _invoice().id
+    outcomes: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def pay():
+        from bbtraining.auth.models import User
+
+        with app.app_context():
+            try:
+                staff = db.session.get(User, staff_id)
+                invoice = db.session.get(Invoice, invoice_id)
+                barrier.wait()
+                rec.register_payment(invoice, Decimal("1210.00"), rec.today(), by=staff)
+                db.session.commit()
+                outcomes.append("paid")
+            except DomainError:
+                db.session.rollback()
+                outcomes.append("refused")
+            except Exception as exc:  # SQLite: the writer lock; asserted below
+                db.session.rollback()
+                outcomes.append(type(exc).__name__)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=pay) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("paid") == 1, outcomes
+    db.session.expire_all()
+    invoice = db.session.get(Invoice, invoice_id)
+    assert invoice.amount_paid == Decimal("1210.00") and invoice.status == "paid"
+    assert _count(rec.InvoicePayment) == 1
+
+
 def test_paid_and_credit_invoices_are_not_receivables(make_user):
     staff = make_user("admin")
     paid, credited, still_open = _invoice(), _invoice(), _invoice(overdue_days=10)
@@ -237,7 +277,7 @@ def test_the_list_shows_every_open_invoice_and_exports_it(client, login, make_us
     assert rows[0][:3] == ["Factuur", "Soort", "Debiteur"]
     assert len(rows) == 2 and rows[1][0] == late.number
     assert rows[1][2] == "'=HYPERLINK(1)"  # never a formula
-    assert rows[1][6] == "12" and rows[1][9] == "1000.00" and rows[1][10] == "1"
+    assert rows[1][6] == "12" and rows[1][9] == "1000,00" and rows[1][10] == "1"
 
     sheet = load_workbook(io.BytesIO(client.get("/admin/receivables.xlsx").data)).active
     values = list(sheet.values)
