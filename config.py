@@ -132,6 +132,11 @@ class Config:
     ENROLLMENT_HOLD_MINUTES = int(os.environ.get("ENROLLMENT_HOLD_MINUTES", 30))
     ENROLLMENT_PROCESSING_HOLD_HOURS = int(os.environ.get("ENROLLMENT_PROCESSING_HOLD_HOURS", 72))
     ENROLLMENT_INVOICE_DUE_DAYS = int(os.environ.get("ENROLLMENT_INVOICE_DUE_DAYS", 14))
+    # Payment reminders for open invoices (the daily beat task; staff may also send one by hand):
+    # the first this many days after the due date, then every INTERVAL days, at most MAX in all.
+    INVOICE_REMINDER_FIRST_DAYS = int(os.environ.get("INVOICE_REMINDER_FIRST_DAYS", 7))
+    INVOICE_REMINDER_INTERVAL_DAYS = int(os.environ.get("INVOICE_REMINDER_INTERVAL_DAYS", 14))
+    INVOICE_REMINDER_MAX = int(os.environ.get("INVOICE_REMINDER_MAX", 3))
     WAITLIST_OFFER_HOURS = int(os.environ.get("WAITLIST_OFFER_HOURS", 48))
     WAITLIST_MAX_GROUP = int(os.environ.get("WAITLIST_MAX_GROUP", 10))
 

@@ -10,6 +10,7 @@ DEMO_SEEDERS = (
     "bbtraining.auth.demo",
     "bbtraining.courses.demo",
     "bbtraining.bookings.enrollment.demo",
+    "bbtraining.bookings.billing.demo",
     "bbtraining.bookings.inhouse.demo",
     "bbtraining.alumni.demo",
 )

@@ -67,6 +67,8 @@ PAGES = {
         lambda w: f"/admin/inhouse/{w.scheduled_booking.id}",
         lambda w: "/admin/enrollments",
         lambda w: f"/admin/editions/{w.edition.id}/enrollments",
+        lambda w: "/admin/receivables",
+        lambda w: f"/admin/invoices/{w.invoice.id}/payment",
         lambda w: "/admin/courses/",
         lambda w: f"/admin/courses/{w.course.id}/edit",
         lambda w: "/admin/courses/editions/",

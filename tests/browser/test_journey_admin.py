@@ -87,16 +87,20 @@ def test_staff_see_the_pipeline_and_act_on_each_part(page, live_server):
     assert entry.status == "offered"
     assert any("plaats" in m.subject.lower() for m in outbox_to(w.others["facilitator"].email))
 
-    # -- a payment due: marked paid by bank transfer --------------------------------------------
+    # -- a payment due: a bank transfer registered with its amount and date, then confirmed -----
     page.goto(f"{live_server.url}/admin/")
     enroll_tile.get_by_role("link", name="Edities en inschrijvingen").click()
     page.locator(f'a[href$="/admin/editions/{w.edition.id}/enrollments"]').click()
     due = page.locator("#payments-due")
     assert due.get_by_text(w.invoice.number).is_visible()
     due.get_by_role("row", name=w.invoice.number).get_by_role(
-        "button", name="Betaald per bank"
+        "button", name="Betaling registreren"
     ).click()
-    assert page.get_by_text(f"Factuur {w.invoice.number} is als betaald gemarkeerd.").is_visible()
+    page.get_by_role("button", name="Verder").click()  # the open amount and today, proposed
+    page.get_by_role("button", name="Betaling bevestigen").click()
+    assert page.get_by_text(
+        f"De betaling op factuur {w.invoice.number} is geregistreerd."
+    ).is_visible()
     db.session.expire_all()
     assert db.session.get(Invoice, w.invoice.id).status == "paid"
 

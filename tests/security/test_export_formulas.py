@@ -36,15 +36,27 @@ EXPORTS = {
     "enrollments csv": ("admin", _at(ENROLLMENTS, "edition")),
     "enrollments with waiting list csv": ("admin", _at(ENROLLMENTS, "full_edition2")),
     "inhouse pipeline csv": ("admin", _at("/admin/inhouse/export.csv")),
+    "receivables csv": ("admin", _at("/admin/receivables.csv")),
+    "receivables xlsx": ("admin", _at("/admin/receivables.xlsx")),
 }
 
 
 def test_every_export_is_listed(app):
     """A new export must join EXPORTS: every rule ending in .csv or .xlsx is in it."""
     listed = {url.split("/")[-1] for _who, build in EXPORTS.values() for url in [build_stub(build)]}
-    rules = {r.rule.split("/")[-1] for r in app.url_map.iter_rules()}
+    # A rule for both formats ("x.<any(csv, xlsx):fmt>") counts as its two URLs.
+    rules = {
+        name for r in app.url_map.iter_rules() for name in _format_variants(r.rule.split("/")[-1])
+    }
     spreadsheet_rules = {r for r in rules if r.endswith((".csv", ".xlsx"))}
     assert spreadsheet_rules <= listed, spreadsheet_rules - listed
+
+
+def _format_variants(name: str) -> list[str]:
+    stem, sep, rest = name.partition(".<any(")
+    if not sep:
+        return [name]
+    return [f"{stem}.{fmt.strip()}" for fmt in rest.split(")")[0].split(",")]
 
 
 def build_stub(build) -> str:
@@ -61,6 +73,7 @@ def _name_everything(w, payload: str) -> None:
     """What people type that lands in an export: their names, their organisation's, notes."""
     from bbtraining.auth.models import Organisation, User
     from bbtraining.bookings.attendance.models import AttendanceGuest, AttendanceRecord, Completion
+    from bbtraining.bookings.billing.invoices import Invoice
     from bbtraining.bookings.enrollment.models import Enrollment, WaitlistEntry
     from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseParticipant
 
@@ -74,6 +87,7 @@ def _name_everything(w, payload: str) -> None:
         (AttendanceGuest, {"name": payload}),
         (AttendanceRecord, {"name": payload}),
         (Completion, {"name": payload}),
+        (Invoice, {"buyer_name": payload}),
     ):
         db.session.execute(update(model).values(**values))
     db.session.commit()

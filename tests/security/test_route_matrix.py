@@ -300,8 +300,13 @@ TABLE: dict[str, Route] = {
             {F: obj("invoice2", "/invoices/{}.pdf"), C: obj("invoice", "/invoices/{}.pdf")}
         ),
     ),
-    "/admin/invoices/<int:invoice_id>/paid": Route(
-        STAFF, obj("invoice2", "/admin/invoices/{}/paid")
+    "/admin/receivables": Route(STAFF, "/admin/receivables"),
+    "/admin/receivables.<any(csv, xlsx):fmt>": Route(STAFF, "/admin/receivables.xlsx"),
+    "/admin/invoices/<int:invoice_id>/payment": Route(
+        STAFF, obj("invoice2", "/admin/invoices/{}/payment")
+    ),
+    "/admin/invoices/<int:invoice_id>/reminder": Route(
+        STAFF, obj("invoice2", "/admin/invoices/{}/reminder")
     ),
     "/stripe/webhook": Route(EVERYONE, "/stripe/webhook"),  # Stripe's signature is the key
     # -- inhouse ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Billing: invoices (numbering, lines, VAT, credit invoices) and the Stripe client and webhook.
+"""Billing: invoices (numbering, lines, VAT, credit invoices), receivables (payments, reminders)
+and the Stripe client and webhook.
 
 The lowest capability: it imports no other one. Those above react to it without being imported:
 they connect to `invoices.invoice_paid` and register their Stripe event handlers with
@@ -6,6 +7,6 @@ they connect to `invoices.invoice_paid` and register their Stripe event handlers
 """
 
 # Models (invoices, Stripe events) and routes on bookings.bp.
-from . import invoices, stripe_client, views, webhook  # noqa: F401
+from . import invoices, receivables, stripe_client, views, webhook  # noqa: F401
 
-TASK_MODULES: tuple[str, ...] = ()
+TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.billing.tasks",)

@@ -86,6 +86,10 @@ class Invoice(db.Model):
     status: Mapped[str] = mapped_column(String(10), default=InvoiceStatus.OPEN)
     payment_method: Mapped[str | None] = mapped_column(String(20))
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What has come in so far (receivables.register_payment); the invoice is paid at the total.
+    amount_paid: Mapped[Decimal] = mapped_column(
+        Numeric(12, 2), default=Decimal("0.00"), server_default="0"
+    )
     credit_for_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
     stripe_invoice_id: Mapped[str | None] = mapped_column(String(100), unique=True)
 
@@ -97,6 +101,12 @@ class Invoice(db.Model):
     @property
     def is_credit(self) -> bool:
         return self.credit_for_id is not None
+
+    @property
+    def open_amount(self) -> Decimal:
+        if self.status != InvoiceStatus.OPEN:
+            return Decimal("0.00")
+        return self.total - (self.amount_paid or Decimal("0.00"))
 
     def can_view(self, user) -> bool:
         if not getattr(user, "is_authenticated", False):
@@ -117,6 +127,7 @@ class Invoice(db.Model):
         self.status = InvoiceStatus.PAID
         self.payment_method = method
         self.paid_at = utcnow()
+        self.amount_paid = self.total
         audit.record("invoice.paid", self, actor=by, method=method, number=self.number)
         invoice_paid.send(self, by=by)
 

@@ -13,6 +13,7 @@ from bbtraining.bookings.billing.invoices import (
 )
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
+from tests.bookings.billing.support import pay_in_full
 
 LINE = MoneyLine("Training gespreksbegeleiders", Decimal(1), Decimal("495.00"), Decimal(21))
 
@@ -112,13 +113,13 @@ def test_pdf_visible_to_buyer_org_and_staff_only(client, make_user, make_organis
         client.post("/auth/logout")
 
 
-def test_admin_marks_bank_transfer_paid(client, make_user, login):
+def test_admin_registers_a_bank_transfer_in_full(client, make_user, login):
     invoice = _issue()
     db.session.commit()
     login(make_user("facilitator"))
-    assert client.post(f"/admin/invoices/{invoice.id}/paid").status_code == 403
+    assert pay_in_full(client, invoice).status_code == 403
     client.post("/auth/logout")
     login(make_user("admin"))
-    client.post(f"/admin/invoices/{invoice.id}/paid")
+    pay_in_full(client, invoice)
     db.session.expire_all()
     assert db.session.get(Invoice, invoice.id).status == InvoiceStatus.PAID

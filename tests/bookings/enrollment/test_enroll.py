@@ -15,6 +15,7 @@ from bbtraining.bookings.enrollment.models import Enrollment, WaitlistEntry
 from bbtraining.bookings.sessions.participants import session_participants
 from bbtraining.extensions import db
 from bbtraining.notifications.models import OutboxMessage
+from tests.bookings.billing.support import pay_in_full, register_payment
 from tests.bookings.conftest import seats_taken
 from tests.conftest import outbox_to
 
@@ -376,7 +377,7 @@ def test_admin_edition_page_and_csv_export(client, make_edition, make_enrollment
     page = client.get(f"/admin/editions/{edition.id}/enrollments").get_data(as_text=True)
     assert "Eva de Vries" in page and "Piet Wachter" in page
     assert enrollment.invoice.number in page
-    assert "Betaald per bank" in page  # payments due with the mark-paid button
+    assert "Betaling registreren" in page  # payments due, each with its payment page
     overview = client.get("/admin/enrollments").get_data(as_text=True)
     assert edition.course.title in overview
     tile = client.get("/admin/").get_data(as_text=True)
@@ -398,7 +399,7 @@ def test_admin_marks_bank_transfer_paid_and_participant_hears(
     user = make_user("facilitator", email="eva@example.nl")
     enrollment = make_enrollment(user=user)
     login(make_user("admin"))
-    response = client.post(f"/admin/invoices/{enrollment.invoice_id}/paid")
+    response = pay_in_full(client, enrollment.invoice)
     assert response.status_code == 302
     db.session.expire_all()
     enrollment = db.session.get(Enrollment, enrollment.id)
@@ -410,7 +411,8 @@ def test_admin_marks_bank_transfer_paid_and_participant_hears(
     assert [m.subject for m in outbox_to("eva@example.nl")].count(
         f"Betaling ontvangen: {enrollment.edition.course.title}"
     ) == 1
-    client.post(f"/admin/invoices/{enrollment.invoice_id}/paid")  # a second click: nothing new
+    # the form sent again: nothing is open any more, nothing new
+    register_payment(client, enrollment.invoice_id, "598,95")
     assert len([m for m in outbox_to("eva@example.nl") if "Betaling ontvangen" in m.subject]) == 1
 
 

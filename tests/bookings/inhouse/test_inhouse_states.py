@@ -33,6 +33,7 @@ from bbtraining.bookings.sessions.invites import CalendarInvite
 from bbtraining.courses.models import AMSTERDAM, TrainingSession
 from bbtraining.errors import DomainError
 from bbtraining.extensions import db
+from tests.bookings.billing.support import pay_in_full
 from tests.conftest import outbox_to
 
 S = InhouseStatus
@@ -71,7 +72,7 @@ def test_the_whole_way_from_request_to_evaluation(inhouse, client, login):
     )
     db.session.commit()
     login(inhouse.staff)
-    client.post(f"/admin/invoices/{booking.invoice_id}/paid")
+    pay_in_full(client, booking.invoice)
     db.session.expire_all()
     booking = db.session.get(InhouseBooking, booking.id)
     assert booking.status == S.PAID  # the invoice's button moved the booking along

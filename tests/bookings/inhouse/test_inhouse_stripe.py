@@ -13,6 +13,7 @@ from bbtraining.bookings.inhouse import invoicing
 from bbtraining.bookings.inhouse import tasks as inhouse_tasks
 from bbtraining.bookings.inhouse.models import InhouseBooking, InhouseStatus
 from bbtraining.extensions import db
+from tests.bookings.billing.support import pay_in_full, payment_url, register_payment
 from tests.stripe_stub import StripeStub, signed_event
 
 SECRET = "whsec_inhouse_test"
@@ -205,16 +206,13 @@ def test_without_stripe_staff_mark_the_invoice_paid(inhouse, client, login):
     assert invoicing.invoices_waiting_for_stripe() == []
     login(inhouse.staff)
     page = client.get(f"/admin/inhouse/{booking.id}").get_data(as_text=True)
-    assert f"/admin/invoices/{booking.invoice_id}/paid" in page
-    response = client.post(
-        f"/admin/invoices/{booking.invoice_id}/paid",
-        headers={"Referer": f"http://localhost/admin/inhouse/{booking.id}"},
-    )
+    assert payment_url(booking.invoice_id) in page
+    response = pay_in_full(client, booking.invoice)
     assert response.status_code == 302
     db.session.expire_all()
     booking = db.session.get(InhouseBooking, booking.id)
     assert booking.status == S.PAID and booking.invoice.payment_method == "bank-transfer"
     assert booking.transitions[-1].actor_id == inhouse.staff.id
-    client.post(f"/admin/invoices/{booking.invoice_id}/paid")  # a second click
+    register_payment(client, booking.invoice_id, "1,00")  # a second payment: nothing is open
     db.session.expire_all()
     assert _status_count(db.session.get(InhouseBooking, booking.id), "paid") == 1
