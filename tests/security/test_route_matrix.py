@@ -355,6 +355,18 @@ TABLE: dict[str, Route] = {
         denied=CLIENT_GATE,
         foreign=only_for({C: obj("booking2", "/account/inhouse/{}/participants")}),
     ),
+    "/account/inhouse/<int:booking_id>/participants/import": Route(
+        frozenset({C}),
+        obj("scheduled_booking", "/account/inhouse/{}/participants/import"),
+        denied=CLIENT_GATE,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/participants/import")}),
+    ),
+    "/account/inhouse/<int:booking_id>/participants/import/confirm": Route(
+        frozenset({C}),
+        obj("scheduled_booking", "/account/inhouse/{}/participants/import/confirm"),
+        denied=CLIENT_GATE,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/participants/import/confirm")}),
+    ),
     "/account/inhouse/<int:booking_id>/participants/<int:participant_id>/delete": Route(
         frozenset({C}),
         lambda w, role: (
