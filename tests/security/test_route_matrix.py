@@ -479,6 +479,7 @@ TABLE: dict[str, Route] = {
     ),
     # -- attendance -------------------------------------------------------------------------------
     "/attendance/sessions/<int:session_id>": sheet(),
+    "/attendance/sessions/<int:session_id>/preview": sheet("/preview"),
     "/attendance/sessions/<int:session_id>/state": sheet("/state"),
     "/attendance/sessions/<int:session_id>/mark": sheet("/mark"),
     "/attendance/sessions/<int:session_id>/everyone-present": sheet("/everyone-present"),
