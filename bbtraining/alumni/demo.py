@@ -15,6 +15,7 @@ from ..courses.models import Course
 from ..db_types import utcnow
 from ..extensions import db
 from .consent import CONSENT_VERSION
+from .match_models import MatchRecipient, MatchRequest, MatchRole
 from .models import AlumniConsent, AlumniProfile, Specialisation
 
 SPECIALISATIONS = (
@@ -187,4 +188,36 @@ def seed() -> None:
         db.session.flush()
         if course is not None:  # after the profile exists: no invitation to make one
             record_qualification(user, course, source="admin", note="Demo")
+    db.session.flush()
+    _waiting_match_request(now)
+
+
+DEMO_ASSEMBLY = "Burgerberaad Wonen in Utrecht"
+
+
+def _waiting_match_request(now) -> None:
+    """A request of the Utrecht clerk that two alumni have not answered yet, so staff can try
+    the follow-up at /admin/alumni/matches (remind, close, forward to another alumnus)."""
+    client = User.by_email("griffie@example.nl")
+    if client is None or db.session.scalar(
+        select(MatchRequest).where(MatchRequest.assembly == DEMO_ASSEMBLY)
+    ):
+        return
+    profiles = list(db.session.scalars(select(AlumniProfile).order_by(AlumniProfile.id).limit(2)))
+    if not profiles:
+        return
+    request = MatchRequest(
+        client_id=client.id,
+        organisation_id=client.organisation_id,
+        organisation_name=client.organisation.name if client.organisation else client.name,
+        assembly=DEMO_ASSEMBLY,
+        dates=[(date.today() + timedelta(days=d)).isoformat() for d in (60, 74)],
+        place="Stadhuis Utrecht",
+        role=MatchRole.TABLE.value,
+        message="Wij zoeken twee tafelbegeleiders voor drie avonden.",
+        created_at=now - timedelta(days=5),
+        expires_at=now + timedelta(days=9),
+    )
+    request.recipients = [MatchRecipient(alumnus_id=p.user_id, profile_id=p.id) for p in profiles]
+    db.session.add(request)
     db.session.flush()

@@ -470,6 +470,21 @@ TABLE: dict[str, Route] = {
         STAFF, obj("profile2", "/admin/alumni/profiles/{}/hide")
     ),
     "/admin/alumni/matches": Route(STAFF, "/admin/alumni/matches"),
+    "/admin/alumni/matches/<int:request_id>": Route(
+        STAFF, obj("match_request2", "/admin/alumni/matches/{}")
+    ),
+    "/admin/alumni/matches/<int:request_id>/recipients/<int:recipient_id>/remind": Route(
+        STAFF,
+        lambda w, role: (
+            f"/admin/alumni/matches/{w.match_request.id}/recipients/{w.recipient.id}/remind"
+        ),
+    ),
+    "/admin/alumni/matches/<int:request_id>/close": Route(
+        STAFF, obj("match_request2", "/admin/alumni/matches/{}/close")
+    ),
+    "/admin/alumni/matches/<int:request_id>/forward": Route(
+        STAFF, obj("match_request2", "/admin/alumni/matches/{}/forward")
+    ),
     "/admin/alumni/shortlists/new": Route(STAFF, "/admin/alumni/shortlists/new"),
     "/admin/alumni/shortlists": Route(STAFF, "/admin/alumni/shortlists"),
     "/admin/alumni/qualifications": Route(STAFF, "/admin/alumni/qualifications"),
