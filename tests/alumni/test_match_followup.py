@@ -138,6 +138,8 @@ def test_close_with_a_reason_tells_the_client_and_ends_open_answers(waiting, cli
     assert "gesloten" in mail.subject and "Het beraad gaat niet door." in mail.text_body
     assert "Anna Utrecht" in mail.text_body
     assert _audit("match.closed") == 1
+    client_page = client.get(f"/alumni/requests/{match.id}").get_data(as_text=True)
+    assert "Reden: Het beraad gaat niet door." in client_page
     # Closed: no answers, reminders, forwards or second close.
     state = _state()
     anna_r = match.recipients[0]

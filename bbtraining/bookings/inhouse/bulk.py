@@ -22,9 +22,9 @@ from .models import InhouseBooking
 from .participants import (
     MAX_PARTICIPANTS,
     AlreadyListed,
-    _check_participants_editable,
     add_participants,
     check_new_participant,
+    check_participants_editable,
 )
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -150,7 +150,7 @@ def judge(booking: InhouseBooking, text: str) -> Preview:
 
 def confirm(booking: InhouseBooking, text: str, *, by: User) -> Preview:
     """Add the good rows of the list as it stands now; returns the judgement it acted on."""
-    _check_participants_editable(booking, by)
+    check_participants_editable(booking, by)
     preview = judge(booking, text)
     if not preview.ok_rows:
         raise DomainError(_l("Er staat niemand op deze lijst die nog toegevoegd kan worden."))

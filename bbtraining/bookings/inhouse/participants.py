@@ -25,7 +25,7 @@ from .models import (
 MAX_PARTICIPANTS = 500
 
 
-def _check_participants_editable(booking: InhouseBooking, by: User) -> None:
+def check_participants_editable(booking: InhouseBooking, by: User) -> None:
     if not booking.is_client_of(by) and not by.is_admin:
         raise NotAllowed(_l("U kunt de deelnemers van deze aanvraag niet wijzigen."))
     if booking.status not in PARTICIPANT_EDITABLE_STATUSES:
@@ -91,7 +91,7 @@ def _valid_email(email: str) -> bool:
 def add_participant(
     booking: InhouseBooking, *, by: User, name: str, email: str, role: str | None = None
 ) -> InhouseParticipant:
-    _check_participants_editable(booking, by)
+    check_participants_editable(booking, by)
     name, email, role = check_new_participant(booking, name, email, role=role)
     participant = InhouseParticipant(name=name, email=email, role=role)
     booking.participants.append(participant)
@@ -106,7 +106,7 @@ def add_participants(
     """Add a confirmed import at once: one timeline entry and one round of invitations, not one
     per person. Every person passed the same rule as a single participant (`check_new_participant`,
     called again here: the list may have changed since the preview)."""
-    _check_participants_editable(booking, by)
+    check_participants_editable(booking, by)
     added = []
     for name, email, role in people:
         name, email, role = check_new_participant(booking, name, email, role=role)
@@ -128,7 +128,7 @@ def add_participants(
 
 
 def remove_participant(booking: InhouseBooking, participant_id: int, *, by: User) -> None:
-    _check_participants_editable(booking, by)
+    check_participants_editable(booking, by)
     participant = next((p for p in booking.participants if p.id == participant_id), None)
     if participant is None:
         raise DomainError(_l("Deze deelnemer staat niet op de lijst."))

@@ -216,3 +216,18 @@ def test_the_single_form_keeps_its_rule(booked):
     booking, clerk = booked
     with pytest.raises(DomainError, match="Vul een geldig e-mailadres in"):
         participants.add_participant(booking, by=clerk, name="X", email="x@")
+
+
+def test_a_file_over_the_request_limit_gets_the_import_page(booked, client, login, app):
+    booking, clerk = booked
+    login(clerk)
+    big = b"a,b\n" * (app.config["MAX_CONTENT_LENGTH"] // 4 + 1)
+    response = client.post(
+        f"/account/inhouse/{booking.id}/participants/import",
+        data={"text": "", "upload": (io.BytesIO(big), "enorm.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "Dit bestand is groter dan 1 MB." in page and "Plak een lijst" in page
+    assert _count() == 1

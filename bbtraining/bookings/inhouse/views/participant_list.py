@@ -1,13 +1,14 @@
 """The client adds many participants at once: paste a list or choose a CSV/Excel file, check the
 preview row by row, confirm. Only the confirmation writes (bulk.confirm)."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from werkzeug.exceptions import HTTPException
 
 from ....errors import DomainError
-from ....web import attach_error, commit_or_flash
+from ....web import answers_too_large, attach_error, commit_or_flash
 from ... import bp
 from .. import bulk
 from ..forms import ParticipantListConfirmForm, ParticipantListForm
@@ -44,7 +45,24 @@ def _render(booking, form, preview=None, confirm_form=None, status=200):
     ), status
 
 
+def _file_too_large():
+    """The import page with the refusal on the file field, for an upload over the request limit
+    (MAX_CONTENT_LENGTH): its body was never read."""
+    if not current_user.is_authenticated or not request.view_args:
+        return None
+    try:
+        booking, editable = _editable_booking(request.view_args["booking_id"])
+    except HTTPException:
+        return None  # not theirs: the general page says no more than that
+    if not editable:
+        return None
+    form = ParticipantListForm(formdata=None)
+    form.upload.errors = [_("Dit bestand is groter dan 1 MB.")]
+    return _render(booking, form, status=413)
+
+
 @bp.route("/account/inhouse/<int:booking_id>/participants/import", methods=["GET", "POST"])
+@answers_too_large(_file_too_large)
 @login_required
 def inhouse_participant_list(booking_id: int):
     booking, editable = _editable_booking(booking_id)
