@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
 
 
 from ..bookings.attendance.qualifications import qualified  # noqa: E402
-from . import admin_views, invitations, match_models, models, views  # noqa: E402, F401
+from . import admin_matches, admin_views, invitations, match_models, models, views  # noqa: E402, F401
 
 # Wiring: whoever qualifies for the pool is invited to publish a profile.
 qualified.connect(invitations.invite_to_alumni_pool)

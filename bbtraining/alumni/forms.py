@@ -301,3 +301,25 @@ class DeleteAccountForm(FlaskForm):
         _l("Ik begrijp dat mijn account en profiel definitief verdwijnen"),
         validators=[DataRequired(message=_l("Vink aan dat u dit begrijpt."))],
     )
+
+
+class CloseMatchForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reden voor de opdrachtgever"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Geef een reden op; de opdrachtgever krijgt die te lezen.")),
+            Length(max=2000, message=_l("Houd de reden korter dan 2000 tekens.")),
+        ],
+        description=_l(
+            "De opdrachtgever krijgt deze reden per e-mail. Wie nog niet antwoordde, kan daarna "
+            "niet meer reageren."
+        ),
+    )
+
+
+class ForwardMatchForm(OnceForm):
+    # The service checks each chosen profile against the pool's rules and says what is wrong.
+    profiles = MultiCheckboxField(
+        _l("Gespreksbegeleiders"), coerce=int, choices=[], validate_choice=False
+    )

@@ -5,7 +5,7 @@ with the profile models.
 """
 
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -84,8 +84,13 @@ class MatchRequest(db.Model):
     shortlist_id: Mapped[int | None] = mapped_column(
         ForeignKey("alumni_shortlist.id", ondelete="SET NULL")
     )
+    # Closed by staff (the client was told why); its open answers were expired with it.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
     organisation: Mapped[Organisation | None] = relationship()
     recipients: Mapped[list["MatchRecipient"]] = relationship(
         back_populates="request",
@@ -113,6 +118,23 @@ class MatchRequest(db.Model):
             and self.organisation_id is not None
             and user.organisation_id == self.organisation_id
         )
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+    def close(self, reason: str, *, by: User, now: datetime) -> list["MatchRecipient"]:
+        """Close the request; who had not answered can no longer (returned, now expired)."""
+        if self.closed_at is not None:
+            raise DomainError(_l("Dit verzoek is al gesloten."))
+        reason = (reason or "").strip()
+        if not reason:
+            raise DomainError(_l("Geef een reden op; de opdrachtgever krijgt die te lezen."))
+        open_ones = [r for r in self.recipients if r.is_pending]
+        for recipient in open_ones:
+            recipient.expire(now)
+        self.closed_at, self.close_reason, self.closed_by_id = now, reason, by.id
+        return open_ones
 
     def counts(self) -> dict[str, int]:
         result = {s.value: 0 for s in RecipientStatus}
@@ -145,6 +167,7 @@ class MatchRecipient(db.Model):
     token_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_urlsafe(16))
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_note: Mapped[str | None] = mapped_column(Text)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last reminder
 
     request: Mapped[MatchRequest] = relationship(back_populates="recipients")
     alumnus: Mapped[User] = relationship(foreign_keys=[alumnus_id], lazy="joined")
@@ -152,6 +175,8 @@ class MatchRecipient(db.Model):
 
     @property
     def status_label(self) -> str:
+        if self.status == RecipientStatus.EXPIRED and self.request.is_closed:
+            return str(_l("Gesloten"))
         return str(RECIPIENT_STATUS_LABELS.get(self.status, self.status))
 
     @property
@@ -179,6 +204,17 @@ class MatchRecipient(db.Model):
             raise DomainError(_l("Alleen een openstaand verzoek kan verlopen."))
         self.status = RecipientStatus.EXPIRED
         self.responded_at = now or utcnow()
+
+    def remind(self, now: datetime, *, every: timedelta) -> None:
+        if self.status != RecipientStatus.PENDING:
+            raise DomainError(_l("Alleen wie nog niet antwoordde, kan een herinnering krijgen."))
+        if self.request.expires_at <= now:
+            raise DomainError(_l("Dit verzoek is verlopen; een herinnering heeft geen zin meer."))
+        if self.reminded_at is not None and self.reminded_at > now - every:
+            raise DomainError(
+                _l("Deze gespreksbegeleider kreeg de afgelopen 24 uur al een herinnering.")
+            )
+        self.reminded_at = now
 
     def can_answer(self, user) -> bool:
         return getattr(user, "is_authenticated", False) and user.id == self.alumnus_id

@@ -211,11 +211,11 @@ def create_request(
         recipients=[r.alumnus_id for r in request.recipients],
     )
     for recipient in request.recipients:
-        _mail_request(recipient)
+        mail_request(recipient)
     return request
 
 
-def _mail_request(recipient: MatchRecipient) -> None:
+def mail_request(recipient: MatchRecipient) -> None:
     request = recipient.request
     alumnus = db.session.get(User, recipient.alumnus_id)
     queue_mail(

@@ -147,9 +147,10 @@ def _fts5_hits():
     )
 
 
-def _conditions(criteria: SearchCriteria, now: datetime) -> list:
+def visible_profile_conditions(now: datetime) -> list:
+    """`AlumniProfile.is_searchable` in SQL: who anyone may find and ask, staff included."""
     profile = AlumniProfile
-    conditions: list = [
+    return [
         # Spelled out as the partial index ix_alumni_profile_visible is, so PostgreSQL uses it.
         profile.published,
         ~profile.hidden_by_staff,
@@ -160,6 +161,11 @@ def _conditions(criteria: SearchCriteria, now: datetime) -> list:
             select(User.id).where(or_(User.deleted_at.is_not(None), ~User.is_active_account))
         ),
     ]
+
+
+def _conditions(criteria: SearchCriteria, now: datetime) -> list:
+    profile = AlumniProfile
+    conditions: list = visible_profile_conditions(now)
     if criteria.province:
         conditions.append(
             or_(

@@ -360,6 +360,18 @@ TABLE: dict[str, Route] = {
         denied=CLIENT_GATE,
         foreign=only_for({C: obj("booking2", "/account/inhouse/{}/participants")}),
     ),
+    "/account/inhouse/<int:booking_id>/participants/import": Route(
+        frozenset({C}),
+        obj("scheduled_booking", "/account/inhouse/{}/participants/import"),
+        denied=CLIENT_GATE,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/participants/import")}),
+    ),
+    "/account/inhouse/<int:booking_id>/participants/import/confirm": Route(
+        frozenset({C}),
+        obj("scheduled_booking", "/account/inhouse/{}/participants/import/confirm"),
+        denied=CLIENT_GATE,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/participants/import/confirm")}),
+    ),
     "/account/inhouse/<int:booking_id>/participants/<int:participant_id>/delete": Route(
         frozenset({C}),
         lambda w, role: (
@@ -463,6 +475,21 @@ TABLE: dict[str, Route] = {
         STAFF, obj("profile2", "/admin/alumni/profiles/{}/hide")
     ),
     "/admin/alumni/matches": Route(STAFF, "/admin/alumni/matches"),
+    "/admin/alumni/matches/<int:request_id>": Route(
+        STAFF, obj("match_request2", "/admin/alumni/matches/{}")
+    ),
+    "/admin/alumni/matches/<int:request_id>/recipients/<int:recipient_id>/remind": Route(
+        STAFF,
+        lambda w, role: (
+            f"/admin/alumni/matches/{w.match_request.id}/recipients/{w.recipient.id}/remind"
+        ),
+    ),
+    "/admin/alumni/matches/<int:request_id>/close": Route(
+        STAFF, obj("match_request2", "/admin/alumni/matches/{}/close")
+    ),
+    "/admin/alumni/matches/<int:request_id>/forward": Route(
+        STAFF, obj("match_request2", "/admin/alumni/matches/{}/forward")
+    ),
     "/admin/alumni/shortlists/new": Route(STAFF, "/admin/alumni/shortlists/new"),
     "/admin/alumni/shortlists": Route(STAFF, "/admin/alumni/shortlists"),
     "/admin/alumni/qualifications": Route(STAFF, "/admin/alumni/qualifications"),
@@ -472,6 +499,7 @@ TABLE: dict[str, Route] = {
     ),
     # -- attendance -------------------------------------------------------------------------------
     "/attendance/sessions/<int:session_id>": sheet(),
+    "/attendance/sessions/<int:session_id>/preview": sheet("/preview"),
     "/attendance/sessions/<int:session_id>/state": sheet("/state"),
     "/attendance/sessions/<int:session_id>/mark": sheet("/mark"),
     "/attendance/sessions/<int:session_id>/everyone-present": sheet("/everyone-present"),

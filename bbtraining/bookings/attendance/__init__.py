@@ -8,11 +8,12 @@ block below.
 from ...core.panels import account_panels, admin_panels
 from ...courses.signals import session_changed
 from ..sessions.participants import register_provider
-from . import (  # noqa: F401  (certificate_views and views: routes on bookings.bp)
+from . import (  # noqa: F401  (certificate_views, preview, views: routes)
     certificate_views,
     completion,
     guests,
     panels,
+    preview,
     qualifications,
     views,
 )

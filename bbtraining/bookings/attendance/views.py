@@ -123,6 +123,7 @@ def _render_sheet(session: TrainingSession, *, status: int = 200, forms: dict | 
             session=session,
             sheet=sheet,
             counts_text=counts_text(sheet.counts),
+            now=now,
             running=marking.session_running(session, now),
             markable=not session.is_cancelled and now >= marking.check_in_window(session)[0],
             group=group,

@@ -2,7 +2,9 @@
 the sessions capability who attends a booking's sessions and which sessions a person attends.
 """
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import or_, select
 
 from ...auth.models import User, normalise_email
@@ -23,7 +25,7 @@ from .models import (
 MAX_PARTICIPANTS = 500
 
 
-def _check_participants_editable(booking: InhouseBooking, by: User) -> None:
+def check_participants_editable(booking: InhouseBooking, by: User) -> None:
     if not booking.is_client_of(by) and not by.is_admin:
         raise NotAllowed(_l("U kunt de deelnemers van deze aanvraag niet wijzigen."))
     if booking.status not in PARTICIPANT_EDITABLE_STATUSES:
@@ -42,27 +44,91 @@ def _sync_booking_invites(booking: InhouseBooking) -> None:
             sync_session_invites(session)
 
 
+def check_new_participant(
+    booking: InhouseBooking, name: str, email: str, *, role: str | None = None, planned: int = 0
+) -> tuple[str, str, str | None]:
+    """The rule for one new participant, for the form and for a pasted list alike: the cleaned
+    name, e-mail address and role, or a DomainError saying what is wrong. `planned` counts the
+    participants about to be added before this one (a list being imported)."""
+    name = " ".join((name or "").split())
+    email = normalise_email(email)
+    role = " ".join((role or "").split()) or None
+    if not name and not email:
+        raise DomainError(_l("Vul naam en e-mailadres van de deelnemer in."), field="name")
+    if not name:
+        raise DomainError(_l("Vul de naam van de deelnemer in."), field="name")
+    if len(name) > 200:
+        raise DomainError(_l("Een naam heeft hooguit 200 tekens."), field="name")
+    if not email:
+        raise DomainError(_l("Vul het e-mailadres van de deelnemer in."), field="email")
+    if len(email) > 254 or not _valid_email(email):
+        raise DomainError(
+            _l("Vul een geldig e-mailadres in, bijvoorbeeld naam@gemeente.nl."), field="email"
+        )
+    if role and len(role) > 100:
+        raise DomainError(_l("Een functie of rol heeft hooguit 100 tekens."), field="role")
+    if any(p.email == email for p in booking.participants):
+        raise AlreadyListed(_l("%(email)s staat al op de lijst.", email=email), field="email")
+    if len(booking.participants) + planned >= MAX_PARTICIPANTS:
+        raise DomainError(
+            _l("De deelnemerslijst is vol (hooguit %(max)d deelnemers).", max=MAX_PARTICIPANTS)
+        )
+    return name, email, role
+
+
+class AlreadyListed(DomainError):
+    """The address is on the participant list already (an import skips it)."""
+
+
+def _valid_email(email: str) -> bool:
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
 def add_participant(
     booking: InhouseBooking, *, by: User, name: str, email: str, role: str | None = None
 ) -> InhouseParticipant:
-    _check_participants_editable(booking, by)
-    name = " ".join((name or "").split())
-    email = normalise_email(email)
-    if not name or not email:
-        raise DomainError(_l("Vul naam en e-mailadres van de deelnemer in."), field="name")
-    if any(p.email == email for p in booking.participants):
-        raise DomainError(_l("%(email)s staat al op de lijst.", email=email), field="email")
-    if len(booking.participants) >= MAX_PARTICIPANTS:
-        raise DomainError(_l("De deelnemerslijst is vol."))
-    participant = InhouseParticipant(name=name, email=email, role=(role or "").strip() or None)
+    check_participants_editable(booking, by)
+    name, email, role = check_new_participant(booking, name, email, role=role)
+    participant = InhouseParticipant(name=name, email=email, role=role)
     booking.participants.append(participant)
     booking.record_event("participants_changed", by=by, note=_("%(name)s toegevoegd", name=name))
     _sync_booking_invites(booking)
     return participant
 
 
+def add_participants(
+    booking: InhouseBooking, people: list[tuple[str, str, str | None]], *, by: User
+) -> list[InhouseParticipant]:
+    """Add a confirmed import at once: one timeline entry and one round of invitations, not one
+    per person. Every person passed the same rule as a single participant (`check_new_participant`,
+    called again here: the list may have changed since the preview)."""
+    check_participants_editable(booking, by)
+    added = []
+    for name, email, role in people:
+        name, email, role = check_new_participant(booking, name, email, role=role)
+        participant = InhouseParticipant(name=name, email=email, role=role)
+        booking.participants.append(participant)
+        added.append(participant)
+    if added:
+        booking.record_event(
+            "participants_changed",
+            by=by,
+            note=ngettext(
+                "%(num)d deelnemer toegevoegd uit een lijst",
+                "%(num)d deelnemers toegevoegd uit een lijst",
+                len(added),
+            ),
+        )
+        _sync_booking_invites(booking)
+    return added
+
+
 def remove_participant(booking: InhouseBooking, participant_id: int, *, by: User) -> None:
-    _check_participants_editable(booking, by)
+    check_participants_editable(booking, by)
     participant = next((p for p in booking.participants if p.id == participant_id), None)
     if participant is None:
         raise DomainError(_l("Deze deelnemer staat niet op de lijst."))
