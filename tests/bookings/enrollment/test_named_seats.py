@@ -1,0 +1,283 @@
+"""Named seats: a booker enrolls colleagues, each becomes a participant of their own (invite,
+attendance row, certificate, qualification), can be named later and replaced until the start;
+one invoice to the booker with the names on it; capacity holds through renames."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bbtraining.bookings.billing.invoices import Invoice
+from bbtraining.bookings.enrollment import enrolling, named_seats
+from bbtraining.bookings.enrollment.models import Enrollment, EnrollmentSeat
+from bbtraining.bookings.sessions.invites import CalendarInvite
+from bbtraining.bookings.sessions.participants import session_participants, sessions_for_user
+from bbtraining.db_types import utcnow
+from bbtraining.errors import DomainError
+from bbtraining.extensions import db
+from bbtraining.notifications.models import OutboxMessage
+from tests.bookings.conftest import seats_taken
+from tests.conftest import outbox_to
+
+COLLEAGUES = [("Anna Bakker", "anna@gemeente.nl"), ("Bram Claes", "bram@gemeente.nl")]
+
+
+def _group_form(billing_form, *, seats, myself=True, colleagues=COLLEAGUES):
+    data = billing_form(seats=str(seats), billing_organisation="Gemeente Zeist")
+    if not myself:
+        data["not_attending"] = "y"
+    for i, (name, email) in enumerate(colleagues):
+        data[f"colleagues-{i}-name"] = name
+        data[f"colleagues-{i}-email"] = email
+    return data
+
+
+def _invites(email):
+    return [m for m in outbox_to(email) if m.calendar_method]
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_enrolling_colleagues_makes_each_a_participant_with_their_own_invite(
+    client, make_edition, make_user, login, billing_form
+):
+    trainer = make_user("trainer")
+    edition = make_edition(capacity=5, days=2, trainer=trainer)
+    booker = make_user("client", email="griffie@gemeente.nl", name="Greet Griffier")
+    login(booker)
+    response = client.post(
+        f"/editions/{edition.id}/enroll", data=_group_form(billing_form, seats=3)
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    enrollment = db.session.scalar(select(Enrollment))
+    assert enrollment.seats == 3 and enrollment.status == "confirmed"
+    assert seats_taken(edition) == 3
+    assert [(s.position, s.name, s.email) for s in enrollment.active_seats] == [
+        (1, "Greet Griffier", "griffie@gemeente.nl"),
+        (2, "Anna Bakker", "anna@gemeente.nl"),
+        (3, "Bram Claes", "bram@gemeente.nl"),
+    ]
+    assert enrollment.active_seats[0].user_id == booker.id  # the booker's own seat
+    assert enrollment.active_seats[1].user_id is None  # a colleague's account is not guessed
+    people = session_participants(edition.sessions[0], include_trainer=False)
+    assert sorted(p.email for p in people) == [
+        "anna@gemeente.nl",
+        "bram@gemeente.nl",
+        "griffie@gemeente.nl",
+    ]
+    assert all(p.key.startswith("seat:") for p in people)
+    for email in ("anna@gemeente.nl", "bram@gemeente.nl", "griffie@gemeente.nl"):
+        invites = _invites(email)
+        assert len(invites) == 2 and {m.calendar_method for m in invites} == {"REQUEST"}
+    # One invoice, to the booker's organisation, three seats, the names on its line.
+    invoice = db.session.scalar(select(Invoice))
+    assert _count(Invoice) == 1 and invoice.buyer_name == "Gemeente Zeist"
+    assert invoice.buyer_email == "griffie@gemeente.nl"
+    line = invoice.lines[0]
+    assert line.quantity == 3
+    assert "Greet Griffier, Anna Bakker, Bram Claes" in line.description
+
+
+def test_booker_who_does_not_attend_gets_no_invite_and_an_open_seat_can_be_named_later(
+    client, make_edition, make_user, login, billing_form
+):
+    edition = make_edition(capacity=5, days=1)
+    booker = make_user("client", email="griffie@gemeente.nl")
+    login(booker)
+    data = _group_form(billing_form, seats=3, myself=False, colleagues=COLLEAGUES)
+    assert client.post(f"/editions/{edition.id}/enroll", data=data).status_code == 302
+    enrollment = db.session.scalar(select(Enrollment))
+    assert [s.email for s in enrollment.active_seats] == [
+        "anna@gemeente.nl",
+        "bram@gemeente.nl",
+        None,
+    ]
+    assert _invites("griffie@gemeente.nl") == []
+    assert sessions_for_user(booker) == []  # not in the booker's calendar feed either
+    assert len(session_participants(edition.sessions[0], include_trainer=False)) == 2
+
+    page = client.get(f"/enrollments/{enrollment.id}")
+    text = page.get_data(as_text=True)
+    assert "Deelnemers" in text and 'name="seat3-name"' in text
+
+    response = client.post(
+        f"/enrollments/{enrollment.id}/seats/3",
+        data={"seat3-name": "Cor Dekker", "seat3-email": "Cor@Gemeente.nl"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    seat = db.session.get(Enrollment, enrollment.id).active_seats[2]
+    assert (seat.name, seat.email) == ("Cor Dekker", "cor@gemeente.nl")
+    assert [m.calendar_method for m in _invites("cor@gemeente.nl")] == ["REQUEST"]
+    assert seats_taken(edition) == 3  # naming never moves capacity
+
+
+def test_replacing_a_colleague_cancels_their_invite_and_invites_the_new_one(
+    client, make_edition, make_user, login, billing_form
+):
+    edition = make_edition(capacity=5, days=1)
+    booker = make_user("client", email="griffie@gemeente.nl")
+    login(booker)
+    client.post(f"/editions/{edition.id}/enroll", data=_group_form(billing_form, seats=3))
+    enrollment = db.session.scalar(select(Enrollment))
+    old_key = enrollment.active_seats[1].participant_key
+    response = client.post(
+        f"/enrollments/{enrollment.id}/seats/2",
+        data={"seat2-name": "Dirk Eerland", "seat2-email": "dirk@gemeente.nl"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [m.calendar_method for m in _invites("anna@gemeente.nl")] == ["REQUEST", "CANCEL"]
+    assert [m.calendar_method for m in _invites("dirk@gemeente.nl")] == ["REQUEST"]
+    rows = db.session.scalars(
+        select(EnrollmentSeat).where(EnrollmentSeat.position == 2).order_by(EnrollmentSeat.id)
+    ).all()
+    assert [(r.email, r.status) for r in rows] == [
+        ("anna@gemeente.nl", "replaced"),
+        ("dirk@gemeente.nl", "active"),
+    ]
+    invite = db.session.scalar(select(CalendarInvite).where(CalendarInvite.attendee_key == old_key))
+    assert invite.status == "cancelled"
+    assert seats_taken(edition) == 3
+    enrollment = db.session.get(Enrollment, enrollment.id)
+    assert len(enrollment.active_seats) == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"seat2-name": "", "seat2-email": "x@gemeente.nl"}, "Dit veld is verplicht."),
+        ({"seat2-name": "X", "seat2-email": "geen-adres"}, "Vul een geldig e-mailadres in"),
+        (
+            {"seat2-name": "Bram", "seat2-email": "bram@gemeente.nl"},
+            "bram@gemeente.nl neemt al deel aan deze editie.",
+        ),
+        (
+            {"seat2-name": "Greet", "seat2-email": "griffie@gemeente.nl"},
+            "griffie@gemeente.nl neemt al deel aan deze editie.",
+        ),
+    ],
+)
+def test_bad_seat_changes_are_refused_in_dutch_and_change_nothing(
+    client, make_edition, make_user, login, billing_form, data, message
+):
+    edition = make_edition(capacity=5, days=1)
+    login(make_user("client", email="griffie@gemeente.nl"))
+    client.post(f"/editions/{edition.id}/enroll", data=_group_form(billing_form, seats=3))
+    enrollment = db.session.scalar(select(Enrollment))
+    before = (_count(EnrollmentSeat), _count(OutboxMessage))
+    response = client.post(f"/enrollments/{enrollment.id}/seats/2", data=data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert (_count(EnrollmentSeat), _count(OutboxMessage)) == before
+    assert db.session.get(Enrollment, enrollment.id).active_seats[1].email == "anna@gemeente.nl"
+
+
+def test_seats_cannot_change_after_the_start_or_by_someone_else(
+    client, make_edition, make_user, login, billing_form
+):
+    edition = make_edition(capacity=5, days=1)
+    booker = make_user("client", email="griffie@gemeente.nl")
+    login(booker)
+    client.post(f"/editions/{edition.id}/enroll", data=_group_form(billing_form, seats=3))
+    enrollment = db.session.scalar(select(Enrollment))
+    data = {"seat2-name": "Dirk", "seat2-email": "dirk@gemeente.nl"}
+    # Another user: the enrollment does not exist for them.
+    client.post("/auth/logout")
+    login(make_user("client"))
+    assert client.post(f"/enrollments/{enrollment.id}/seats/2", data=data).status_code == 404
+    assert client.get(f"/enrollments/{enrollment.id}").status_code == 404
+    client.post("/auth/logout")
+    login(booker)
+    # A position the enrollment does not have.
+    response = client.post(
+        f"/enrollments/{enrollment.id}/seats/9", data={"seat9-name": "X", "seat9-email": "x@a.nl"}
+    )
+    assert response.status_code == 400
+    assert "Deze plaats hoort niet bij uw inschrijving." in response.get_data(as_text=True)
+    # The training has started.
+    session = edition.sessions[0]
+    session.starts_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    response = client.post(f"/enrollments/{enrollment.id}/seats/2", data=data)
+    assert response.status_code == 400
+    assert "De training is begonnen" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Enrollment, enrollment.id).active_seats[1].email == "anna@gemeente.nl"
+
+
+@pytest.mark.parametrize(
+    ("seats", "colleagues", "message"),
+    [
+        (2, COLLEAGUES, "Vul niet meer namen in dan het aantal plaatsen (2)."),
+        (3, [("Anna", "anna@gemeente.nl"), ("Anna B", "anna@gemeente.nl")], "twee keer"),
+        (3, [("Anna", "")], "Vul naam en e-mailadres van de deelnemer in."),
+        (11, COLLEAGUES, "Kies tussen 1 en 10 plaatsen."),
+    ],
+)
+def test_bad_group_enrollments_are_refused_in_dutch_and_change_nothing(
+    client, make_edition, make_user, login, billing_form, seats, colleagues, message
+):
+    edition = make_edition(capacity=12, days=1)
+    login(make_user("client", email="griffie@gemeente.nl"))
+    data = _group_form(billing_form, seats=seats, colleagues=colleagues)
+    response = client.post(f"/editions/{edition.id}/enroll", data=data)
+    assert response.status_code == 400, response.status_code
+    assert message in response.get_data(as_text=True)
+    assert (_count(Enrollment), _count(EnrollmentSeat), _count(Invoice)) == (0, 0, 0)
+    assert seats_taken(edition) == 0
+
+
+def test_group_larger_than_the_free_seats_is_refused(
+    client, make_edition, make_user, login, billing_form
+):
+    edition = make_edition(capacity=2, days=1)
+    login(make_user("client", email="griffie@gemeente.nl"))
+    response = client.post(
+        f"/editions/{edition.id}/enroll", data=_group_form(billing_form, seats=3)
+    )
+    assert response.status_code == 409
+    assert "niet genoeg plaatsen vrij voor 3 deelnemers" in response.get_data(as_text=True)
+    assert (_count(Enrollment), _count(EnrollmentSeat)) == (0, 0)
+    assert seats_taken(edition) == 0
+
+
+def test_a_single_enrollment_stays_the_booker_alone(make_enrollment, make_edition):
+    edition = make_edition(days=1)
+    enrollment = make_enrollment(edition)
+    assert not enrollment.is_group
+    people = session_participants(edition.sessions[0], include_trainer=False)
+    assert [p.key for p in people] == [f"enrollment:{enrollment.id}"]
+
+
+def test_a_group_from_the_waiting_list_gets_open_seats_to_name(make_edition, make_user, billing):
+    from bbtraining.bookings.enrollment import waitlist
+
+    edition = make_edition(capacity=3, days=1)
+    booker = make_user("client", email="griffie@gemeente.nl")
+    entry = waitlist.join_waitlist(edition, booker, seats=3, any_edition=False, note=None)
+    db.session.commit()
+    assert entry.status == "offered"
+    enrollment = waitlist.accept_offer(entry, booker, billing, "invoice")
+    db.session.commit()
+    assert enrollment.is_group and [s.email for s in enrollment.active_seats] == [None] * 3
+    assert session_participants(edition.sessions[0], include_trainer=False) == []
+    named_seats.name_seat(
+        enrollment, 1, named_seats.seat_holder("Greet", "griffie@gemeente.nl"), by=booker
+    )
+    db.session.commit()
+    people = session_participants(edition.sessions[0], include_trainer=False)
+    assert [(p.email, p.user_id) for p in people] == [("griffie@gemeente.nl", booker.id)]
+
+
+def test_service_refuses_a_group_without_names_list_for_many_seats(
+    make_edition, make_user, billing
+):
+    edition = make_edition(capacity=5, days=1)
+    with pytest.raises(DomainError):
+        enrolling.enroll(edition, make_user(), billing, "invoice", seats=3)
+    db.session.rollback()
+    assert seats_taken(edition) == 0
