@@ -245,6 +245,12 @@ TABLE: dict[str, Route] = {
         denied=ENROLLMENT_GATE,
         foreign=only_for({F: obj("enrollment2", "/enrollments/{}/cancel")}),
     ),
+    "/enrollments/<int:enrollment_id>/seats/<int:position>": Route(
+        frozenset({C}),  # the booker of a group names its seats
+        own("/enrollments/{}/seats/1", default="group_enrollment"),
+        denied={F: 404, T: 404, S: 404},
+        foreign=only_for({C: obj("group_enrollment2", "/enrollments/{}/seats/1")}),
+    ),
     # The link in the offer mail is the key: anyone holding it sees the offer; accepting it is
     # for the person it was made to, signed in.
     "/waitlist/offer/<token>": Route(
