@@ -1,5 +1,6 @@
-"""Demo enrollments: a confirmed participant with an open invoice and one who paid by bank
-transfer, so the account panel and the admin pages show something real.
+"""Demo enrollments: a confirmed participant with an open invoice, one who paid by bank
+transfer, and a council clerk who enrolled three colleagues (one seat still to be named), so the
+account panel, the named seats and the admin pages show something real.
 
 Runs after the catalog's seeder; does nothing when there are no open editions yet. Idempotent:
 a person who already has an enrollment or entry for the edition is left as they are.
@@ -12,12 +13,20 @@ from ...courses.models import Edition, EditionStatus
 from ...db_types import utcnow
 from ...extensions import db
 from ..billing.invoices import PaymentMethod
-from . import enrolling, policy, queries, seats
+from . import enrolling, named_seats, policy, queries, seats
 from .models import PaymentStatus
 
 DEMO_BILLING = {
     "begeleider@example.nl": policy.Billing(
         name="Lotte Jansen", street="Oudegracht 112", postcode="3511 AX", city="Utrecht"
+    ),
+    "griffie@example.nl": policy.Billing(
+        name="Gerda Griffier",
+        organisation="Gemeente Utrecht",
+        street="Stadsplateau 1",
+        postcode="3521 AZ",
+        city="Utrecht",
+        reference="BB-2026-07",
     ),
     "trainer2@example.nl": policy.Billing(
         name="Amira El Idrissi",
@@ -61,4 +70,25 @@ def seed() -> None:
         enrollment = enrolling.enroll(second, amira, DEMO_BILLING[amira.email], "invoice", by=amira)
         if enrollment.payment_status == PaymentStatus.DUE:
             enrollment.invoice.mark_paid(PaymentMethod.BANK_TRANSFER)
+    _seed_group(first)
     db.session.flush()
+
+
+DEMO_COLLEAGUES = [
+    ("Sanne de Wit", "sanne.dewit@utrecht.example.nl"),
+    ("Yusuf Kaya", "yusuf.kaya@utrecht.example.nl"),
+]
+
+
+def _seed_group(edition: Edition) -> None:
+    """The clerk of Utrecht enrolled three colleagues, not herself; the third seat she names
+    later from her account."""
+    clerk = User.by_email("griffie@example.nl")
+    if clerk is None or queries.active_enrollment(edition, clerk) is not None:
+        return
+    if seats.seats_free(edition) < 3:
+        return
+    holders = [named_seats.seat_holder(name, email) for name, email in DEMO_COLLEAGUES]
+    enrolling.enroll(
+        edition, clerk, DEMO_BILLING[clerk.email], "invoice", by=clerk, holders=holders, seats=3
+    )
