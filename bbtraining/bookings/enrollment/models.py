@@ -202,11 +202,16 @@ class Enrollment(db.Model):
     def pay_by_label(self) -> str:
         return str(PAY_BY_LABELS.get(self.pay_by, self.pay_by))
 
-    def money_line(self) -> MoneyLine:
+    @property
+    def line_title(self) -> str:
+        """The training and its date, as an invoice line names them."""
         edition = self.edition
         start = edition.starts_at
         when = f" ({start.astimezone(AMSTERDAM).strftime('%d-%m-%Y')})" if start else ""
-        description = f"{edition.course.title}{when}"
+        return f"{edition.course.title}{when}"
+
+    def money_line(self) -> MoneyLine:
+        description = self.line_title
         names = [seat.name for seat in self.active_seats if seat.is_named]
         if names:  # the invoice of a group says who the seats are for
             description = f"{description}: {', '.join(names)}"[:500]

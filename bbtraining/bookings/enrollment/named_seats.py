@@ -170,7 +170,7 @@ def create_seats(enrollment: Enrollment, holders: list[SeatHolder], *, by=None) 
     )
 
 
-def _active_seat(enrollment_id: int, position: int) -> EnrollmentSeat | None:
+def active_seat(enrollment_id: int, position: int) -> EnrollmentSeat | None:
     return db.session.scalar(
         select(EnrollmentSeat)
         .where(
@@ -187,7 +187,7 @@ def name_seat(enrollment: Enrollment, position: int, holder: SeatHolder, *, by) 
     the new colleague's sent)."""
     enrollment = lock_enrollment(enrollment.id)
     check_seat_changes_open(enrollment)
-    current = _active_seat(enrollment.id, position)
+    current = active_seat(enrollment.id, position)
     if current is None:
         raise DomainError(_l("Deze plaats hoort niet bij uw inschrijving."))
     if current.email == holder.email:  # a corrected spelling of the same person

@@ -281,3 +281,77 @@ def test_service_refuses_a_group_without_names_list_for_many_seats(
         enrolling.enroll(edition, make_user(), billing, "invoice", seats=3)
     db.session.rollback()
     assert seats_taken(edition) == 0
+
+
+# -- giving back one seat -----------------------------------------------------------------------
+def test_cancelling_one_seat_credits_it_cancels_the_invite_and_offers_it_to_the_waiting_list(
+    client, make_edition, make_user, login, billing_form
+):
+    from bbtraining.bookings.enrollment import waitlist
+
+    edition = make_edition(capacity=3, days=1)
+    booker = make_user("client", email="griffie@gemeente.nl", name="Greet Griffier")
+    waiting = make_user("facilitator", email="wachter@example.nl")
+    login(booker)
+    client.post(f"/editions/{edition.id}/enroll", data=_group_form(billing_form, seats=3))
+    entry = waitlist.join_waitlist(edition, waiting, seats=1, any_edition=False, note=None)
+    db.session.commit()
+    assert entry.status == "waiting"
+    enrollment = db.session.scalar(select(Enrollment))
+    original = enrollment.invoice
+
+    response = client.post(f"/enrollments/{enrollment.id}/seats/2/cancel")
+    assert response.status_code == 302
+    db.session.expire_all()
+    enrollment = db.session.get(Enrollment, enrollment.id)
+    assert enrollment.seats == 2 and enrollment.status == "confirmed"
+    assert [s.email for s in enrollment.active_seats] == [
+        "griffie@gemeente.nl",
+        "bram@gemeente.nl",
+    ]
+    # Anna's invite is withdrawn; the freed seat is offered to the first in line.
+    assert [m.calendar_method for m in _invites("anna@gemeente.nl")] == ["REQUEST", "CANCEL"]
+    assert db.session.get(type(entry), entry.id).status == "offered"
+    assert seats_taken(edition) == 3  # two held by the group, one reserved by the offer
+    # One credit invoice for one seat, with Anna's name; the original stays to be paid.
+    [credit] = db.session.scalars(select(Invoice).where(Invoice.credit_for_id == original.id))
+    assert [(line.quantity, line.description) for line in credit.lines] == [
+        (-1, f"{enrollment.line_title}: Anna Bakker")
+    ]
+    assert credit.total == -(original.total / 3)
+    assert db.session.get(Invoice, original.id).status == "open"
+    page = client.get(f"/enrollments/{enrollment.id}").get_data(as_text=True)
+    assert credit.number in page
+
+    # Cancelling the rest later credits only the two seats still held.
+    from bbtraining.bookings.enrollment import cancellation
+
+    cancellation.cancel_enrollment(enrollment, by=booker, as_participant=True)
+    db.session.commit()
+    credits = db.session.scalars(select(Invoice).where(Invoice.credit_for_id == original.id))
+    assert sum(c.total for c in credits) == -original.total
+    assert db.session.get(Invoice, original.id).status == "credited"
+
+
+def test_a_seat_cannot_be_given_back_late_or_when_it_is_the_last(
+    client, make_edition, make_user, login, billing_form
+):
+    edition = make_edition(capacity=5, days=1, start_in_days=30)
+    login(make_user("client", email="griffie@gemeente.nl"))
+    data = _group_form(billing_form, seats=1, myself=False, colleagues=COLLEAGUES[:1])
+    client.post(f"/editions/{edition.id}/enroll", data=data)
+    single = db.session.scalar(select(Enrollment))
+    response = client.post(f"/enrollments/{single.id}/seats/1/cancel", follow_redirects=True)
+    assert "Dit is de laatste plaats van uw inschrijving" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Enrollment, single.id).seats == 1
+
+    late = make_edition(capacity=5, days=1, start_in_days=2)  # inside the free-cancel window
+    client.post(f"/editions/{late.id}/enroll", data=_group_form(billing_form, seats=3))
+    group = db.session.scalar(select(Enrollment).where(Enrollment.edition_id == late.id))
+    before = (_count(Invoice), _count(OutboxMessage), seats_taken(late))
+    response = client.post(f"/enrollments/{group.id}/seats/2/cancel", follow_redirects=True)
+    assert "Kosteloos annuleren kon tot" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert (_count(Invoice), _count(OutboxMessage), seats_taken(late)) == before
+    assert db.session.get(Enrollment, group.id).seats == 3

@@ -54,6 +54,11 @@ def _render_detail(enrollment: Enrollment, *, failed: tuple[int, SeatForm] | Non
         returned=request.args.get("betaling"),
         button_form=ButtonForm(),
         seat_forms=seat_forms,
+        seat_credits=[
+            invoice
+            for invoice in queries.enrollment_credit_invoices(enrollment)
+            if invoice.id != enrollment.credit_invoice_id
+        ],
         seats_open=named_seats.seat_changes_open(enrollment),
         seats_close_at=named_seats.seat_changes_close_at(enrollment),
     ), (400 if failed is not None else 200)
@@ -99,6 +104,36 @@ def _own_enrollment_or_404(enrollment_id: int) -> Enrollment:
     if enrollment.user_id != current_user.id:
         abort(404)
     return enrollment
+
+
+@bp.route("/enrollments/<int:enrollment_id>/seats/<int:position>/cancel", methods=["POST"])
+@login_required
+def enrollment_seat_cancel(enrollment_id: int, position: int):
+    """The booker gives back one seat of a group (before the free-cancellation deadline)."""
+    enrollment = _own_enrollment_or_404(enrollment_id)
+    if not enrollment.is_group:
+        abort(404)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    outcome = commit_or_flash(
+        lambda: cancellation.cancel_seat(enrollment, position, by=current_user)
+    )
+    if outcome:
+        settled = outcome.value
+        if settled.stripe_refunded:
+            message = _(
+                "De plaats is geannuleerd. We storten %(amount)s terug.",
+                amount=format_currency(settled.stripe_refunded, "EUR"),
+            )
+        elif settled.credit_invoice is not None:
+            message = _(
+                "De plaats is geannuleerd. U krijgt creditfactuur %(number)s.",
+                number=settled.credit_invoice.number,
+            )
+        else:
+            message = _("De plaats is geannuleerd.")
+        flash(message, "success")
+    return redirect(url_for("bookings.enrollment_detail", enrollment_id=enrollment.id))
 
 
 @bp.route("/enrollments/<int:enrollment_id>/pay", methods=["POST"])
