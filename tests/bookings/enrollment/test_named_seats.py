@@ -355,3 +355,13 @@ def test_a_seat_cannot_be_given_back_late_or_when_it_is_the_last(
     db.session.expire_all()
     assert (_count(Invoice), _count(OutboxMessage), seats_taken(late)) == before
     assert db.session.get(Enrollment, group.id).seats == 3
+
+
+def test_staff_see_who_sits_in_a_groups_seats(client, make_edition, make_user, login, billing_form):
+    edition = make_edition(capacity=5, days=1)
+    login(make_user("client", email="griffie@gemeente.nl", name="Greet Griffier"))
+    client.post(f"/editions/{edition.id}/enroll", data=_group_form(billing_form, seats=4))
+    client.post("/auth/logout")
+    login(make_user("admin"))
+    page = client.get(f"/admin/editions/{edition.id}/enrollments").get_data(as_text=True)
+    assert "Greet Griffier, Anna Bakker, Bram Claes, nog niet ingevuld" in page
