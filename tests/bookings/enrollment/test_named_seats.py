@@ -365,3 +365,21 @@ def test_staff_see_who_sits_in_a_groups_seats(client, make_edition, make_user, l
     login(make_user("admin"))
     page = client.get(f"/admin/editions/{edition.id}/enrollments").get_data(as_text=True)
     assert "Greet Griffier, Anna Bakker, Bram Claes, nog niet ingevuld" in page
+
+
+def test_each_colleague_gets_the_reminders_and_the_booker_who_stays_home_none(
+    client, make_edition, make_user, login, billing_form
+):
+    from bbtraining.bookings.sessions.tasks import send_due_reminders
+
+    edition = make_edition(capacity=5, days=1, start_in_days=10)
+    login(make_user("client", email="griffie@gemeente.nl"))
+    data = _group_form(billing_form, seats=2, myself=False)
+    assert client.post(f"/editions/{edition.id}/enroll", data=data).status_code == 302
+    start = edition.sessions[0].starts_at
+    assert send_due_reminders(start - timedelta(days=7) + timedelta(minutes=1)) == 2
+    db.session.commit()
+    for _name, email in COLLEAGUES:
+        [reminder] = [m for m in outbox_to(email) if m.subject.startswith("Herinnering")]
+        assert reminder.dedupe_key.startswith(f"reminder:session:{edition.sessions[0].id}:seat:")
+    assert not [m for m in outbox_to("griffie@gemeente.nl") if "Herinnering" in m.subject]
