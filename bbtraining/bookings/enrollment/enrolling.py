@@ -30,7 +30,7 @@ from .models import (
     PaymentStatus,
     WaitlistStatus,
 )
-from .named_seats import SeatHolder, create_seats
+from .named_seats import SeatHolder, check_free, create_seats
 from .policy import (
     STRIPE_MIN_HOLD,
     AlreadyEnrolled,
@@ -162,6 +162,8 @@ def enroll(
         )
     check_enrollment_open(edition)
     check_not_enrolled(edition, user)
+    if holders is None:  # a colleague already booked a seat for this person
+        check_free(edition.id, [SeatHolder(user.name, user.email)])
     entry = active_waitlist_entry(edition, user)
     if entry is not None and entry.status == WaitlistStatus.OFFERED:
         raise AlreadyEnrolled(

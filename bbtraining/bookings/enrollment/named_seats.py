@@ -113,7 +113,7 @@ def _taken_emails(
     return set(db.session.scalars(seat_query)) | set(db.session.scalars(booker_query))
 
 
-def _check_free(
+def check_free(
     edition_id: int, holders: list[SeatHolder], *, except_seat_id=None, except_enrollment_id=None
 ) -> None:
     seen: set[str] = set()
@@ -149,7 +149,7 @@ def create_seats(enrollment: Enrollment, holders: list[SeatHolder], *, by=None) 
             _l("Vul niet meer namen in dan het aantal plaatsen (%(num)s).", num=enrollment.seats),
             field="seats",
         )
-    _check_free(enrollment.edition_id, holders, except_enrollment_id=enrollment.id)
+    check_free(enrollment.edition_id, holders, except_enrollment_id=enrollment.id)
     for position in range(1, enrollment.seats + 1):
         holder = holders[position - 1] if position <= len(holders) else None
         enrollment.seat_rows.append(
@@ -194,7 +194,7 @@ def name_seat(enrollment: Enrollment, position: int, holder: SeatHolder, *, by) 
         current.name = holder.name
         audit.record("enrollment.seat_renamed", enrollment, actor=by, position=position)
         return current
-    _check_free(enrollment.edition_id, [holder], except_seat_id=current.id)
+    check_free(enrollment.edition_id, [holder], except_seat_id=current.id)
     previous = current.email
     if current.is_named:
         current.end(SeatStatus.REPLACED)

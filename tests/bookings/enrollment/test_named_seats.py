@@ -383,3 +383,18 @@ def test_each_colleague_gets_the_reminders_and_the_booker_who_stays_home_none(
         [reminder] = [m for m in outbox_to(email) if m.subject.startswith("Herinnering")]
         assert reminder.dedupe_key.startswith(f"reminder:session:{edition.sessions[0].id}:seat:")
     assert not [m for m in outbox_to("griffie@gemeente.nl") if "Herinnering" in m.subject]
+
+
+def test_a_colleague_who_holds_a_seat_cannot_enroll_again_themselves(
+    client, make_edition, make_user, login, billing_form
+):
+    edition = make_edition(capacity=5, days=1)
+    login(make_user("client", email="griffie@gemeente.nl"))
+    client.post(f"/editions/{edition.id}/enroll", data=_group_form(billing_form, seats=3))
+    client.post("/auth/logout")
+    login(make_user("facilitator", email="anna@gemeente.nl"))
+    before = (_count(Enrollment), seats_taken(edition))
+    response = client.post(f"/editions/{edition.id}/enroll", data=billing_form())
+    assert response.status_code == 400
+    assert "anna@gemeente.nl neemt al deel aan deze editie." in response.get_data(as_text=True)
+    assert (_count(Enrollment), seats_taken(edition)) == before
