@@ -25,8 +25,13 @@ def init_app(app: Flask) -> None:
     panels.register()
 
 
-from ..bookings.attendance.qualifications import qualified  # noqa: E402
+from ..bookings.attendance.qualifications import (  # noqa: E402
+    completed_without_account,
+    qualified,
+)
 from . import admin_matches, admin_views, invitations, match_models, models, views  # noqa: E402, F401
 
 # Wiring: whoever qualifies for the pool is invited to publish a profile.
 qualified.connect(invitations.invite_to_alumni_pool)
+# Someone without an account (a colleague a booker enrolled) is first asked to make one.
+completed_without_account.connect(invitations.invite_to_make_an_account)

@@ -34,5 +34,30 @@ def invite_to_alumni_pool(qualification: Qualification, **_kwargs) -> None:
     )
 
 
+def invite_to_make_an_account(completion, **_kwargs) -> None:
+    """Receiver of `completed_without_account`: the completed training counts for the pool once
+    they have an account with this address; invite once per address and course."""
+    course = completion.course
+    if not course.qualifies_for_alumni:
+        return
+    dedupe_key = f"alumni-invite:{completion.email}:{course.id}"
+    already = db.session.scalar(select(exists().where(OutboxMessage.dedupe_key == dedupe_key)))
+    if already:
+        return
+    queue_mail(
+        to=completion.email,
+        subject=_l("Sluit u aan bij de alumnipool"),
+        template="bookings/alumni_invite_new_account",
+        context={
+            "name": completion.name,
+            "course": course,
+            "email": completion.email,
+            "link": public_url("auth.register"),
+        },
+        dedupe_key=dedupe_key,
+        locale=completion.locale,
+    )
+
+
 def _has_profile(user_id: int) -> bool:
     return bool(db.session.scalar(select(exists().where(AlumniProfile.user_id == user_id))))

@@ -16,6 +16,7 @@ from ..i18n import lazy_gettext as _l
 from ..notifications.services import queue_mail
 from . import lockout
 from .models import Organisation, Role, User, normalise_email, password_matches
+from .signals import email_verified
 
 # Short list of passwords people really pick; a dictionary check keeps the worst out.
 COMMON_PASSWORDS = {
@@ -292,6 +293,7 @@ def verify_email(token: str) -> User:
     if not user.email_verified:
         user.mark_email_verified()
         audit.record("user.email_verified", user, actor=user)
+        email_verified.send(user)
     return user
 
 

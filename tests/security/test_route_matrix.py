@@ -245,6 +245,18 @@ TABLE: dict[str, Route] = {
         denied=ENROLLMENT_GATE,
         foreign=only_for({F: obj("enrollment2", "/enrollments/{}/cancel")}),
     ),
+    "/enrollments/<int:enrollment_id>/seats/<int:position>": Route(
+        frozenset({C}),  # the booker of a group names its seats
+        own("/enrollments/{}/seats/1", default="group_enrollment"),
+        denied={F: 404, T: 404, S: 404},
+        foreign=only_for({C: obj("group_enrollment2", "/enrollments/{}/seats/1")}),
+    ),
+    "/enrollments/<int:enrollment_id>/seats/<int:position>/cancel": Route(
+        frozenset({C}),  # the booker of a group gives back one of its seats
+        own("/enrollments/{}/seats/2/cancel", default="group_enrollment"),
+        denied={F: 404, T: 404, S: 404},
+        foreign=only_for({C: obj("group_enrollment2", "/enrollments/{}/seats/2/cancel")}),
+    ),
     # The link in the offer mail is the key: anyone holding it sees the offer; accepting it is
     # for the person it was made to, signed in.
     "/waitlist/offer/<token>": Route(

@@ -178,6 +178,20 @@ def build_world() -> World:
     o["enrollment2"] = enrolling.enroll(edition, fac2, billing(fac2), "invoice")
     o["invoice"] = o["enrollment"].invoice
     o["invoice2"] = o["enrollment2"].invoice
+    # Group enrollments with named seats: each client books two colleagues.
+    from bbtraining.bookings.enrollment.named_seats import seat_holder
+
+    group_edition = _edition(training, capacity=6, trainer=trainer, days_ahead=80)
+    for key, booker, domain in (
+        ("group_enrollment", client, "amersfoort"),
+        ("group_enrollment2", client2, "drenthe"),
+    ):
+        colleagues = [
+            seat_holder(f"Collega {n}", f"collega{n}@{domain}.example.nl") for n in (1, 2)
+        ]
+        o[key] = enrolling.enroll(
+            group_edition, booker, billing(booker), "invoice", holders=colleagues, seats=2
+        )
     # `full` frees its seat for the facilitator on its waiting list: an open offer.
     taken = enrolling.enroll(full, fac2, billing(fac2), "invoice")
     offered = waitlist.join_waitlist(full, fac)

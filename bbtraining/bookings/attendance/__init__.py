@@ -5,6 +5,7 @@ the worker loads, and what it registers with the lower capabilities and the dash
 block below.
 """
 
+from ...auth.signals import email_verified
 from ...core.panels import account_panels, admin_panels
 from ...courses.signals import session_changed
 from ..sessions.participants import register_provider
@@ -24,6 +25,8 @@ TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.attendance.tasks",)
 # after its group's end decides completion again; the dashboards' panels.
 register_provider(guests.guest_participants)
 session_changed.connect(completion.decide_again_after_session_change)
+# A training completed before the person had an account is theirs once their address is verified.
+email_verified.connect(completion.claim_completions)
 account_panels.register(15)(panels.trainer_sessions_panel)
 account_panels.register(35)(panels.participant_attendance_panel)
 admin_panels.register(30)(panels.attendance_tile)

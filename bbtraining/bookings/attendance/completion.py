@@ -23,7 +23,12 @@ from . import certificates
 from .access import session_trainers
 from .certificates import Certificate
 from .models import AttendanceRecord, AttendanceStatus, Completion, CompletionRun, CompletionStatus
-from .qualifications import Qualification, QualificationSource, record_qualification
+from .qualifications import (
+    Qualification,
+    QualificationSource,
+    completed_without_account,
+    record_qualification,
+)
 from .sheet import account_of, sheet_participants
 
 # The periodic task looks this far back for groups whose completion is still to be decided
@@ -169,14 +174,40 @@ def _follow_status(completion: Completion, before: str | None, *, now: datetime)
 
 
 def _record_qualification(completion: Completion) -> None:
-    if completion.user is not None:
-        record_qualification(
-            completion.user,
-            completion.course,
-            edition=completion.edition,
-            source=QualificationSource.ATTENDANCE,
-            completed_at=completion.group_ends_at,
+    if completion.user is None:
+        completed_without_account.send(completion)
+        return
+    record_qualification(
+        completion.user,
+        completion.course,
+        edition=completion.edition,
+        source=QualificationSource.ATTENDANCE,
+        completed_at=completion.group_ends_at,
+    )
+
+
+def claim_completions(user: User, **_kwargs) -> int:
+    """Receiver of `auth.signals.email_verified`: trainings completed under this address before
+    it had a verified account (a colleague enrolled by a booker) become this person's, with
+    their qualification. Only settled completions (certificate mailed) count, as in
+    `settle_completions`."""
+    claimed = 0
+    for completion in db.session.scalars(
+        select(Completion)
+        .join(Certificate, Certificate.completion_id == Completion.id)
+        .where(
+            Completion.user_id.is_(None),
+            func.lower(Completion.email) == user.email,
+            Certificate.revoked_at.is_(None),
+            Certificate.mailed_at.is_not(None),
         )
+    ):
+        if not completion.is_completed:
+            continue
+        completion.user = user
+        _record_qualification(completion)
+        claimed += 1
+    return claimed
 
 
 def settle_completions(now: datetime | None = None) -> int:

@@ -38,6 +38,9 @@ _signals = Namespace()
 # sender: the Qualification just recorded (not one recorded before); sent in the recording's
 # transaction, so what a receiver writes (an outbox mail) is kept or rolled back with it.
 qualified = _signals.signal("qualified")
+# sender: a settled Completion of someone without an account (a colleague a booker named): the
+# qualification waits for an account with a verified address (`completion.claim_completions`).
+completed_without_account = _signals.signal("completed-without-account")
 
 
 class QualificationSource(StrEnum):

@@ -226,17 +226,27 @@ def issue_invoice(
 
 
 def issue_credit_invoice(
-    original: Invoice, *, fraction: Decimal = Decimal(1), reason: str = "", by=None
+    original: Invoice,
+    *,
+    fraction: Decimal = Decimal(1),
+    reason: str = "",
+    by=None,
+    lines: list[MoneyLine] | None = None,
+    partial: bool = False,
 ) -> Invoice:
-    """A credit invoice for (part of) an invoice: the same lines with negative quantities."""
+    """A credit invoice for (part of) an invoice: the same lines with negative quantities, or
+    the given negative `lines` (what remains of a group after a seat was credited). `fraction`
+    1 without `partial` means the original is now credited in full; `partial` (one seat of a
+    group) leaves the original open for the rest."""
     if original.is_credit:
         raise DomainError(_l("Een creditfactuur kan niet zelf worden gecrediteerd."))
     if original.status == InvoiceStatus.CREDITED:
         raise DomainError(_l("Deze factuur is al gecrediteerd."))
-    lines = [
-        MoneyLine(line.description, -(line.quantity * fraction), line.unit_price, line.vat_rate)
-        for line in original.lines
-    ]
+    if lines is None:
+        lines = [
+            MoneyLine(line.description, -(line.quantity * fraction), line.unit_price, line.vat_rate)
+            for line in original.lines
+        ]
     credit = issue_invoice(
         subject_type=original.subject_type,
         subject_id=original.subject_id,
@@ -252,10 +262,11 @@ def issue_credit_invoice(
         by=by,
         due_days=0,
     )
-    if original.status == InvoiceStatus.OPEN and fraction == 1:
+    whole = fraction == 1 and not partial
+    if original.status == InvoiceStatus.OPEN and whole:
         # Nothing was paid and everything is credited: the pair settles itself.
         credit.status = InvoiceStatus.PAID
-    original.status = InvoiceStatus.CREDITED if fraction == 1 else original.status
+    original.status = InvoiceStatus.CREDITED if whole else original.status
     audit.record("invoice.credited", original, actor=by, credit=credit.number, reason=reason)
     return credit
 

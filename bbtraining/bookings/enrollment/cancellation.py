@@ -13,6 +13,7 @@ from ...courses.models import Edition, EditionStatus
 from ...errors import DomainError
 from ...extensions import db
 from ...i18n import lazy_gettext as _l
+from ..billing.amounts import MoneyLine, line_totals
 from ..billing.invoices import (
     Invoice,
     InvoiceStatus,
@@ -25,9 +26,16 @@ from .models import (
     EnrollmentStatus,
     PayBy,
     PaymentStatus,
+    SeatStatus,
     WaitlistStatus,
 )
-from .policy import free_cancellation_deadline, participant_may_cancel, refund_fraction, round_cents
+from .named_seats import active_seat
+from .policy import (
+    free_cancellation_deadline,
+    participant_may_cancel,
+    refund_fraction,
+    round_cents,
+)
 from .queries import edition_enrollments
 from .seats import lock_enrollment, release_seats
 from .waitlist import edition_waitlist, mail_waitlist_entry, offer_next_seats
@@ -100,21 +108,27 @@ def cancel_enrollment(
             and enrollment.paid_at is not None
             and enrollment.stripe_payment_intent_id
         ):
-            stripe_refunded = min(
-                round_cents(enrollment.amount_paid * fraction), enrollment.amount_paid
-            )
+            # What is left after seats cancelled one by one were refunded.
+            remaining = enrollment.amount_paid - enrollment.amount_refunded
+            stripe_refunded = min(round_cents(remaining * fraction), remaining)
             if stripe_refunded > 0:
                 checkout.refund_intent(
                     enrollment.stripe_payment_intent_id,
                     stripe_refunded,
                     key=f"cancel-{enrollment.token}",
                 )
-                enrollment.record_refund(stripe_refunded, by=by, source="cancellation")
+                enrollment.record_refund(
+                    enrollment.amount_refunded + stripe_refunded, by=by, source="cancellation"
+                )
         invoice = enrollment.invoice
         if invoice is not None and fraction > 0 and invoice.status != InvoiceStatus.CREDITED:
             invoice_open = invoice.status == InvoiceStatus.OPEN
             credit = issue_credit_invoice(
-                invoice, fraction=fraction, reason=reason or "cancellation", by=by
+                invoice,
+                fraction=fraction,
+                reason=reason or "cancellation",
+                by=by,
+                lines=_remaining_lines(enrollment, invoice, fraction),
             )
             enrollment.credit_invoice_id = credit.id
             enrollment.credit_invoice = credit
@@ -150,6 +164,93 @@ def cancel_enrollment(
     sync_edition_invites(enrollment.edition)
     if not edition_cancelled:
         offer_next_seats(enrollment.edition)
+    return CancelOutcome(enrollment, fraction, refund_amount, stripe_refunded, credit)
+
+
+def _remaining_lines(enrollment: Enrollment, invoice: Invoice, fraction: Decimal):
+    """Credit lines for the seats still held, when seats were credited one by one before;
+    None (the invoice's own lines) otherwise."""
+    invoiced = sum((line.quantity for line in invoice.lines), Decimal(0))
+    if invoiced == enrollment.seats:
+        return None
+    line = enrollment.money_line()
+    return [
+        MoneyLine(line.description, -(line.quantity * fraction), line.unit_price, line.vat_rate)
+    ]
+
+
+# -- one seat of a group --------------------------------------------------------------------------
+def cancel_seat(enrollment: Enrollment, position: int, *, by: User) -> CancelOutcome:
+    """The booker gives back one seat of a group: its colleague's invite is cancelled, the seat
+    goes to the waiting list, and the money for it is settled per the cancellation policy (a
+    credit invoice for one seat, or a Stripe refund of one seat's share)."""
+    from . import checkout
+
+    enrollment = lock_enrollment(enrollment.id)
+    db.session.expire(enrollment, ["seat_rows"])  # as committed, now that we hold the lock
+    if enrollment.status != EnrollmentStatus.CONFIRMED or not enrollment.is_group:
+        raise DomainError(_l("Van deze inschrijving kunt u geen losse plaats annuleren."))
+    if enrollment.seats < 2:
+        raise DomainError(
+            _l("Dit is de laatste plaats van uw inschrijving. Annuleer de hele inschrijving.")
+        )
+    if not participant_may_cancel(enrollment):
+        raise DomainError(
+            _l(
+                "Kosteloos annuleren kon tot %(date)s. Neem contact met ons op als u toch "
+                "wilt annuleren.",
+                date=long_date(free_cancellation_deadline(enrollment.edition)),
+            )
+        )
+    seat = active_seat(enrollment.id, position)
+    if seat is None:
+        raise DomainError(_l("Deze plaats hoort niet bij uw inschrijving."))
+    fraction = refund_fraction(enrollment, "policy")
+    seat.end(SeatStatus.CANCELLED)
+    enrollment.seats -= 1
+    release_seats(enrollment.edition, 1)
+    one = enrollment.money_line()
+    who = seat.name or str(_l("plaats %(num)s", num=position))
+    seat_line = MoneyLine(
+        f"{enrollment.line_title}: {who}"[:500], Decimal(1), one.unit_price, one.vat_rate
+    )
+    refund_amount = round_cents(line_totals([seat_line])[2] * fraction)
+    stripe_refunded, credit = Decimal("0.00"), None
+    if (
+        enrollment.pay_by == PayBy.STRIPE
+        and enrollment.paid_at is not None
+        and enrollment.stripe_payment_intent_id
+    ):
+        stripe_refunded = min(refund_amount, enrollment.amount_paid - enrollment.amount_refunded)
+        if stripe_refunded > 0:
+            checkout.refund_intent(
+                enrollment.stripe_payment_intent_id, stripe_refunded, key=f"cancel-seat-{seat.id}"
+            )
+            enrollment.record_refund(
+                enrollment.amount_refunded + stripe_refunded, by=by, source="seat-cancellation"
+            )
+    invoice = enrollment.invoice
+    if invoice is not None and fraction > 0 and invoice.status != InvoiceStatus.CREDITED:
+        credit = issue_credit_invoice(
+            invoice,
+            reason="seat-cancellation",
+            by=by,
+            partial=True,
+            lines=[MoneyLine(seat_line.description, -fraction, one.unit_price, one.vat_rate)],
+        )
+    audit.record(
+        "enrollment.seat_cancelled",
+        enrollment,
+        actor=by,
+        position=position,
+        email=seat.email,
+        fraction=str(fraction),
+        stripe_refund=str(stripe_refunded),
+        credit_invoice=credit.number if credit else None,
+    )
+    db.session.flush()
+    sync_edition_invites(enrollment.edition)
+    offer_next_seats(enrollment.edition)
     return CancelOutcome(enrollment, fraction, refund_amount, stripe_refunded, credit)
 
 

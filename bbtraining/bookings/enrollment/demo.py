@@ -1,8 +1,9 @@
 """Demo enrollments: every taken seat in the demo is a participant who enrolled.
 
 Lotte has an open invoice that is overdue (staff can try the payment follow-up), Amira paid by
-bank transfer, and demo participants fill each catalog edition to the number the catalog's demo
-gives (`courses.demo.EDITIONS`), so "14 van 16" means fourteen names on the edition's list.
+bank transfer, a council clerk enrolled three colleagues (one seat still to be named), and demo
+participants fill each catalog edition to the number the catalog's demo gives
+(`courses.demo.EDITIONS`), so "14 van 16" means fourteen names on the edition's list.
 
 Runs after the catalog's seeder; does nothing when there are no open editions yet. Idempotent:
 a person who already has an enrollment for the edition is left as they are, and an edition is
@@ -20,12 +21,20 @@ from ...courses.models import Edition, EditionStatus
 from ...db_types import utcnow
 from ...extensions import db
 from ..billing.invoices import PaymentMethod
-from . import enrolling, policy, queries, seats
+from . import enrolling, named_seats, policy, queries, seats
 from .models import PaymentStatus
 
 DEMO_BILLING = {
     "begeleider@example.nl": policy.Billing(
         name="Lotte Jansen", street="Oudegracht 112", postcode="3511 AX", city="Utrecht"
+    ),
+    "griffie@example.nl": policy.Billing(
+        name="Gerda Griffier",
+        organisation="Gemeente Utrecht",
+        street="Stadsplateau 1",
+        postcode="3521 AZ",
+        city="Utrecht",
+        reference="BB-2026-07",
     ),
     "trainer2@example.nl": policy.Billing(
         name="Amira El Idrissi",
@@ -134,6 +143,7 @@ def seed() -> None:
         enrollment = enrolling.enroll(second, amira, DEMO_BILLING[amira.email], "invoice", by=amira)
         if enrollment.payment_status == PaymentStatus.DUE:
             enrollment.invoice.mark_paid(PaymentMethod.BANK_TRANSFER)
+    _seed_group(first)
     db.session.flush()
     # The catalog's editions, filled by participants up to the catalog demo's number.
     targets = {place: taken for _s, _w, _d, _o, place, _c, taken, _t in catalog_demo.EDITIONS}
@@ -144,3 +154,23 @@ def seed() -> None:
             people = people if people is not None else _participants()
             _fill(edition, target, people)
     db.session.flush()
+
+
+DEMO_COLLEAGUES = [
+    ("Sanne de Wit", "sanne.dewit@utrecht.example.nl"),
+    ("Yusuf Kaya", "yusuf.kaya@utrecht.example.nl"),
+]
+
+
+def _seed_group(edition: Edition) -> None:
+    """The clerk of Utrecht enrolled three colleagues, not herself; the third seat she names
+    later from her account."""
+    clerk = User.by_email("griffie@example.nl")
+    if clerk is None or queries.active_enrollment(edition, clerk) is not None:
+        return
+    if seats.seats_free(edition) < 3:
+        return
+    holders = [named_seats.seat_holder(name, email) for name, email in DEMO_COLLEAGUES]
+    enrolling.enroll(
+        edition, clerk, DEMO_BILLING[clerk.email], "invoice", by=clerk, holders=holders, seats=3
+    )

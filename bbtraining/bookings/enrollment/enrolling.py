@@ -30,6 +30,7 @@ from .models import (
     PaymentStatus,
     WaitlistStatus,
 )
+from .named_seats import SeatHolder, check_free, create_seats
 from .policy import (
     STRIPE_MIN_HOLD,
     AlreadyEnrolled,
@@ -38,9 +39,10 @@ from .policy import (
     EnrollmentClosed,
     hold_minutes,
     invoice_due_days,
+    max_group_seats,
 )
 from .queries import active_enrollment, active_waitlist_entry
-from .seats import lock_enrollment, take_seats
+from .seats import lock_enrollment, seats_free, take_seats
 
 
 # -- enrolling ------------------------------------------------------------------------------------
@@ -139,12 +141,29 @@ def price_preview(edition: Edition, seats: int = 1) -> tuple[Decimal, Decimal, D
 
 
 def enroll(
-    edition: Edition, user: User, billing: Billing, pay_by: str, *, by: User | None = None
+    edition: Edition,
+    user: User,
+    billing: Billing,
+    pay_by: str,
+    *,
+    by: User | None = None,
+    holders: list[SeatHolder] | None = None,
+    seats: int = 1,
 ) -> Enrollment:
-    """Enroll `user` for one seat. Invoice (or a free edition): confirmed at once. Stripe: the
-    seat is held until the Checkout Session is paid or expires (`checkout.start_checkout`)."""
+    """Enroll `user` for `seats` seats. Without `holders` the user takes their one seat
+    themselves; with them (a group: colleagues, perhaps the user too) each seat gets a row, the
+    first ones named (`named_seats`). Invoice (or a free edition): confirmed at once. Stripe: the
+    seats are held until the Checkout Session is paid or expires (`checkout.start_checkout`)."""
+    if holders is None and seats != 1:
+        raise DomainError(_l("Vul de namen in van wie deelnemen."), field="seats")
+    if not 1 <= seats <= max_group_seats():
+        raise DomainError(
+            _l("Kies tussen 1 en %(max)s plaatsen.", max=max_group_seats()), field="seats"
+        )
     check_enrollment_open(edition)
     check_not_enrolled(edition, user)
+    if holders is None:  # a colleague already booked a seat for this person
+        check_free(edition.id, [SeatHolder(user.name, user.email)])
     entry = active_waitlist_entry(edition, user)
     if entry is not None and entry.status == WaitlistStatus.OFFERED:
         raise AlreadyEnrolled(
@@ -153,21 +172,31 @@ def enroll(
                 "de link in uw e-mail of onder Mijn overzicht."
             )
         )
-    check_payment_method(pay_by, price_preview(edition)[2])
-    if not take_seats(edition, 1):
+    check_payment_method(pay_by, price_preview(edition, seats)[2])
+    if not take_seats(edition, seats):
+        if seats > 1 and seats_free(edition) > 0:
+            raise EditionFull(
+                _l(
+                    "Er zijn niet genoeg plaatsen vrij voor %(num)s deelnemers. Vraag ze aan "
+                    "via de wachtlijst, of schrijf minder deelnemers in.",
+                    num=seats,
+                )
+            )
         raise EditionFull(
             _l(
                 "Deze editie is vol. U kunt zich op de wachtlijst zetten; komt er een plaats "
                 "vrij, dan mailen we u."
             )
         )
-    enrollment = insert_enrollment(new_enrollment(edition, user, billing, pay_by, seats=1))
+    enrollment = insert_enrollment(new_enrollment(edition, user, billing, pay_by, seats=seats))
+    if holders is not None:
+        create_seats(enrollment, holders, by=by or user)
     audit.record(
         "enrollment.created",
         enrollment,
         actor=by or user,
         edition=edition.id,
-        seats=1,
+        seats=seats,
         pay_by=pay_by,
         unit_price=str(enrollment.unit_price),
     )

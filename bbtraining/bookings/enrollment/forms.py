@@ -7,6 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    FieldList,
+    Form,
+    FormField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -186,7 +189,91 @@ class NewAccountFields:
     )
 
 
-class NewAccountEnrollForm(BillingForm, NewAccountFields):
+class ColleagueForm(Form):
+    """One colleague's seat; both empty leaves the seat to be named later."""
+
+    name = StringField(_l("Naam"), filters=[_strip], validators=[Optional(), Length(max=200)])
+    email = EmailField(
+        _l("E-mailadres"),
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Email(
+                message=_l("Vul een geldig e-mailadres in, bijvoorbeeld naam@gemeente.nl."),
+                check_deliverability=False,
+            ),
+            Length(max=254),
+        ],
+    )
+
+    def validate_name(self, field):
+        if bool(field.data) != bool(self.email.data):
+            raise ValidationError(_l("Vul naam en e-mailadres van de deelnemer in."))
+
+
+# Rows shown for colleagues on the enrollment form; more seats can be named later.
+COLLEAGUE_ROWS = 5
+
+
+class GroupFields:
+    """Enrolling colleagues: how many seats, whether the booker takes one, and who sits in the
+    others (names may follow later from the booker's account)."""
+
+    # Both optional so that a form sent without them is the booker alone, as before.
+    seats = IntegerField(
+        _l("Aantal deelnemers"),
+        default=1,
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=10, message=_l("Kies tussen 1 en 10 plaatsen.")),
+        ],
+        description=_l("Meer dan 1 als u ook collega's inschrijft."),
+    )
+    not_attending = BooleanField(_l("Ik neem zelf niet deel, ik schrijf alleen collega's in"))
+    colleagues = FieldList(FormField(ColleagueForm), min_entries=COLLEAGUE_ROWS)
+
+    @property
+    def seat_count(self) -> int:
+        return self.seats.data or 1
+
+    @property
+    def attend_myself(self) -> bool:
+        return not self.not_attending.data
+
+    def colleague_entries(self) -> list[tuple[str, str]]:
+        return [
+            (row.form.name.data, row.form.email.data)
+            for row in self.colleagues
+            if row.form.name.data or row.form.email.data
+        ]
+
+    def is_group(self) -> bool:
+        return bool(self.seat_count != 1 or not self.attend_myself or self.colleague_entries())
+
+
+class SeatForm(FlaskForm):
+    """The booker names a seat of their group enrollment, or puts someone else in it."""
+
+    name = StringField(_l("Naam"), filters=[_strip], validators=[_required(), Length(max=200)])
+    email = EmailField(
+        _l("E-mailadres"),
+        filters=[_strip],
+        validators=[
+            _required(),
+            Email(
+                message=_l("Vul een geldig e-mailadres in, bijvoorbeeld naam@gemeente.nl."),
+                check_deliverability=False,
+            ),
+            Length(max=254),
+        ],
+    )
+
+
+class EnrollForm(BillingForm, GroupFields):
+    pass
+
+
+class NewAccountEnrollForm(BillingForm, NewAccountFields, GroupFields):
     pass
 
 

@@ -169,6 +169,12 @@ class Enrollment(db.Model):
     edition: Mapped[Edition] = relationship(lazy="joined")
     invoice: Mapped[Invoice | None] = relationship(foreign_keys=[invoice_id])
     credit_invoice: Mapped[Invoice | None] = relationship(foreign_keys=[credit_invoice_id])
+    # Every seat row ever (replaced ones too); none for a booker who enrolled only themselves.
+    seat_rows: Mapped[list["EnrollmentSeat"]] = relationship(
+        back_populates="enrollment",
+        order_by="(EnrollmentSeat.position, EnrollmentSeat.id)",
+        cascade="all, delete-orphan",
+    )
 
     # -- reading --------------------------------------------------------------------------------
     @property
@@ -180,6 +186,15 @@ class Enrollment(db.Model):
         return str(ENROLLMENT_STATUS_LABELS.get(self.status, self.status))
 
     @property
+    def is_group(self) -> bool:
+        """Named seats: each seat is its own participant (the booker only if they hold one)."""
+        return bool(self.seat_rows)
+
+    @property
+    def active_seats(self) -> list["EnrollmentSeat"]:
+        return [seat for seat in self.seat_rows if seat.status == SeatStatus.ACTIVE]
+
+    @property
     def payment_label(self) -> str:
         return str(PAYMENT_STATUS_LABELS.get(self.payment_status, self.payment_status))
 
@@ -187,13 +202,20 @@ class Enrollment(db.Model):
     def pay_by_label(self) -> str:
         return str(PAY_BY_LABELS.get(self.pay_by, self.pay_by))
 
-    def money_line(self) -> MoneyLine:
+    @property
+    def line_title(self) -> str:
+        """The training and its date, as an invoice line names them."""
         edition = self.edition
         start = edition.starts_at
         when = f" ({start.astimezone(AMSTERDAM).strftime('%d-%m-%Y')})" if start else ""
-        return MoneyLine(
-            f"{edition.course.title}{when}", Decimal(self.seats), self.unit_price, self.vat_rate
-        )
+        return f"{edition.course.title}{when}"
+
+    def money_line(self) -> MoneyLine:
+        description = self.line_title
+        names = [seat.name for seat in self.active_seats if seat.is_named]
+        if names:  # the invoice of a group says who the seats are for
+            description = f"{description}: {', '.join(names)}"[:500]
+        return MoneyLine(description, Decimal(self.seats), self.unit_price, self.vat_rate)
 
     @property
     def subtotal(self) -> Decimal:
@@ -413,3 +435,68 @@ class WaitlistEntry(db.Model):
 
     def __repr__(self) -> str:
         return f"<WaitlistEntry {self.id} {self.status} user={self.user_id} seats={self.seats}>"
+
+
+class SeatStatus(StrEnum):
+    ACTIVE = "active"
+    REPLACED = "replaced"  # the booker named someone else for this seat
+    CANCELLED = "cancelled"
+
+
+class EnrollmentSeat(db.Model):
+    """One seat of a group enrollment and who takes it. Replacing a colleague ends the row and
+    starts a new one at the same position, so the old person's participant key (and with it
+    their invite) disappears and the new person's appears. A seat without a name yet (filled in
+    later by the booker) takes capacity but is no participant."""
+
+    __tablename__ = "enrollment_seat"
+    __table_args__ = (
+        CheckConstraint("position >= 1", name="position_positive"),
+        CheckConstraint("status IN ('active', 'replaced', 'cancelled')", name="status_known"),
+        CheckConstraint("(name IS NULL) = (email IS NULL)", name="named_fully"),
+        # One person per seat, whatever concurrent renames the application loses.
+        Index(
+            "uq_enrollment_seat_active_position",
+            "enrollment_id",
+            "position",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+        Index("ix_enrollment_seat_email", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollment.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column()
+    status: Mapped[str] = mapped_column(String(10), default=SeatStatus.ACTIVE)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    # The holder's account when one exists with this address (the booker's own seat, mostly).
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="seat_rows")
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def is_named(self) -> bool:
+        return self.email is not None
+
+    @property
+    def participant_key(self) -> str:
+        return f"seat:{self.id}"
+
+    def end(self, status: SeatStatus) -> None:
+        if self.status != SeatStatus.ACTIVE:
+            raise DomainError(_l("Deze plaats is al gewijzigd. Ververs de pagina."))
+        self.status = status
+        self.ended_at = utcnow()
+
+    def __repr__(self) -> str:
+        return f"<EnrollmentSeat {self.id} {self.status} #{self.position} {self.email}>"

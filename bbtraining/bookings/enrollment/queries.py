@@ -7,6 +7,7 @@ from sqlalchemy import select
 from ...auth.models import User
 from ...courses.models import Edition
 from ...extensions import db
+from ..billing.invoices import Invoice
 from .models import (
     ACTIVE_ENROLLMENT_STATUSES,
     ACTIVE_WAITLIST_STATUSES,
@@ -59,5 +60,18 @@ def edition_enrollments(edition: Edition) -> list[Enrollment]:
             select(Enrollment)
             .where(Enrollment.edition_id == edition.id)
             .order_by(Enrollment.created_at, Enrollment.id)
+        )
+    )
+
+
+def enrollment_credit_invoices(enrollment: Enrollment) -> list[Invoice]:
+    """Every credit invoice of the enrollment: one per seat given back, and the cancellation's."""
+    if enrollment.invoice_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(Invoice)
+            .where(Invoice.credit_for_id == enrollment.invoice_id)
+            .order_by(Invoice.id)
         )
     )

@@ -35,6 +35,7 @@ from .models import (
     WaitlistEntry,
     WaitlistStatus,
 )
+from .named_seats import create_seats
 from .policy import AlreadyEnrolled, Billing, EnrollmentClosed, max_group_seats, offer_hours
 from .queries import active_enrollment, active_waitlist_entry
 from .seats import lock_waitlist_entry, release_seats, seats_free, take_seats
@@ -320,6 +321,8 @@ def accept_offer(
     check_payment_method(pay_by, enrollment.total)
     enrollment.waitlist_entry_id = entry.id
     insert_enrollment(enrollment)
+    if entry.seats > 1:  # a group: the booker names the colleagues from their account
+        create_seats(enrollment, [], by=user)
     audit.record(
         "enrollment.created",
         enrollment,

@@ -17,10 +17,11 @@ from ....permissions import get_or_404
 from ....web import commit_or_flash
 from ... import bp
 from ...billing.stripe_client import stripe_enabled
-from .. import checkout, enrolling, policy, queries, seats, waitlist
+from .. import checkout, enrolling, named_seats, policy, queries, seats, waitlist
 from ..forms import (
     BillingForm,
     ButtonForm,
+    EnrollForm,
     NewAccountEnrollForm,
     NewAccountWaitlistForm,
     WaitlistForm,
@@ -89,6 +90,18 @@ def _register_from(form, name: str):
     )
 
 
+def _seat_holders(form, user) -> list[named_seats.SeatHolder] | None:
+    """None when the booker enrolls only themselves; else who takes the seats, in order."""
+    if not form.is_group():
+        return None
+    holders = []
+    if form.attend_myself:
+        holders.append(named_seats.seat_holder(user.name, user.email, field="seats"))
+    for name, email in form.colleague_entries():
+        holders.append(named_seats.seat_holder(name, email, field="seats"))
+    return holders
+
+
 def _edition_or_404(edition_id: int) -> Edition:
     edition = get_or_404(Edition, edition_id)
     if not edition.course.published and not (
@@ -109,7 +122,7 @@ def _closed_reason(edition: Edition) -> str | None:
 def _render_enroll(edition: Edition, *, form=None, waitlist_form=None, status=200):
     signed_in = current_user.is_authenticated
     if form is None:
-        form = BillingForm() if signed_in else NewAccountEnrollForm()
+        form = EnrollForm() if signed_in else NewAccountEnrollForm()
         form.use_payment_methods(stripe_enabled())
         if signed_in:
             _prefill_billing(form, current_user)
@@ -165,7 +178,7 @@ def go_to_checkout(enrollment: Enrollment):
 def enroll(edition_id: int):
     edition = _edition_or_404(edition_id)
     signed_in = current_user.is_authenticated
-    form = BillingForm() if signed_in else NewAccountEnrollForm()
+    form = EnrollForm() if signed_in else NewAccountEnrollForm()
     form.use_payment_methods(stripe_enabled())
     if request.method == "GET":
         _prefill_billing(form, current_user)
@@ -176,7 +189,15 @@ def enroll(edition_id: int):
     def enroll_someone():
         new_user = None if signed_in else _register_from(form, form.billing_name.data)
         user = new_user or current_user._get_current_object()
-        return new_user, enrolling.enroll(edition, user, _billing(form), form.pay_by.data)
+        holders = _seat_holders(form, user)
+        return new_user, enrolling.enroll(
+            edition,
+            user,
+            _billing(form),
+            form.pay_by.data,
+            holders=holders,
+            seats=form.seat_count if holders is not None else 1,
+        )
 
     outcome = commit_or_flash(enroll_someone, form=form)
     if isinstance(outcome.error, policy.EditionFull):
