@@ -1,7 +1,7 @@
 """named seats of group enrollments: each colleague a participant of their own
 
 Revision ID: a18e5ea70001
-Revises: c4f1d2e3a5b6
+Revises: a7c3e9d1f2b4
 Create Date: 2026-12-05 06:35:00.000000
 
 """
@@ -13,7 +13,7 @@ import bbtraining.db_types
 
 # revision identifiers, used by Alembic.
 revision = 'a18e5ea70001'
-down_revision = 'c4f1d2e3a5b6'
+down_revision = 'a7c3e9d1f2b4'
 branch_labels = None
 depends_on = None
 

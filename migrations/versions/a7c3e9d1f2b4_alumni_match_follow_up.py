@@ -1,7 +1,7 @@
 """alumni match follow-up: staff remind an alumnus, close a request with a reason
 
 Revision ID: a7c3e9d1f2b4
-Revises: c4f1d2e3a5b6
+Revises: f1a2b3c4d5e6
 Create Date: 2026-12-05 06:40:00.000000
 
 """
@@ -13,7 +13,7 @@ import bbtraining.db_types
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e9d1f2b4'
-down_revision = 'c4f1d2e3a5b6'
+down_revision = 'f1a2b3c4d5e6'
 branch_labels = None
 depends_on = None
 
