@@ -1,6 +1,6 @@
 """Demo enrollments: every taken seat in the demo is a participant who enrolled.
 
-Lotte has an open invoice that is overdue (staff can try the payment follow-up), Amira paid by
+Lotte has an open invoice (billing's demo makes it overdue), Amira paid by
 bank transfer, a council clerk enrolled three colleagues (one seat still to be named), and demo
 participants fill each catalog edition to the number the catalog's demo gives
 (`courses.demo.EDITIONS`), so "14 van 16" means fourteen names on the edition's list.
@@ -9,8 +9,6 @@ Runs after the catalog's seeder; does nothing when there are no open editions ye
 a person who already has an enrollment for the edition is left as they are, and an edition is
 filled only up to its number.
 """
-
-from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -46,9 +44,6 @@ DEMO_BILLING = {
         reference="INK-2026-041",
     ),
 }
-
-# Lotte's invoice was sent this long ago; with the 14-day term it is overdue.
-OVERDUE_ISSUED_DAYS_AGO = 44
 
 # Participants who fill the editions (all with the demo password, facilitator role).
 DEMO_PARTICIPANTS = (
@@ -110,15 +105,6 @@ def _fill(edition: Edition, target: int, people: list[User]) -> None:
             db.session.refresh(edition)
 
 
-def _make_overdue(enrollment) -> None:
-    """Sent weeks ago and not paid: the invoice's dates say so (numbering stays as issued)."""
-    invoice = enrollment.invoice
-    term = invoice.due_date - invoice.issue_date
-    invoice.issue_date -= timedelta(days=OVERDUE_ISSUED_DAYS_AGO)
-    invoice.due_date = invoice.issue_date + term
-    enrollment.created_at = utcnow() - timedelta(days=OVERDUE_ISSUED_DAYS_AGO)
-
-
 def seed() -> None:
     editions = _open_editions()
     if not editions:
@@ -128,11 +114,10 @@ def seed() -> None:
     if lotte is None or amira is None:
         return
     first = editions[0]
-    # Lotte: enrolled in the first open edition weeks ago, invoice still to pay and overdue.
+    # Lotte: enrolled in the first open edition, invoice still to pay (billing's demo makes it
+    # overdue).
     if queries.active_enrollment(first, lotte) is None and seats.seats_free(first) > 0:
-        enrollment = enrolling.enroll(first, lotte, DEMO_BILLING[lotte.email], "invoice", by=lotte)
-        if enrollment.payment_status == PaymentStatus.DUE:
-            _make_overdue(enrollment)
+        enrolling.enroll(first, lotte, DEMO_BILLING[lotte.email], "invoice", by=lotte)
     # Amira: enrolled in the next edition and paid by bank transfer.
     second = editions[1] if len(editions) > 1 else None
     if (
