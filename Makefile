@@ -18,9 +18,8 @@ install: $(STAMP) translations
 translations: $(STAMP)
 	@$(BIN)/pybabel compile -d bbtraining/translations --use-fuzzy --statistics 2>&1 | tail -n 2 || true
 
+# run_dev.py migrates and seeds too, with PUBLIC_URL on the address it serves (HOST, PORT).
 run: install
-	$(BIN)/flask db upgrade
-	$(BIN)/flask seed-demo
 	$(BIN)/python scripts/run_dev.py
 
 test: install

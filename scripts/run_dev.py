@@ -1,4 +1,5 @@
-"""Start the web app, a Celery worker and beat on the embedded defaults; Ctrl-C stops all.
+"""Migrate, load the demo data, then start the web app, a Celery worker and beat on the embedded
+defaults; Ctrl-C stops all.
 
 The terminal already delivers Ctrl-C (SIGINT) to every child in the foreground process group,
 so we do not forward it: a second SIGINT makes a Celery worker kill running tasks. Whatever is
@@ -53,6 +54,9 @@ def main() -> int:
         ],
         "beat": [str(BIN / "celery"), "-A", "bbtraining.worker", "beat", "--loglevel=INFO"],
     }
+    # Migrations and demo data get the same environment: mails the demo queues link here too.
+    for step in (["db", "upgrade"], ["seed-demo"]):
+        subprocess.run([str(BIN / "flask"), *step], cwd=ROOT, env=env, check=True)  # noqa: S603
     procs = {
         name: subprocess.Popen(cmd, cwd=ROOT, env=env)  # noqa: S603 - our own fixed commands
         for name, cmd in commands.items()
