@@ -75,8 +75,9 @@ def test_three_colleagues_each_get_invite_attendance_certificate_and_alumni_invi
     messages = _delivered(smtp_server, 5)  # 3 invites, the confirmation and the invoice mail
     for _name, email in COLLEAGUES:
         [invite] = _to(messages, email)
-        parts = [p.get_content_type() for p in invite.walk()]
-        assert "text/calendar" in parts
+        [ics] = [p for p in invite.walk() if p.get_content_type() == "text/calendar"]
+        text = ics.get_content()
+        assert "METHOD:REQUEST" in text and f"mailto:{email}" in text.replace("\r\n ", "")
     assert all("text/calendar" not in str(m) for m in _to(messages, booker.email))
 
     # The day itself: the trainer marks each of them present on a phone.

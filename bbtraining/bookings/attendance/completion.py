@@ -216,8 +216,9 @@ def settle_completions(now: datetime | None = None) -> int:
     now = now or utcnow()
     settled = certificates.certificates_to_mail(now - SETTLE_DELAY)
     for certificate in settled:
-        _record_qualification(certificate.completion)
+        # The certificate first: it is what the person waits for; an invitation follows.
         certificates.mail_certificate(certificate, at=now)
+        _record_qualification(certificate.completion)
     db.session.flush()
     return len(settled)
 

@@ -155,10 +155,10 @@ def enroll(
     first ones named (`named_seats`). Invoice (or a free edition): confirmed at once. Stripe: the
     seats are held until the Checkout Session is paid or expires (`checkout.start_checkout`)."""
     if holders is None and seats != 1:
-        raise DomainError(_l("Vul de namen in van wie deelnemen."), field="seats")
+        raise DomainError(_l("Vul de namen in van wie deelnemen."), field="group_size")
     if not 1 <= seats <= max_group_seats():
         raise DomainError(
-            _l("Kies tussen 1 en %(max)s plaatsen.", max=max_group_seats()), field="seats"
+            _l("Kies tussen 1 en %(max)s plaatsen.", max=max_group_seats()), field="group_size"
         )
     check_enrollment_open(edition)
     check_not_enrolled(edition, user)

@@ -220,7 +220,7 @@ class GroupFields:
     others (names may follow later from the booker's account)."""
 
     # Both optional so that a form sent without them is the booker alone, as before.
-    seats = IntegerField(
+    group_size = IntegerField(
         _l("Aantal deelnemers"),
         default=1,
         validators=[
@@ -234,7 +234,7 @@ class GroupFields:
 
     @property
     def seat_count(self) -> int:
-        return self.seats.data or 1
+        return self.group_size.data or 1
 
     @property
     def attend_myself(self) -> bool:

@@ -120,7 +120,7 @@ def check_free(
     for holder in holders:
         if holder.email in seen:
             raise DomainError(
-                _l("%(email)s staat twee keer op de lijst.", email=holder.email), field="seats"
+                _l("%(email)s staat twee keer op de lijst.", email=holder.email), field="group_size"
             )
         seen.add(holder.email)
     taken = _taken_emails(
@@ -130,7 +130,7 @@ def check_free(
         if holder.email in taken:
             raise DomainError(
                 _l("%(email)s neemt al deel aan deze editie.", email=holder.email),
-                field="seats",
+                field="group_size",
             )
 
 
@@ -147,7 +147,7 @@ def create_seats(enrollment: Enrollment, holders: list[SeatHolder], *, by=None) 
     if len(holders) > enrollment.seats:
         raise DomainError(
             _l("Vul niet meer namen in dan het aantal plaatsen (%(num)s).", num=enrollment.seats),
-            field="seats",
+            field="group_size",
         )
     check_free(enrollment.edition_id, holders, except_enrollment_id=enrollment.id)
     for position in range(1, enrollment.seats + 1):

@@ -23,7 +23,7 @@ COLLEAGUES = [("Anna Bakker", "anna@gemeente.nl"), ("Bram Claes", "bram@gemeente
 
 
 def _group_form(billing_form, *, seats, myself=True, colleagues=COLLEAGUES):
-    data = billing_form(seats=str(seats), billing_organisation="Gemeente Zeist")
+    data = billing_form(group_size=str(seats), billing_organisation="Gemeente Zeist")
     if not myself:
         data["not_attending"] = "y"
     for i, (name, email) in enumerate(colleagues):

@@ -37,7 +37,7 @@ def _all_at_once(clients, requests) -> list[tuple[int, str]]:
 
 
 def _group(seats: int, tag: str) -> dict:
-    data = {**BILLING_FORM, "seats": str(seats), "not_attending": "y"}
+    data = {**BILLING_FORM, "group_size": str(seats), "not_attending": "y"}
     for i in range(seats):
         data[f"colleagues-{i}-name"] = f"Collega {tag}{i}"
         data[f"colleagues-{i}-email"] = f"c{tag}{i}@gemeente.nl"

@@ -21,6 +21,7 @@ from ..forms import (
 )
 from ..models import (
     Enrollment,
+    EnrollmentStatus,
     PayBy,
     WaitlistEntry,
     WaitlistStatus,
@@ -92,7 +93,7 @@ def enrollment_seat(enrollment_id: int, position: int):
             name=outcome.value.name,
             num=position,
         )
-        if enrollment.status == "confirmed"
+        if enrollment.status == EnrollmentStatus.CONFIRMED
         else _("%(name)s staat op plaats %(num)s.", name=outcome.value.name, num=position),
         "success",
     )

@@ -96,9 +96,9 @@ def _seat_holders(form, user) -> list[named_seats.SeatHolder] | None:
         return None
     holders = []
     if form.attend_myself:
-        holders.append(named_seats.seat_holder(user.name, user.email, field="seats"))
+        holders.append(named_seats.seat_holder(user.name, user.email, field="group_size"))
     for name, email in form.colleague_entries():
-        holders.append(named_seats.seat_holder(name, email, field="seats"))
+        holders.append(named_seats.seat_holder(name, email, field="group_size"))
     return holders
 
 
