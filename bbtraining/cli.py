@@ -12,6 +12,7 @@ DEMO_SEEDERS = (
     "bbtraining.bookings.enrollment.demo",
     "bbtraining.bookings.inhouse.demo",
     "bbtraining.alumni.demo",
+    "bbtraining.bookings.attendance.demo",
 )
 
 

@@ -23,6 +23,7 @@ TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.attendance.tasks",)
 # after its group's end decides completion again; the dashboards' panels.
 register_provider(guests.guest_participants)
 session_changed.connect(completion.decide_again_after_session_change)
+account_panels.register(10)(panels.first_steps_panel)
 account_panels.register(15)(panels.trainer_sessions_panel)
 account_panels.register(35)(panels.participant_attendance_panel)
 admin_panels.register(30)(panels.attendance_tile)
