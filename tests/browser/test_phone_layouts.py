@@ -35,6 +35,24 @@ OVERFLOW = """() => {
   return {page: document.documentElement.scrollWidth, width, out: out.slice(0, 5)};
 }"""
 
+# Words in headings that a line break cuts in two (each word should sit on one line).
+BROKEN_WORDS = """() => {
+  const broken = [];
+  for (const heading of document.querySelectorAll('main h1, main h2, main h3')) {
+    const walker = document.createTreeWalker(heading, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.textContent.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (lines.size > 1) broken.push(match[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
 
 @pytest.fixture
 def demo(app, monkeypatch):
@@ -67,6 +85,7 @@ def assert_fits(pg, *locators):
     found = pg.evaluate(OVERFLOW)
     assert found["page"] <= found["width"], found
     assert not found["out"], found
+    assert pg.evaluate(BROKEN_WORDS) == []
     for locator in locators:
         assert locator.count(), locator
         for i in range(locator.count()):
