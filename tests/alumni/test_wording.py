@@ -47,3 +47,11 @@ def test_demo_course_title_is_grammatical():
     assert "onafhankelijke voorzitter" in titles
     assert "onafhankelijk voorzitter" not in titles
     assert "onafhankelijk toezichthouder" not in titles
+
+
+def test_course_page_counts_days_in_singular(client, make_course, make_edition):
+    course = make_course()
+    make_edition(course, free_cancellation_days=1)
+    page = client.get(f"/courses/{course.slug}").get_data(as_text=True)
+    assert "Kosteloos tot 1 dag voor de start." in page
+    assert "1 dagen" not in page
