@@ -13,6 +13,7 @@ DEMO_SEEDERS = (
     "bbtraining.bookings.billing.demo",
     "bbtraining.bookings.inhouse.demo",
     "bbtraining.alumni.demo",
+    "bbtraining.bookings.attendance.demo",
 )
 
 

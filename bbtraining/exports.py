@@ -20,6 +20,18 @@ from openpyxl.utils import get_column_letter
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Row = Sequence[object]
+SHEET_TITLE_MAX = 31
+
+
+def sheet_title(title: str) -> str:
+    """Excel allows 31 characters and none of []:*?/\\ in a sheet title; a longer title is cut
+    after its last whole word that fits, not in the middle of one."""
+    clean = " ".join("".join(ch for ch in title if ch not in "[]:*?/\\").split())
+    if len(clean) > SHEET_TITLE_MAX:
+        cut = clean[: SHEET_TITLE_MAX + 1].rsplit(" ", 1)[0]
+        # One word longer than the limit has no boundary to cut at.
+        clean = cut if " " in clean[: SHEET_TITLE_MAX + 1] else clean[:SHEET_TITLE_MAX]
+    return clean.rstrip(" -–,·") or "Export"
 
 
 def cell(value: object) -> object:
@@ -44,8 +56,7 @@ def xlsx_bytes(headers: Row, rows: Sequence[Row], title: str) -> bytes:
     """One sheet: bold headers, frozen first row, columns as wide as their text (up to 60)."""
     workbook = Workbook()
     sheet = workbook.active
-    # Excel allows 31 characters and none of []:*?/\ in a sheet title.
-    sheet.title = "".join(ch for ch in title if ch not in "[]:*?/\\")[:31] or "Export"
+    sheet.title = sheet_title(title)
     sheet.append([cell(h) for h in headers])
     for row in rows:
         sheet.append([cell(value) for value in row])

@@ -1,6 +1,7 @@
 import re
 from datetime import date, timedelta
 
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -18,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget, TextArea
 
+from ..i18n import LazyText
 from ..i18n import lazy_gettext as _l
 from ..submissions import OnceForm
 from .match_models import MATCH_ROLE_LABELS
@@ -33,6 +35,28 @@ def _required():
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def example_days(count: int, *, with_range: bool = False, today: date | None = None) -> str:
+    """Dates for a hint, always ahead of today (a hint with a past date reads as an error):
+    Saturdays from about two months on, as people type them ('dd-mm-yyyy')."""
+    start = (today or date.today()) + timedelta(days=60)
+    first = start + timedelta(days=(5 - start.weekday()) % 7)
+    days = [first + timedelta(weeks=i) for i in range(count)]
+    parts = [d.strftime("%d-%m-%Y") for d in days]
+    if with_range:
+        begin = days[-1] + timedelta(weeks=4)
+        parts.append(f"{begin:%d-%m-%Y} t/m {begin + timedelta(days=9):%d-%m-%Y}")
+    return ", ".join(parts)
+
+
+def _date_hint(count: int, with_range: bool) -> str:
+    return gettext("Bijvoorbeeld: %(dates)s.", dates=example_days(count, with_range=with_range))
+
+
+def date_hint(count: int, *, with_range: bool = False) -> LazyText:
+    """A field description computed when the form is shown, so its dates move with the clock."""
+    return LazyText(_date_hint, count, with_range)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -81,8 +105,9 @@ def _day_or_error(token: str) -> date:
     except ValueError as exc:
         raise ValidationError(
             _l(
-                "%(value)s is geen datum. Schrijf data als 14-03-2026, gescheiden door komma's.",
+                "%(value)s is geen datum. Schrijf data als %(example)s, gescheiden door komma's.",
                 value=token.strip(),
+                example=example_days(1),
             )
         ) from exc
 
@@ -170,7 +195,7 @@ class ProfileForm(FlaskForm):
         _l("Data waarop u niet kunt"),
         allow_ranges=True,
         widget=TextArea(),
-        description=_l("Bijvoorbeeld: 14-03-2026, 21-03-2026, 1-5-2026 t/m 10-5-2026."),
+        description=date_hint(2, with_range=True),
     )
 
 
@@ -217,7 +242,7 @@ class SearchForm(FlaskForm):
     )
     dates = DatesField(
         _l("Beschikbaar op deze data"),
-        description=_l("Bijvoorbeeld: 14-03-2026, 21-03-2026"),
+        description=date_hint(2),
     )
     date_from = DateField(
         _l("Beschikbaar van"), validators=[Optional()], format=["%Y-%m-%d", "%d-%m-%Y"]
@@ -241,7 +266,7 @@ class MatchRequestForm(OnceForm):
     dates = DatesField(
         _l("Data van de bijeenkomsten"),
         validators=[_required()],
-        description=_l("Bijvoorbeeld: 14-03-2026, 21-03-2026, 4-04-2026"),
+        description=date_hint(3),
     )
     place = StringField(_l("Plaats"), filters=[_strip], validators=[_required(), Length(max=200)])
     role = SelectField(_l("Rol"), choices=list(MATCH_ROLE_LABELS.items()), validators=[_required()])

@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
@@ -498,10 +499,12 @@ def request_new():
         sent = commit_or_flash(send_request, form=form)
         if sent:
             flash(
-                _(
-                    "Uw verzoek is verstuurd aan %(n)s gespreksbegeleider(s). U krijgt bericht "
+                ngettext(
+                    "Uw verzoek is verstuurd aan %(num)s gespreksbegeleider. U krijgt bericht "
+                    "zodra die antwoordt.",
+                    "Uw verzoek is verstuurd aan %(num)s gespreksbegeleiders. U krijgt bericht "
                     "zodra iemand antwoordt.",
-                    n=len(sent.value.recipients),
+                    len(sent.value.recipients),
                 ),
                 "success",
             )

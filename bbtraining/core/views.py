@@ -5,6 +5,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -30,6 +31,14 @@ def healthz():
         **{k: "up" if v else "down" for k, v in checks.items()},
     }
     return jsonify(body), 200 if healthy else 503
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    # Browsers ask for /favicon.ico whatever the page says; pages link the SVG version too.
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
+    )
 
 
 @bp.route("/language/<code>", methods=["POST"])

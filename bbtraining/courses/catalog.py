@@ -259,6 +259,23 @@ def upcoming_public_editions(limit: int, now: datetime | None = None) -> list[Ed
     return list(db.session.scalars(query))
 
 
+def basic_training(now: datetime | None = None) -> tuple[Course | None, Edition | None]:
+    """Where a new facilitator starts: the published facilitator training that qualifies for the
+    alumni pool with the soonest edition to come (or, with none planned, the first such course)."""
+    qualifying = (
+        Course.published.is_(True),
+        Course.kind == CourseKind.FACILITATOR_TRAINING,
+        Course.qualifies_for_alumni.is_(True),
+    )
+    edition = db.session.scalars(
+        upcoming_editions_query(now).join(Course, Edition.course_id == Course.id).where(*qualifying)
+    ).first()
+    if edition is not None:
+        return edition.course, edition
+    course = db.session.scalars(select(Course).where(*qualifying).order_by(Course.id)).first()
+    return course, None
+
+
 def upcoming_trainers(editions: Iterable[Edition]) -> list[User]:
     """The trainers of these editions, each once, in order of appearance."""
     seen: dict[int, User] = {}

@@ -260,7 +260,7 @@ COURSES = (
     },
     {
         "slug": "sparring-onafhankelijk-voorzitter",
-        "title": "Sparring voor de onafhankelijk voorzitter",
+        "title": "Sparring voor de onafhankelijke voorzitter",
         "kind": "chair-sparring",
         "audience": "chairs",
         "delivery": "inhouse",
@@ -300,7 +300,7 @@ COURSES = (
         "publish": False,
         "summary": (
             "In voorbereiding: hoe richt u de evaluatie van een burgerberaad in, en wat doet "
-            "een onafhankelijk toezichthouder?"
+            "een onafhankelijke toezichthouder?"
         ),
         "description": "",
         "learning_goals": "",

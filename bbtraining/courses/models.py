@@ -216,7 +216,7 @@ class Course(db.Model):
     def session_length_label(self) -> str:
         minutes = self.duration_minutes
         if minutes < 60:
-            return _("%(num)s minuten", num=minutes)
+            return ngettext("%(num)s minuut", "%(num)s minuten", minutes)
         return _("%(hours)s uur", hours=format_decimal(round(minutes / 60, 2)))
 
     @property

@@ -243,7 +243,7 @@ def test_course_page_prices_editions_and_calls_to_action(client, catalog):
     assert "Nog 4 plaatsen" in page
     assert f'href="/editions/{c1.id}/enroll">Inschrijven' in page
     assert "vol — wachtlijst" in page
-    assert f'href="/editions/{c2.id}/enroll">Op de wachtlijst' in page
+    assert f'href="/editions/{c2.id}/enroll">Zet mij op de wachtlijst' in page
     assert "/request" not in page  # open only
     assert "alumnipool" in page
     # The trainer of an upcoming edition, with bio.

@@ -77,12 +77,12 @@ def test_anonymous_pages_come_from_the_cache_with_the_visitors_own_token(client,
 def test_a_taken_seat_shows_at_once(client, course):
     edition_id = course.editions[0].id
     body = _hit(client, f"/courses/{course.slug}")
-    assert "Inschrijven" in body and "Op de wachtlijst" not in body
+    assert "Inschrijven" in body and "Zet mij op de wachtlijst" not in body
     assert "Nog 1 plaats" in _hit(client, "/")
     _enroll_someone(edition_id)
     response, body = _get(client, f"/courses/{course.slug}")
     assert response.headers.get("X-Page-Cache") is None
-    assert "Op de wachtlijst" in body
+    assert "Zet mij op de wachtlijst" in body
     assert "vol — wachtlijst" in _get(client, "/")[1]
 
 
@@ -125,7 +125,7 @@ def test_plain_sql_from_another_process_shows_at_once(client, course):
     command = [sys.executable, "-c", script, str(edition_id)]
     subprocess.run(command, cwd=ROOT, env=service_env(), check=True)  # noqa: S603
     db.session.rollback()  # a new request starts a new transaction (SQLite reads a snapshot)
-    assert "Op de wachtlijst" in _get(client, f"/courses/{course.slug}")[1]
+    assert "Zet mij op de wachtlijst" in _get(client, f"/courses/{course.slug}")[1]
 
 
 def test_a_rolled_back_write_keeps_the_cache(client, course):
@@ -273,7 +273,7 @@ def test_a_write_outside_the_orm_session_shows_at_once(client, course):
             text("UPDATE edition SET seats_taken = 1 WHERE id = :id"), {"id": edition_id}
         )
     db.session.rollback()
-    assert "Op de wachtlijst" in _get(client, f"/courses/{course.slug}")[1]
+    assert "Zet mij op de wachtlijst" in _get(client, f"/courses/{course.slug}")[1]
 
 
 def test_a_write_hidden_in_a_common_table_expression_counts_for_every_table():

@@ -135,7 +135,8 @@ def _check_in(w: World, role: str) -> str:
 TABLE: dict[str, Route] = {
     # -- core -------------------------------------------------------------------------------------
     "/static/<path:filename>": Route(EVERYONE, "/static/css/app.css"),
-    "/healthz": Route(EVERYONE, "/healthz", ok=(200, 503)),  # 503 without a worker: still JSON
+    "/healthz": Route(EVERYONE, "/healthz", ok=(200, 503)),
+    "/favicon.ico": Route(EVERYONE, "/favicon.ico"),  # 503 without a worker: still JSON
     "/language/<code>": Route(EVERYONE, "/language/nl"),
     "/account/": Route(SIGNED_IN, "/account/"),
     "/account/calendar-token": Route(SIGNED_IN, "/account/calendar-token"),

@@ -27,6 +27,7 @@ register_provider(guests.guest_participants)
 session_changed.connect(completion.decide_again_after_session_change)
 # A training completed before the person had an account is theirs once their address is verified.
 email_verified.connect(completion.claim_completions)
+account_panels.register(10)(panels.first_steps_panel)
 account_panels.register(15)(panels.trainer_sessions_panel)
 account_panels.register(35)(panels.participant_attendance_panel)
 admin_panels.register(30)(panels.attendance_tile)

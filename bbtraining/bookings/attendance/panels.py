@@ -8,11 +8,17 @@ from datetime import datetime, time, timedelta
 
 from flask import render_template
 from markupsafe import Markup
+from sqlalchemy import exists, select
 
+from ...courses.catalog import basic_training
 from ...courses.models import AMSTERDAM
 from ...db_types import utcnow
+from ...extensions import db
+from ..enrollment.models import Enrollment, WaitlistEntry
+from ..enrollment.seats import seats_free
 from ..sessions.groups import group_for_key
 from . import overviews, sheet
+from .qualifications import Qualification
 
 TRAINER_PAST_SESSIONS = 8
 
@@ -39,6 +45,30 @@ def trainer_sessions_panel(user) -> Markup | None:
             marked=overviews.marked_counts([s.id for s in past]),
             participants={s.id: len(sheet.sheet_participants(s)) for s in past},
             now=now,
+        )
+    )
+
+
+def first_steps_panel(user) -> Markup | None:
+    """A facilitator who has not started yet (no enrollment, no waiting list, no completed
+    training) sees where to begin and what comes after, instead of an empty overview."""
+    if not user.is_facilitator:
+        return None
+    # One cheap query: the other panels load the enrollments themselves, for people who have any.
+    started = select(
+        exists().where(Enrollment.user_id == user.id)
+        | exists().where(WaitlistEntry.user_id == user.id)
+        | exists().where(Qualification.user_id == user.id)
+    )
+    if db.session.scalar(started):
+        return None
+    course, edition = basic_training()
+    return Markup(  # noqa: S704 - autoescaped template output
+        render_template(
+            "bookings/attendance/_first_steps_panel.html",
+            course=course,
+            edition=edition,
+            seats=seats_free(edition) if edition else 0,
         )
     )
 

@@ -244,4 +244,4 @@ def test_admin_tile_counts_requests(inhouse, client, login):
     login(inhouse.staff)
     page = client.get("/admin/").get_data(as_text=True)
     assert "Inhouse-aanvragen" in page and "1 nieuw" in page
-    assert "1 wachten op de klant" in page
+    assert "1 wacht op de klant" in page and "1 wachten" not in page

@@ -210,7 +210,11 @@ def enroll(edition_id: int):
     if enrollment.status == EnrollmentStatus.HELD:
         return go_to_checkout(enrollment)
     flash(
-        _("U bent ingeschreven. De bevestiging en de factuur staan in uw e-mail.")
+        # The mail links to the invoice (it is not attached); this page links to it too.
+        _(
+            "U bent ingeschreven. De bevestiging staat in uw e-mail; uw factuur downloadt u "
+            "hieronder of via de link in die e-mail."
+        )
         if enrollment.pay_by == PayBy.INVOICE and enrollment.invoice_id
         else _("U bent ingeschreven. De bevestiging staat in uw e-mail."),
         "success",
