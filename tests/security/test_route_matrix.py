@@ -390,6 +390,15 @@ TABLE: dict[str, Route] = {
     "/admin/inhouse/<int:booking_id>/proposal": Route(
         STAFF, obj("booking", "/admin/inhouse/{}/proposal")
     ),
+    "/admin/inhouse/<int:booking_id>/proposal/draft": Route(
+        STAFF, obj("draft_booking", "/admin/inhouse/{}/proposal/draft")
+    ),
+    "/admin/inhouse/<int:booking_id>/proposal/draft.pdf": Route(
+        STAFF, obj("draft_booking", "/admin/inhouse/{}/proposal/draft.pdf")
+    ),
+    "/admin/inhouse/<int:booking_id>/proposal/send": Route(
+        STAFF, obj("draft_booking", "/admin/inhouse/{}/proposal/send")
+    ),
     "/admin/inhouse/<int:booking_id>/sessions/new": Route(
         STAFF, obj("scheduled_booking", "/admin/inhouse/{}/sessions/new")
     ),

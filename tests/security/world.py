@@ -253,6 +253,19 @@ def build_world() -> World:
         invoiced, by=staff, lines=invoicing.invoice_lines_from_proposal(invoiced)
     )
     o["booking"], o["booking2"], o["scheduled_booking"] = booking, booking2, scheduled
+    # A proposal staff are still writing: a draft the client does not see.
+    drafted = request_for(client, 60)
+    starts = local_datetime(today_amsterdam() + timedelta(days=61), time(19))
+    proposals.save_draft(
+        drafted,
+        by=staff,
+        sessions=[drafts.SessionDraft(starts, starts + timedelta(hours=2), trainer, "Stadhuis")],
+        lines=[drafts.LineDraft("session-fee", "Inspiratiesessie", Decimal(1), Decimal("1450"))],
+        valid_until=today_amsterdam() + timedelta(days=14),
+        vat_rate=Decimal("21.00"),
+        terms="Annuleren kan tot vier weken vooraf.",
+    )
+    o["draft_booking"] = drafted
     o["booking_session"] = scheduled.sessions[0]
     o["participant"] = participants.add_participant(
         scheduled, by=client, name="Raadslid Jansen", email="jansen@amersfoort.example.nl"

@@ -72,9 +72,10 @@ def _request(course, client, *, day_offset: int, participants: int) -> InhouseBo
     return booking
 
 
-def _proposal(booking, staff, trainer, *, day_offset: int) -> None:
+def _proposal(booking, staff, trainer, *, day_offset: int, send: bool = True) -> None:
+    """A proposal sent to the client, or (send=False) a draft staff can still preview and edit."""
     day = today_amsterdam() + timedelta(days=day_offset)
-    proposals.send_proposal(
+    proposals.save_draft(
         booking,
         by=staff,
         sessions=[
@@ -98,6 +99,8 @@ def _proposal(booking, staff, trainer, *, day_offset: int) -> None:
         vat_rate=booking.course.vat_rate or Decimal("21.00"),
         terms=proposals.default_terms(),
     )
+    if send:
+        proposals.send_draft(booking, by=staff)
 
 
 def seed() -> None:
@@ -112,7 +115,8 @@ def seed() -> None:
     if exists:
         return
     course = _inhouse_course()
-    _request(course, client, day_offset=40, participants=25)
+    drafted = _request(course, client, day_offset=40, participants=25)
+    _proposal(drafted, staff, trainer, day_offset=41, send=False)
     waiting = _request(course, client, day_offset=50, participants=30)
     _proposal(waiting, staff, trainer, day_offset=52)
     scheduled = _request(course, client, day_offset=60, participants=35)

@@ -527,3 +527,10 @@ class PipelineFilterForm(FlaskForm):
         _l("Ouder dan (dagen)"),
         validators=[Optional(), NumberRange(min=0, max=3650, message=_l("Vul 0 tot 3650 in."))],
     )
+
+
+class SendProposalForm(FlaskForm):
+    confirm = BooleanField(
+        _l("Ja, verstuur deze versie nu naar de klant"),
+        validators=[DataRequired(message=_l("Bevestig dat u het voorstel wilt versturen."))],
+    )

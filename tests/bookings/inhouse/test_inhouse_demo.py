@@ -22,6 +22,10 @@ def test_demo_bookings_are_seeded_once_even_without_a_catalog():
     )
     assert scheduled.po_number and scheduled.sessions[0].trainer.email == "trainer@example.nl"
     assert scheduled.organisation.name == "Gemeente Utrecht"
+    submitted = db.session.scalar(
+        select(InhouseBooking).where(InhouseBooking.status == "submitted")
+    )
+    assert submitted.draft_proposal is not None and submitted.current_proposal is None
 
 
 def test_demo_uses_the_catalog_inhouse_course_when_there_is_one(inhouse):
