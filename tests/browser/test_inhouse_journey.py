@@ -1,10 +1,13 @@
 """Journey 1 in Chromium: a council clerk requests an inspiratiesessie with preferred dates,
-staff send a proposal, the clerk accepts it online with their PO number."""
+staff write a draft proposal, preview and edit it, send it after confirming, and the clerk
+accepts it online with their PO number."""
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from bbtraining.bookings.inhouse.models import InhouseBooking, today_amsterdam
@@ -88,7 +91,31 @@ def test_clerk_requests_and_accepts_a_proposal(
     staff_page.get_by_label("Trainer, sessie 1", exact=True).select_option(label="Joost Bakker")
     staff_page.get_by_label("Omschrijving, regel 2", exact=True).fill("Reiskosten")
     staff_page.get_by_label("Aantal, regel 2", exact=True).fill("1")
+    staff_page.get_by_label("Prijs per stuk excl. btw, regel 2", exact=True).fill("40,00")
+    staff_page.get_by_role("button", name="Concept opslaan").click()
+    staff_page.wait_for_url(f"**/admin/inhouse/{booking.id}/proposal/draft")
+    assert staff_page.get_by_text("Het concept is opgeslagen.").is_visible()
+
+    # The clerk sees nothing of the draft yet.
+    page.reload()
+    assert page.get_by_role("heading", name="Voorstel", exact=True).count() == 0
+
+    # Preview: a PDF marked CONCEPT.
+    preview_url = staff_page.get_by_role("link", name="Voorbeeld als PDF").get_attribute("href")
+    preview = staff_page.request.get(f"{live_server.url}{preview_url}")
+    assert preview.headers["content-type"] == "application/pdf"
+    assert "CONCEPT" in _pdf_text(preview.body())
+
+    # Edit: the travel costs were 45 after all.
+    staff_page.get_by_role("button", name="Concept bewerken").click()
     staff_page.get_by_label("Prijs per stuk excl. btw, regel 2", exact=True).fill("45,00")
+    staff_page.get_by_role("button", name="Concept opslaan").click()
+    staff_page.wait_for_url(f"**/admin/inhouse/{booking.id}/proposal/draft")
+
+    # Sending asks for a confirmation first.
+    staff_page.get_by_role("button", name="Voorstel versturen").click()
+    assert staff_page.get_by_text("Bevestig dat u het voorstel wilt versturen.").first.is_visible()
+    staff_page.get_by_label("Ja, verstuur deze versie nu naar de klant").check()
     staff_page.get_by_role("button", name="Voorstel versturen").click()
     staff_page.wait_for_url(f"**/admin/inhouse/{booking.id}")
     assert staff_page.get_by_text("Versie 1 van het voorstel is verstuurd.").is_visible()
@@ -121,6 +148,14 @@ def test_clerk_requests_and_accepts_a_proposal(
     invites = [m for m in outbox_to("griffie@utrecht.example.nl") if m.calendar_method]
     assert [m.calendar_method for m in invites] == ["REQUEST"]
     assert [m.calendar_method for m in outbox_to("trainer@example.nl")] == ["REQUEST"]
+    # The accepted version's PDF says so, instead of asking to sign and return it.
+    accepted = page.request.get(f"{booking_url}/proposals/1.pdf")
+    text = _pdf_text(accepted.body())
+    assert "Geaccepteerd op" in text and "Pieter van Dijk" in text and "Onderteken" not in text
+
+
+def _pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_request_form_works_on_a_phone(phone_page, live_server, inspiratiesessie):
