@@ -83,6 +83,7 @@ def build_world() -> World:
     from bbtraining.bookings.attendance.qualifications import record_qualification
     from bbtraining.bookings.enrollment import cancellation, enrolling, policy, waitlist
     from bbtraining.bookings.inhouse import (
+        addenda,
         delivery,
         drafts,
         invoicing,
@@ -269,6 +270,17 @@ def build_world() -> World:
     o["booking_session"] = scheduled.sessions[0]
     o["participant"] = participants.add_participant(
         scheduled, by=client, name="Raadslid Jansen", email="jansen@amersfoort.example.nl"
+    )
+    # An extra session after acceptance, its addendum waiting for the client.
+    extra = scheduled.sessions[0].starts_at + timedelta(days=7)
+    addenda.add_priced_session(
+        scheduled,
+        by=staff,
+        starts_at=extra,
+        ends_at=extra + timedelta(hours=2),
+        trainer=trainer,
+        location="Stadhuis",
+        price=Decimal("1200"),
     )
     db.session.flush()
 

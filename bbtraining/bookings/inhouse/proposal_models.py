@@ -7,6 +7,8 @@ a session added after acceptance.
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import format_currency
+from flask_babel import gettext as _
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ...auth.models import User
 from ...courses.models import AMSTERDAM, TrainingSession
 from ...db_types import UTCDateTime, utcnow
+from ...errors import DomainError
 from ...extensions import db
 from ...i18n import lazy_gettext as _l
 from ..billing.amounts import MoneyLine, line_amount, line_totals
@@ -228,6 +231,35 @@ class InhouseAddendum(db.Model):
 
     def money_line(self) -> MoneyLine:
         return MoneyLine(self.description, self.quantity, self.unit_price, self.vat_rate)
+
+    @property
+    def summary(self) -> str:
+        """One line for the timeline."""
+        return _(
+            "Aanvulling %(number)s: %(description)s, %(amount)s excl. btw",
+            number=self.number,
+            description=self.description,
+            amount=format_currency(self.totals[0], "EUR"),
+        )
+
+    def decide(self, status: str, *, by: User, reason: str | None = None) -> None:
+        """The answer to an open addendum: accepted by the client, included or withdrawn by
+        staff; who answered is kept by name, as it was then."""
+        if not self.is_open:
+            raise DomainError(
+                _l(
+                    "Aanvulling %(number)s is al afgehandeld (%(status)s).",
+                    number=self.number,
+                    status=self.status_label,
+                )
+            )
+        self.status = status
+        self.decided_at = utcnow()
+        self.decided_by_id = by.id
+        self.decided_by_name = by.name
+        if status == AddendumStatus.INCLUDED:
+            self.unit_price = Decimal(0)
+            self.reason = reason
 
     @property
     def totals(self) -> tuple[Decimal, list[tuple[Decimal, Decimal]], Decimal]:

@@ -15,12 +15,14 @@ from ....extensions import db
 from ....permissions import admin_required, get_or_404
 from ....web import commit_or_flash
 from ... import bp
-from .. import cancellation, delivery, drafts, invoicing, pipeline, requests
+from .. import addenda, cancellation, delivery, drafts, invoicing, pipeline, requests
 from ..forms import (
     ButtonForm,
     CancelForm,
+    IncludeAddendumForm,
     InvoiceForm,
     MessageForm,
+    NewSessionForm,
     NoteForm,
     PipelineFilterForm,
     SessionChangeForm,
@@ -85,6 +87,7 @@ def render_admin_detail(booking: InhouseBooking, status: int = 200, **forms):
     forms.setdefault("message_form", MessageForm(prefix="message"))
     forms.setdefault("cancel_form", CancelForm(prefix="cancel"))
     forms.setdefault("evaluated_form", NoteForm(prefix="evaluated"))
+    forms.setdefault("include_form", IncludeAddendumForm(prefix="include"))
     return render_template(
         "bookings/inhouse/admin_detail.html",
         booking=booking,
@@ -179,13 +182,16 @@ def _add_empty_rows(field_list, count: int) -> None:
 
 def _session_form(booking: InhouseBooking, session=None) -> tuple[SessionChangeForm, list[User]]:
     """The session form, filled from the session (or for a new one from the booking's last
-    session) on GET, with the trainers to choose from."""
+    session, with the price of a session in the accepted proposal) on GET, with the trainers to
+    choose from."""
+    form_class = SessionChangeForm if session else NewSessionForm
     if request.method == "POST":
-        form = SessionChangeForm()
+        form = form_class()
     else:
         model = session or (booking.active_sessions or [None])[-1]
-        form = SessionChangeForm(
+        form = form_class(
             data={
+                "price": None if session else _session_price(booking),
                 "day": session.local_start.date() if session else None,
                 "start": model.local_start.time() if model else None,
                 "end": model.local_end.time() if model else None,
@@ -197,6 +203,14 @@ def _session_form(booking: InhouseBooking, session=None) -> tuple[SessionChangeF
     trainers = active_trainers()
     form.trainer_id.choices = [(0, _("— kies een trainer —"))] + [(t.id, t.name) for t in trainers]
     return form, trainers
+
+
+def _session_price(booking: InhouseBooking):
+    proposal = booking.accepted_proposal
+    fees = [
+        ln.unit_price for ln in (proposal.lines if proposal else []) if ln.kind == "session-fee"
+    ]
+    return fees[0] if fees else booking.course.price_inhouse
 
 
 def _save_session(booking: InhouseBooking, form: SessionChangeForm, trainers, action) -> bool:
@@ -222,7 +236,12 @@ def inhouse_admin_session_new(booking_id: int):
     booking = get_or_404(InhouseBooking, booking_id)
     form, trainers = _session_form(booking)
     if form.validate_on_submit() and _save_session(
-        booking, form, trainers, lambda **values: delivery.add_session(booking, **values)
+        booking,
+        form,
+        trainers,
+        lambda **values: addenda.add_priced_session(
+            booking, price=form.price.data, included_reason=form.included_reason.data, **values
+        ),
     ):
         flash(
             _(

@@ -1,5 +1,6 @@
 """Staff pages of a booking's proposal under /admin/: write or edit the draft, preview it (a PDF
-marked CONCEPT), and send it after confirming; the client sees only sent versions.
+marked CONCEPT), and send it after confirming; the client sees only sent versions. And an
+addendum (an extra session's price) marked as included.
 """
 
 from datetime import datetime, time, timedelta
@@ -12,10 +13,10 @@ from ....courses.trainers import trainers as active_trainers
 from ....permissions import admin_required, get_or_404
 from ....web import commit_or_flash
 from ... import bp
-from .. import drafts, proposals
-from ..forms import ProposalForm, SendProposalForm
+from .. import addenda, drafts, proposals
+from ..forms import IncludeAddendumForm, ProposalForm, SendProposalForm
 from ..models import InhouseBooking, local_datetime, today_amsterdam
-from .admin import _add_empty_rows
+from .admin import _add_empty_rows, render_admin_detail
 
 
 def _proposal_defaults(booking: InhouseBooking) -> dict:
@@ -198,4 +199,20 @@ def inhouse_admin_send_proposal(booking_id: int):
         form=form,
     ):
         return redirect(url_for("bookings.inhouse_admin_draft", booking_id=booking.id))
+    return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
+
+
+@bp.route("/admin/inhouse/<int:booking_id>/addenda/<int:number>/include", methods=["POST"])
+@admin_required
+def inhouse_admin_include_addendum(booking_id: int, number: int):
+    booking = get_or_404(InhouseBooking, booking_id)
+    form = IncludeAddendumForm(prefix="include")
+    if not form.validate_on_submit():
+        return render_admin_detail(booking, 400, include_form=form)
+    if not commit_or_flash(
+        lambda: addenda.include_addendum(booking, number, by=current_user, reason=form.reason.data),
+        _("De extra sessie is zonder meerprijs; de reden staat in het verloop."),
+        form=form,
+    ):
+        return render_admin_detail(booking, 400, include_form=form)
     return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
