@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
-from bbtraining.bookings.inhouse import addenda, delivery, invoicing
+from bbtraining.bookings.inhouse import addenda, cancellation, delivery, invoicing
 from bbtraining.bookings.inhouse.models import InhouseBooking
 from bbtraining.bookings.inhouse.proposal_models import InhouseAddendum
 from bbtraining.courses.models import TrainingSession
@@ -240,3 +240,11 @@ def test_cancelling_the_extra_session_withdraws_its_addendum(inhouse):
     assert "addendum_withdrawn" in [t.action for t in booking.transitions]
     with pytest.raises(DomainError, match="al afgehandeld"):
         addenda.accept_addendum(booking, 1, by=booking.requested_by)
+
+
+def test_cancelling_the_booking_withdraws_an_open_addendum(inhouse):
+    booking = inhouse.scheduled()
+    addendum = _add(inhouse, booking)
+    cancellation.cancel_booking(booking, by=inhouse.staff, reason="Het beraad gaat niet door")
+    db.session.commit()
+    assert addendum.status == "withdrawn" and addendum.decided_by_name == inhouse.staff.name

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from bbtraining.audit import AuditEntry
-from bbtraining.bookings.inhouse import proposals
+from bbtraining.bookings.inhouse import cancellation, proposals
 from bbtraining.bookings.inhouse.models import InhouseBooking, today_amsterdam
 from bbtraining.bookings.inhouse.proposal_models import InhouseProposal
 from bbtraining.courses.models import AMSTERDAM
@@ -225,3 +225,11 @@ def test_a_sent_version_stays_as_it_was_sent_and_says_it_was_accepted(inhouse, c
     assert str(accepted_on.year) in after.split("Geaccepteerd op", 1)[1]
     page = client.get(f"/account/inhouse/{booking.id}/proposals/1").get_data(as_text=True)
     assert "Geaccepteerd op" in page
+
+
+def test_cancelling_the_booking_drops_its_draft(inhouse):
+    booking = inhouse.booking()
+    _draft(inhouse, booking)
+    cancellation.cancel_booking(booking, by=inhouse.staff, reason="Het beraad gaat niet door")
+    db.session.commit()
+    assert booking.draft_proposal is None and _count(InhouseProposal) == 0
