@@ -85,6 +85,7 @@ def test_extra_session_is_priced_and_the_client_accepts_it(inhouse, client, logi
     login(booking.requested_by)
     portal = client.get(f"/account/inhouse/{booking.id}").text
     assert "Aanvulling 1" in portal and "Aanvulling 1 accepteren" in portal
+    assert "Geef uw akkoord op aanvulling 1 (extra sessie)" in portal  # the next step
     response = client.post(
         f"/account/inhouse/{booking.id}/addenda/1/accept", data={"addendum-agree": "y"}
     )
