@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bbtraining.bookings.inhouse.models import InhouseBooking, today_amsterdam
 from bbtraining.courses.models import Course
 from bbtraining.extensions import db
+from tests.bookings.inhouse.conftest import InhouseKit
 from tests.browser.conftest import browser_login
 from tests.conftest import PASSWORD, outbox_to
 
@@ -164,3 +165,37 @@ def test_request_form_works_on_a_phone(phone_page, live_server, inspiratiesessie
     assert width <= 400  # no sideways scrolling
     phone_page.get_by_role("button", name="Aanvraag versturen").click()
     assert phone_page.get_by_text("Geef minstens één voorkeursdatum op.").is_visible()
+
+
+def test_extra_session_addendum_is_accepted_by_the_client(
+    page, browser, live_server, make_course, make_user, make_organisation
+):
+    kit = InhouseKit(make_course, make_user, make_organisation)
+    booking = kit.scheduled()
+    day = booking.sessions[0].local_start.date() + timedelta(days=14)
+
+    # -- staff add a session with its price ------------------------------------------------
+    staff_context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
+    staff_page = staff_context.new_page()
+    staff_page.set_default_timeout(10_000)
+    staff_page.base_url = live_server.url
+    browser_login(staff_page, kit.staff)
+    staff_page.goto(f"{live_server.url}/admin/inhouse/{booking.id}/sessions/new")
+    staff_page.get_by_label("Datum", exact=True).fill(day.isoformat())
+    staff_page.get_by_label("Meerprijs excl. btw").fill("1.200,00")
+    staff_page.get_by_role("button", name="Sessie toevoegen").click()
+    staff_page.wait_for_url(f"**/admin/inhouse/{booking.id}")
+    assert staff_page.get_by_text("Wacht op akkoord").first.is_visible()
+    staff_context.close()
+
+    # -- the client accepts it in the portal -----------------------------------------------
+    browser_login(page, booking.requested_by)
+    page.goto(f"{live_server.url}/account/inhouse/{booking.id}")
+    page.get_by_role("button", name="Aanvulling 1 accepteren").click()  # forgot to agree
+    assert page.get_by_text("Ga akkoord met de meerprijs").first.is_visible()
+    page.get_by_label("Ik ga akkoord met de meerprijs voor deze extra sessie").check()
+    page.get_by_role("button", name="Aanvulling 1 accepteren").click()
+    assert page.get_by_text("De aanvulling is geaccepteerd").is_visible()
+    db.session.expire_all()
+    booking = db.session.get(InhouseBooking, booking.id)
+    assert [a.status for a in booking.addenda] == ["accepted"]
