@@ -49,20 +49,24 @@ class ProposalDoc:
     prices: PriceTable
     terms: str
     superseded: bool = False
+    draft: bool = False  # a preview for staff, not sent
+    accepted_on: date | None = None
+    accepted_by: str = ""
 
 
 # --- Proposal ---------------------------------------------------------------------------------
 
 
 def render_proposal(doc: ProposalDoc) -> bytes:
-    """Proposal (offerte) for a training; a superseded version is marked on every page."""
+    """Proposal (offerte) for a training; a superseded version or a draft is marked on every
+    page; an accepted one says when and by whom instead of asking for a signature."""
     title = _("Offerte")
     version = _("versie %(version)s", version=doc.version)
     pdf = Document(
         title=f"{title} {doc.reference} ({version})",
         author=doc.seller.name,
         footer=f"{doc.seller.name} · {title} {doc.reference}, {version}",
-        watermark=_("Vervallen").upper() if doc.superseded else None,
+        watermark=_watermark(doc),
     )
     top = pdf.t_margin
     right_width = pdf.w - pdf.r_margin - RIGHT_COLUMN_X
@@ -72,11 +76,9 @@ def render_proposal(doc: ProposalDoc) -> bytes:
     seller_end = pdf.party(doc.seller, x=RIGHT_COLUMN_X, y=top, width=right_width, align="R")
     y = max(left_end, seller_end) + 6
 
-    if doc.superseded:
+    notice = _notice(doc)
+    if notice:
         pdf.set_xy(pdf.l_margin, y)
-        notice = _(
-            "Deze versie van de offerte is vervangen door een nieuwere en is niet meer geldig."
-        )
         # A local context, because tables pick up a leftover fill colour for every cell.
         with pdf.local_context(
             fill_color=WATERMARK, text_color=WARNING, font_style="B", font_size_pt=10
@@ -116,9 +118,37 @@ def render_proposal(doc: ProposalDoc) -> bytes:
         pdf.heading(_("Voorwaarden"), space_before=10)
         pdf.write_text(doc.terms.strip(), size=9, height=4.4)
 
-    if not doc.superseded:
+    if doc.accepted_on:
+        pdf.heading(_("Akkoord"), space_before=10)
+        pdf.write_text(
+            _(
+                "Geaccepteerd op %(date)s door %(name)s.",
+                date=long_date(doc.accepted_on),
+                name=doc.accepted_by,
+            ),
+            size=9.5,
+        )
+    elif not doc.superseded:
         _acceptance_block(pdf)
     return pdf.output_bytes()
+
+
+def _watermark(doc: ProposalDoc) -> str | None:
+    if doc.draft:
+        return _("Concept").upper()
+    if doc.superseded:
+        return _("Vervallen").upper()
+    return None
+
+
+def _notice(doc: ProposalDoc) -> str | None:
+    if doc.draft:
+        return _("Concept: deze offerte is nog niet verstuurd en nog niet geldig.")
+    if doc.superseded:
+        return _(
+            "Deze versie van de offerte is vervangen door een nieuwere en is niet meer geldig."
+        )
+    return None
 
 
 def _sessions_table(pdf: Document, sessions: Sequence[SessionLine]) -> None:

@@ -64,6 +64,7 @@ PAGES = {
         lambda w: "/admin/inhouse/",
         lambda w: f"/admin/inhouse/{w.booking.id}",
         lambda w: f"/admin/inhouse/{w.booking2.id}/proposal",
+        lambda w: f"/admin/inhouse/{w.draft_booking.id}/proposal/draft",
         lambda w: f"/admin/inhouse/{w.scheduled_booking.id}",
         lambda w: "/admin/enrollments",
         lambda w: f"/admin/editions/{w.edition.id}/enrollments",

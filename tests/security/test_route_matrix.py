@@ -355,6 +355,12 @@ TABLE: dict[str, Route] = {
         denied=CLIENT_GATE,
         foreign=only_for({C: obj("booking2", "/account/inhouse/{}/decline")}),
     ),
+    "/account/inhouse/<int:booking_id>/addenda/<int:number>/accept": Route(
+        frozenset({C}),
+        obj("scheduled_booking", "/account/inhouse/{}/addenda/1/accept"),
+        denied=CLIENT_GATE,
+        foreign=only_for({C: obj("booking2", "/account/inhouse/{}/addenda/1/accept")}),
+    ),
     "/account/inhouse/<int:booking_id>/cancel": Route(
         frozenset({C}),
         obj("booking", "/account/inhouse/{}/cancel"),
@@ -419,6 +425,18 @@ TABLE: dict[str, Route] = {
     ),
     "/admin/inhouse/<int:booking_id>/proposal": Route(
         STAFF, obj("booking", "/admin/inhouse/{}/proposal")
+    ),
+    "/admin/inhouse/<int:booking_id>/proposal/draft": Route(
+        STAFF, obj("draft_booking", "/admin/inhouse/{}/proposal/draft")
+    ),
+    "/admin/inhouse/<int:booking_id>/proposal/draft.pdf": Route(
+        STAFF, obj("draft_booking", "/admin/inhouse/{}/proposal/draft.pdf")
+    ),
+    "/admin/inhouse/<int:booking_id>/proposal/send": Route(
+        STAFF, obj("draft_booking", "/admin/inhouse/{}/proposal/send")
+    ),
+    "/admin/inhouse/<int:booking_id>/addenda/<int:number>/include": Route(
+        STAFF, obj("scheduled_booking", "/admin/inhouse/{}/addenda/1/include")
     ),
     "/admin/inhouse/<int:booking_id>/sessions/new": Route(
         STAFF, obj("scheduled_booking", "/admin/inhouse/{}/sessions/new")

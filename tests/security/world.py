@@ -83,6 +83,7 @@ def build_world() -> World:
     from bbtraining.bookings.attendance.qualifications import record_qualification
     from bbtraining.bookings.enrollment import cancellation, enrolling, policy, waitlist
     from bbtraining.bookings.inhouse import (
+        addenda,
         delivery,
         drafts,
         invoicing,
@@ -267,9 +268,33 @@ def build_world() -> World:
         invoiced, by=staff, lines=invoicing.invoice_lines_from_proposal(invoiced)
     )
     o["booking"], o["booking2"], o["scheduled_booking"] = booking, booking2, scheduled
+    # A proposal staff are still writing: a draft the client does not see.
+    drafted = request_for(client, 60)
+    starts = local_datetime(today_amsterdam() + timedelta(days=61), time(19))
+    proposals.save_draft(
+        drafted,
+        by=staff,
+        sessions=[drafts.SessionDraft(starts, starts + timedelta(hours=2), trainer, "Stadhuis")],
+        lines=[drafts.LineDraft("session-fee", "Inspiratiesessie", Decimal(1), Decimal("1450"))],
+        valid_until=today_amsterdam() + timedelta(days=14),
+        vat_rate=Decimal("21.00"),
+        terms="Annuleren kan tot vier weken vooraf.",
+    )
+    o["draft_booking"] = drafted
     o["booking_session"] = scheduled.sessions[0]
     o["participant"] = participants.add_participant(
         scheduled, by=client, name="Raadslid Jansen", email="jansen@amersfoort.example.nl"
+    )
+    # An extra session after acceptance, its addendum waiting for the client.
+    extra = scheduled.sessions[0].starts_at + timedelta(days=7)
+    addenda.add_priced_session(
+        scheduled,
+        by=staff,
+        starts_at=extra,
+        ends_at=extra + timedelta(hours=2),
+        trainer=trainer,
+        location="Stadhuis",
+        price=Decimal("1200"),
     )
     db.session.flush()
 

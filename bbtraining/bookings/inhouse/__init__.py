@@ -11,7 +11,7 @@ from ..sessions.groups import register_group_resolver
 from ..sessions.participants import register_provider, register_sessions_provider
 from . import invoicing, models, participants, proposal_models  # noqa: F401  (every model mapped)
 from .groups import INHOUSE_BOOKINGS
-from .views import account, admin, participant_list, public  # noqa: F401  (routes on bookings.bp)
+from .views import account, admin, admin_proposal, participant_list, public  # noqa: F401  (routes on bookings.bp)
 
 TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.inhouse.tasks",)
 

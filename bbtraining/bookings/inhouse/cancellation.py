@@ -7,6 +7,7 @@ from ...errors import DomainError, NotAllowed
 from ...i18n import lazy_gettext as _l
 from .mail import mail_client_side, mail_staff
 from .models import CLIENT_CANCELLABLE, MAX_TEXT, InhouseBooking, InhouseStatus, ProposalStatus
+from .proposal_models import AddendumStatus
 
 
 def cancel_booking(booking: InhouseBooking, *, by: User, reason: str) -> None:
@@ -33,6 +34,12 @@ def cancel_booking(booking: InhouseBooking, *, by: User, reason: str) -> None:
     proposal = booking.current_proposal
     if proposal is not None and proposal.status == ProposalStatus.OPEN:
         proposal.status = ProposalStatus.WITHDRAWN
+    draft = booking.draft_proposal  # a revision staff were writing will not be sent
+    if draft is not None:
+        booking.proposals.remove(draft)
+    for addendum in booking.addenda:  # an extra session's price is no longer asked for
+        if addendum.is_open:
+            addendum.decide(AddendumStatus.WITHDRAWN, by=by)
     for session in booking.active_sessions:
         session.cancel(note=reason)  # its signal sends the calendar cancellations
     context = {"reason": reason, "by_staff": as_staff}

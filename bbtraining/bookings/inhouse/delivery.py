@@ -17,6 +17,7 @@ from ...i18n import lazy_gettext as _l
 from ..sessions.invites import sync_session_invites
 from .drafts import SessionDraft, check_sessions, refuse_trainer_conflicts
 from .models import InhouseBooking, InhouseSession, InhouseStatus
+from .proposal_models import AddendumStatus
 
 
 def _booking_session(booking: InhouseBooking, session_id: int) -> TrainingSession:
@@ -168,6 +169,10 @@ def cancel_session(booking: InhouseBooking, session_id: int, *, by: User, reason
     when = format_datetime(session.starts_at, "short")
     session.cancel(note=reason)
     booking.record_event("session_cancelled", by=by, note=f"{when}: {reason}")
+    for addendum in booking.addenda:  # its price is no longer asked for
+        if addendum.session_id == session.id and addendum.is_open:
+            addendum.decide(AddendumStatus.WITHDRAWN, by=by)
+            booking.record_event("addendum_withdrawn", by=by, note=addendum.summary)
 
 
 def mark_delivered(

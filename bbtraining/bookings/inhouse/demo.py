@@ -18,7 +18,7 @@ from ...auth.models import User
 from ...courses.models import AMSTERDAM, Course, SessionStatus, TrainingSession
 from ...db_types import utcnow
 from ...extensions import db
-from . import drafts, participants, proposals, requests
+from . import addenda, drafts, participants, proposals, requests
 from .models import InhouseBooking, local_datetime, today_amsterdam
 
 CLIENT_EMAIL = "griffie@example.nl"
@@ -86,9 +86,10 @@ def _request(course, client, *, day_offset: int, participants: int) -> InhouseBo
     return booking
 
 
-def _proposal(booking, staff, trainer, *, day_offset: int) -> None:
+def _proposal(booking, staff, trainer, *, day_offset: int, send: bool = True) -> None:
+    """A proposal sent to the client, or (send=False) a draft staff can still preview and edit."""
     day = today_amsterdam() + timedelta(days=day_offset)
-    proposals.send_proposal(
+    proposals.save_draft(
         booking,
         by=staff,
         sessions=[
@@ -112,6 +113,8 @@ def _proposal(booking, staff, trainer, *, day_offset: int) -> None:
         vat_rate=booking.course.vat_rate or Decimal("21.00"),
         terms=proposals.default_terms(),
     )
+    if send:
+        proposals.send_draft(booking, by=staff)
 
 
 def today_window(now: datetime) -> tuple[datetime, datetime]:
@@ -186,7 +189,8 @@ def seed() -> None:
     )
     if exists:
         return
-    _request(course, client, day_offset=40, participants=25)
+    drafted = _request(course, client, day_offset=40, participants=25)
+    _proposal(drafted, staff, trainer, day_offset=41, send=False)
     waiting = _request(course, client, day_offset=50, participants=30)
     _proposal(waiting, staff, trainer, day_offset=52)
     scheduled = _request(course, client, day_offset=60, participants=35)
@@ -197,5 +201,17 @@ def seed() -> None:
         version=1,
         po_number="4500012345",
         agreed_to_terms=True,
+    )
+    db.session.flush()
+    # An extra session after acceptance: its addendum waits for the client's approval.
+    extra = scheduled.sessions[0].starts_at + timedelta(days=14)
+    addenda.add_priced_session(
+        scheduled,
+        by=staff,
+        starts_at=extra,
+        ends_at=extra + timedelta(hours=2),
+        trainer=trainer,
+        location=scheduled.venue or "Online",
+        price=course.price_inhouse or Decimal("1450.00"),
     )
     db.session.flush()

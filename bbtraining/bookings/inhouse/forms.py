@@ -555,3 +555,47 @@ class PipelineFilterForm(FlaskForm):
         _l("Ouder dan (dagen)"),
         validators=[Optional(), NumberRange(min=0, max=3650, message=_l("Vul 0 tot 3650 in."))],
     )
+
+
+class SendProposalForm(FlaskForm):
+    confirm = BooleanField(
+        _l("Ja, verstuur deze versie nu naar de klant"),
+        validators=[DataRequired(message=_l("Bevestig dat u het voorstel wilt versturen."))],
+    )
+
+
+class NewSessionForm(SessionChangeForm):
+    """A session added after acceptance, with its price for the client's addendum."""
+
+    price = AmountField(
+        _l("Meerprijs excl. btw"),
+        description=_l("De klant krijgt een aanvulling met deze prijs om te accepteren."),
+    )
+    included_reason = TextAreaField(
+        _l("Of: zonder meerprijs, omdat"),
+        filters=[_strip],
+        validators=[_text(1000)],
+        description=_l(
+            "Vul alleen in als de sessie niets extra kost; de reden komt in het verloop."
+        ),
+    )
+
+
+class AddendumAcceptForm(FlaskForm):
+    agree = BooleanField(
+        _l("Ik ga akkoord met de meerprijs voor deze extra sessie"),
+        validators=[
+            DataRequired(message=_l("Ga akkoord met de meerprijs om de aanvulling te accepteren."))
+        ],
+    )
+
+
+class IncludeAddendumForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reden"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Geef een reden om de sessie zonder meerprijs te geven.")),
+            _text(1000),
+        ],
+    )

@@ -26,6 +26,7 @@ from ..billing.invoices import (
     issue_invoice,
 )
 from ..billing.stripe_client import get_client, stripe_enabled
+from . import addenda
 from .drafts import LineDraft, check_lines
 from .mail import mail_client_side
 from .models import InhouseBooking, InhouseStatus, InhouseStripeObject
@@ -34,13 +35,14 @@ log = logging.getLogger(__name__)
 
 
 def invoice_lines_from_proposal(booking: InhouseBooking) -> list[LineDraft]:
+    """The accepted proposal's lines, then those of the accepted addenda (extra sessions)."""
     proposal = booking.accepted_proposal
     if proposal is None:
         return []
     return [
         LineDraft(line.kind, line.description, line.quantity, line.unit_price)
         for line in proposal.lines
-    ]
+    ] + addenda.invoice_lines(booking)
 
 
 def issue_booking_invoice(
@@ -60,6 +62,16 @@ def issue_booking_invoice(
         )
     if booking.invoice_id is not None:
         raise DomainError(_l("Voor deze boeking is al een factuur gemaakt."))
+    waiting = addenda.open_addenda(booking)
+    if waiting:
+        raise DomainError(
+            _l(
+                "Aanvulling %(number)s (%(description)s) wacht nog op akkoord van de klant. "
+                "Factureer als de klant heeft geaccepteerd, of markeer de sessie als inbegrepen.",
+                number=waiting[0].number,
+                description=waiting[0].description,
+            )
+        )
     check_lines(lines)
     proposal = booking.accepted_proposal
     vat_rate = proposal.vat_rate if proposal else booking.course.vat_rate

@@ -31,7 +31,7 @@ from ...i18n import lazy_gettext as _l
 from ..billing.invoices import Invoice
 
 if TYPE_CHECKING:  # the proposal module maps onto this one, not the other way round
-    from .proposal_models import InhouseProposal
+    from .proposal_models import InhouseAddendum, InhouseProposal
 
 
 # What a client or staff member may type in one text field (context, questions, a message).
@@ -141,6 +141,7 @@ ASSEMBLY_PHASE_LABELS = {
 
 
 class ProposalStatus(StrEnum):
+    DRAFT = "draft"  # staff are still writing it; the client does not see it
     OPEN = "open"  # the current version, waiting for the client
     SUPERSEDED = "superseded"
     ACCEPTED = "accepted"
@@ -150,6 +151,7 @@ class ProposalStatus(StrEnum):
 
 
 PROPOSAL_STATUS_LABELS = {
+    ProposalStatus.DRAFT: _l("Concept"),
     ProposalStatus.OPEN: _l("Openstaand"),
     ProposalStatus.SUPERSEDED: _l("Vervangen"),
     ProposalStatus.ACCEPTED: _l("Geaccepteerd"),
@@ -183,6 +185,10 @@ EVENT_LABELS = {
     "participants_changed": _l("Deelnemerslijst gewijzigd"),
     "membership_confirmed": _l("Lidmaatschap organisatie bevestigd"),
     "stripe_invoice": _l("Factuur klaargezet voor online betaling"),
+    "addendum_sent": _l("Aanvulling verstuurd"),
+    "addendum_accepted": _l("Aanvulling geaccepteerd"),
+    "addendum_included": _l("Aanvulling inbegrepen zonder meerprijs"),
+    "addendum_withdrawn": _l("Aanvulling ingetrokken"),
 }
 
 
@@ -259,6 +265,9 @@ class InhouseBooking(db.Model):
         cascade="all, delete-orphan",
         order_by="InhouseProposal.version",
     )
+    addenda: Mapped[list["InhouseAddendum"]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan", order_by="InhouseAddendum.number"
+    )
     transitions: Mapped[list["InhouseTransition"]] = relationship(
         cascade="all, delete-orphan", order_by="InhouseTransition.id"
     )
@@ -290,8 +299,18 @@ class InhouseBooking(db.Model):
         return str(ASSEMBLY_PHASE_LABELS.get(self.assembly_phase, self.assembly_phase))
 
     @property
+    def sent_proposals(self) -> list["InhouseProposal"]:
+        """The versions the client received; a draft is staff's own until it is sent."""
+        return [p for p in self.proposals if p.status != ProposalStatus.DRAFT]
+
+    @property
     def current_proposal(self) -> "InhouseProposal | None":
-        return self.proposals[-1] if self.proposals else None
+        sent = self.sent_proposals
+        return sent[-1] if sent else None
+
+    @property
+    def draft_proposal(self) -> "InhouseProposal | None":
+        return next((p for p in self.proposals if p.status == ProposalStatus.DRAFT), None)
 
     @property
     def accepted_proposal(self) -> "InhouseProposal | None":
@@ -310,7 +329,8 @@ class InhouseBooking(db.Model):
         return self.status in OPEN_STATUSES
 
     def proposal(self, version: int) -> "InhouseProposal | None":
-        return next((p for p in self.proposals if p.version == version), None)
+        """A sent version (a draft has no number the client could know)."""
+        return next((p for p in self.sent_proposals if p.version == version), None)
 
     # -- who may do what --------------------------------------------------------------------
     def can_view(self, user) -> bool:

@@ -56,6 +56,9 @@ def client_next_step(booking: InhouseBooking) -> str:
             "Bekijk het voorstel en reageer vóór %(date)s",
             date=format_date(proposal.valid_until, "long"),
         )
+    waiting = next((a for a in booking.addenda if a.is_open), None)
+    if waiting is not None:
+        return _("Geef uw akkoord op aanvulling %(number)s (extra sessie)", number=waiting.number)
     steps = {
         InhouseStatus.SUBMITTED: _("Wij bekijken uw aanvraag en sturen een voorstel"),
         InhouseStatus.IN_REVIEW: _("Wij maken een voorstel"),

@@ -3,7 +3,7 @@ sessions are created and everyone invited) or declines it; an unanswered one exp
 """
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask import current_app
@@ -11,8 +11,9 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ... import audit
 from ...auth.models import User
-from ...courses.models import TrainingSession
+from ...courses.models import AMSTERDAM, TrainingSession
 from ...db_types import utcnow
 from ...errors import DomainError, NotAllowed
 from ...extensions import db
@@ -21,9 +22,7 @@ from ...notifications.services import Attachment
 from ...pdf.layout import Party
 from ...pdf.proposal import ProposalDoc, SessionLine, render_proposal
 from ..billing.amounts import price_table
-from ..billing.invoices import (
-    seller_party,
-)
+from ..billing.invoices import seller_party
 from ..sessions.invites import sync_session_invites
 from .drafts import LineDraft, SessionDraft, check_lines, check_sessions, refuse_trainer_conflicts
 from .mail import mail_client_side, mail_staff
@@ -46,6 +45,19 @@ DEFAULT_TERMS = _l(
 )
 
 
+# Where a (new version of the) proposal may be sent: before acceptance, or after a declined or
+# expired one.
+PROPOSABLE = frozenset(
+    {
+        InhouseStatus.SUBMITTED,
+        InhouseStatus.IN_REVIEW,
+        InhouseStatus.PROPOSAL_SENT,
+        InhouseStatus.DECLINED,
+        InhouseStatus.EXPIRED,
+    }
+)
+
+
 class ProposalExpired(DomainError):
     """The client tried to accept a proposal whose validity date has passed."""
 
@@ -54,7 +66,37 @@ def default_terms() -> str:
     return current_app.config.get("INHOUSE_TERMS") or str(DEFAULT_TERMS)
 
 
-def send_proposal(
+def _refuse_proposing(booking: InhouseBooking) -> None:
+    if booking.membership_pending:
+        raise DomainError(
+            _l(
+                "Bevestig eerst dat %(name)s bij %(org)s hoort; daarna kunt u een voorstel sturen.",
+                name=booking.contact_name,
+                org=booking.organisation.name,
+            )
+        )
+    if booking.status not in PROPOSABLE:
+        raise DomainError(
+            _l(
+                "Voor een aanvraag met status ‘%(status)s’ kunt u geen voorstel meer sturen.",
+                status=booking.status_label,
+            )
+        )
+
+
+def _check_content(
+    sessions: Sequence[SessionDraft], lines: Sequence[LineDraft], valid_until: date, vat_rate
+) -> None:
+    check_sessions(sessions)
+    check_lines(lines)
+    refuse_trainer_conflicts(sessions)
+    if valid_until < today_amsterdam():
+        raise DomainError(_l("De geldigheidsdatum ligt in het verleden."), field="valid_until")
+    if not Decimal(0) <= vat_rate <= Decimal(100):
+        raise DomainError(_l("Het btw-percentage ligt tussen 0 en 100."), field="vat_rate")
+
+
+def save_draft(
     booking: InhouseBooking,
     *,
     by: User,
@@ -65,70 +107,72 @@ def send_proposal(
     terms: str,
     note: str = "",
 ) -> InhouseProposal:
-    """Send a (new version of the) proposal; the previous open version is superseded."""
-    if booking.membership_pending:
-        raise DomainError(
-            _l(
-                "Bevestig eerst dat %(name)s bij %(org)s hoort; daarna kunt u een voorstel sturen.",
-                name=booking.contact_name,
-                org=booking.organisation.name,
-            )
+    """Save (or overwrite) the booking's one draft: staff can preview and edit it; the client
+    sees nothing of it until it is sent. It carries the number it will be sent under."""
+    _refuse_proposing(booking)
+    _check_content(sessions, lines, valid_until, vat_rate)
+    draft = booking.draft_proposal
+    if draft is None:
+        previous = booking.current_proposal
+        draft = InhouseProposal(
+            version=(previous.version + 1) if previous else 1, status=ProposalStatus.DRAFT
         )
-    if booking.status not in (
-        InhouseStatus.SUBMITTED,
-        InhouseStatus.IN_REVIEW,
-        InhouseStatus.PROPOSAL_SENT,
-        InhouseStatus.DECLINED,
-        InhouseStatus.EXPIRED,
-    ):
-        raise DomainError(
-            _l(
-                "Voor een aanvraag met status ‘%(status)s’ kunt u geen voorstel meer sturen.",
-                status=booking.status_label,
-            )
+        booking.proposals.append(draft)
+    draft.created_by = by
+    draft.valid_until = valid_until
+    draft.vat_rate = vat_rate
+    draft.terms = terms.strip()
+    draft.note = (note or "").strip()
+    draft.sessions = [
+        InhouseProposalSession(
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            trainer=s.trainer,
+            location=s.location.strip(),
+            online_url=(s.online_url or "").strip() or None,
         )
-    check_sessions(sessions)
-    check_lines(lines)
-    refuse_trainer_conflicts(sessions)
-    if valid_until < today_amsterdam():
-        raise DomainError(_l("De geldigheidsdatum ligt in het verleden."), field="valid_until")
-    if not Decimal(0) <= vat_rate <= Decimal(100):
-        raise DomainError(_l("Het btw-percentage ligt tussen 0 en 100."), field="vat_rate")
+        for s in sorted(sessions, key=lambda s: s.starts_at)
+    ]
+    draft.lines = [
+        InhouseProposalLine(
+            position=i,
+            kind=line.kind,
+            description=line.description.strip(),
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+        )
+        for i, line in enumerate(lines)
+    ]
+    db.session.flush()
+    audit.record("inhouse.proposal_draft", booking, actor=by, version=draft.version)
+    return draft
+
+
+def send_draft(booking: InhouseBooking, *, by: User) -> InhouseProposal:
+    """Send the draft as the next version: the previous open version is superseded, what the PDF
+    prints is frozen, and the client gets it by mail."""
+    proposal = booking.draft_proposal
+    if proposal is None:
+        raise DomainError(_l("Er is geen concept om te versturen. Sla eerst een concept op."))
+    _refuse_proposing(booking)
+    drafts = [
+        SessionDraft(s.starts_at, s.ends_at, s.trainer, s.location, s.online_url)
+        for s in proposal.sessions
+    ]
+    lines = [
+        LineDraft(ln.kind, ln.description, ln.quantity, ln.unit_price) for ln in proposal.lines
+    ]
+    # Checked again: time passed, or a trainer was booked elsewhere, since the draft was saved.
+    _check_content(drafts, lines, proposal.valid_until, proposal.vat_rate)
 
     previous = booking.current_proposal
     if previous is not None and previous.status == ProposalStatus.OPEN:
         previous.status = ProposalStatus.SUPERSEDED
-    version = (previous.version + 1) if previous else 1
-    proposal = InhouseProposal(
-        version=version,
-        created_by=by,
-        valid_until=valid_until,
-        vat_rate=vat_rate,
-        terms=terms.strip(),
-        note=(note or "").strip(),
-        sessions=[
-            InhouseProposalSession(
-                starts_at=s.starts_at,
-                ends_at=s.ends_at,
-                trainer=s.trainer,
-                location=s.location.strip(),
-                online_url=(s.online_url or "").strip() or None,
-            )
-            for s in sorted(sessions, key=lambda s: s.starts_at)
-        ],
-        lines=[
-            InhouseProposalLine(
-                position=i,
-                kind=line.kind,
-                description=line.description.strip(),
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-            )
-            for i, line in enumerate(lines)
-        ],
-    )
-    booking.proposals.append(proposal)
-    db.session.flush()
+    proposal.status = ProposalStatus.OPEN
+    proposal.created_by = by
+    proposal.sent_at = utcnow()
+    proposal.snapshot = _snapshot(proposal)
+    version = proposal.version
     version_note = _("Versie %(version)s", version=version)
     if booking.status == InhouseStatus.SUBMITTED:
         booking.move_to(InhouseStatus.IN_REVIEW, by=by)
@@ -137,6 +181,7 @@ def send_proposal(
     else:
         booking.move_to(InhouseStatus.PROPOSAL_SENT, by=by, note=version_note)
     booking.decline_reason = None
+    db.session.flush()
     pdf = proposal_pdf(proposal)
     mail_client_side(
         booking,
@@ -155,36 +200,89 @@ def send_proposal(
     return proposal
 
 
-def proposal_pdf(proposal: InhouseProposal) -> bytes:
+def send_proposal(booking: InhouseBooking, *, by: User, **content) -> InhouseProposal:
+    """Save a draft and send it at once (the demo data and scripts; staff go through the draft)."""
+    save_draft(booking, by=by, **content)
+    return send_draft(booking, by=by)
+
+
+def _party_data(party: Party) -> dict:
+    return {
+        "name": party.name,
+        "lines": list(party.lines),
+        "vat_number": party.vat_number,
+        "email": party.email,
+    }
+
+
+def _party(data: dict) -> Party:
+    return Party(
+        name=data["name"],
+        lines=tuple(data.get("lines") or ()),
+        vat_number=data.get("vat_number"),
+        email=data.get("email"),
+    )
+
+
+def _snapshot(proposal: InhouseProposal) -> dict:
+    """What the PDF prints that lives outside the proposal's own rows, as it is now."""
     booking = proposal.booking
     client_lines = [booking.contact_name]
     address = booking.billing_address or booking.organisation.address
     if address:
         client_lines.extend(line for line in address.splitlines() if line.strip())
-    doc = ProposalDoc(
-        reference=booking.reference,
-        version=proposal.version,
-        issue_date=proposal.issue_date,
-        valid_until=proposal.valid_until,
-        seller=seller_party(),
-        client=Party(
-            name=booking.organisation.name,
-            lines=tuple(client_lines),
-            email=booking.contact_email,
+    return {
+        "reference": booking.reference,
+        "course_title": booking.course.title,
+        "seller": _party_data(seller_party()),
+        "client": _party_data(
+            Party(
+                name=booking.organisation.name,
+                lines=tuple(client_lines),
+                email=booking.contact_email,
+            )
         ),
-        course_title=booking.course.title,
+        "sessions": [
+            {
+                "start": s.starts_at.isoformat(),
+                "end": s.ends_at.isoformat(),
+                "location": s.location,
+                "trainer": s.trainer.name if s.trainer else "",
+            }
+            for s in proposal.sessions
+        ],
+    }
+
+
+def proposal_pdf(proposal: InhouseProposal) -> bytes:
+    """The PDF of a version: a sent one from its snapshot, a draft (marked CONCEPT) as it would
+    be sent now."""
+    snap = proposal.snapshot or _snapshot(proposal)
+    doc = ProposalDoc(
+        reference=snap["reference"],
+        version=proposal.version,
+        issue_date=today_amsterdam() if proposal.is_draft else proposal.issue_date,
+        valid_until=proposal.valid_until,
+        seller=_party(snap["seller"]),
+        client=_party(snap["client"]),
+        course_title=snap["course_title"],
         sessions=tuple(
             SessionLine(
-                start=s.starts_at,
-                end=s.ends_at,
-                location=s.location,
-                trainer=s.trainer.name if s.trainer else "",
+                start=datetime.fromisoformat(s["start"]),
+                end=datetime.fromisoformat(s["end"]),
+                location=s["location"],
+                trainer=s["trainer"],
             )
-            for s in proposal.sessions
+            for s in snap["sessions"]
         ),
         prices=price_table(proposal.money_lines()),
         terms=proposal.terms,
         superseded=proposal.status == ProposalStatus.SUPERSEDED,
+        draft=proposal.is_draft,
+        accepted_on=(
+            proposal.accepted_at.astimezone(AMSTERDAM).date() if proposal.accepted_at else None
+        ),
+        accepted_by=proposal.accepted_by_name or "",
     )
     return render_proposal(doc)
 
@@ -270,6 +368,12 @@ def accept_proposal(
     booking.accepted_at = utcnow()
     booking.accepted_by = by
     proposal.status = ProposalStatus.ACCEPTED
+    # On the PDF from now on, instead of the request to sign (the snapshot keeps the rest).
+    proposal.accepted_at = booking.accepted_at
+    proposal.accepted_by_name = by.name
+    stale = booking.draft_proposal  # a revision staff were writing is moot now
+    if stale is not None:
+        booking.proposals.remove(stale)
     booking.move_to(
         InhouseStatus.ACCEPTED,
         by=by,

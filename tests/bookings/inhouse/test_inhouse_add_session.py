@@ -33,6 +33,7 @@ def form(day, **changes) -> dict:
         "end": "12:00",
         "location": "Raadzaal, Stadhuis Utrecht",
         "note": "Vervolg op de eerste sessie",
+        "price": "1450",
         **changes,
     }
 

@@ -61,7 +61,7 @@ def test_proposal_form_starts_from_the_request(inhouse, client, login):
     assert "Annuleren kan kosteloos" in page  # default terms
 
 
-def test_staff_send_a_proposal_through_the_form(inhouse, client, login):
+def test_staff_save_a_proposal_draft_through_the_form(inhouse, client, login):
     booking = inhouse.booking()
     day = today_amsterdam() + timedelta(days=20)
     login(inhouse.staff)
@@ -69,7 +69,9 @@ def test_staff_send_a_proposal_through_the_form(inhouse, client, login):
         f"/admin/inhouse/{booking.id}/proposal", data=_proposal_form(inhouse.trainer.id, day)
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    assert response.headers["Location"].endswith(f"/admin/inhouse/{booking.id}/proposal/draft")
     proposal = db.session.scalar(select(InhouseProposal))
+    assert proposal.status == "draft" and proposal.version == 1 and proposal.sent_at is None
     [session] = proposal.sessions
     assert session.starts_at == local_datetime(day, datetime(2000, 1, 1, 19, 30).time())
     assert session.starts_at.tzinfo == UTC and session.trainer_id == inhouse.trainer.id
@@ -79,7 +81,7 @@ def test_staff_send_a_proposal_through_the_form(inhouse, client, login):
     ]
     assert proposal.note == "Graag tot ziens!" and proposal.vat_rate == Decimal("21.00")
     db.session.expire_all()
-    assert db.session.get(InhouseBooking, booking.id).status == "proposal_sent"
+    assert db.session.get(InhouseBooking, booking.id).status == "submitted"  # nothing sent yet
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,11 @@ def test_demo_bookings_are_seeded_once_even_without_a_catalog():
     scheduled = db.session.scalar(utrecht.where(InhouseBooking.status == "scheduled"))
     assert scheduled.po_number and scheduled.sessions[0].trainer.email == "trainer@example.nl"
     assert scheduled.organisation.name == "Gemeente Utrecht"
+    submitted = db.session.scalar(
+        select(InhouseBooking).where(InhouseBooking.status == "submitted")
+    )
+    assert submitted.draft_proposal is not None and submitted.current_proposal is None
+    assert [a.status for a in scheduled.addenda] == ["open"]
 
 
 def test_demo_uses_the_catalog_inhouse_course_when_there_is_one(inhouse):

@@ -11,8 +11,16 @@ from markupsafe import Markup
 from ....permissions import get_visible_or_404
 from ....web import commit_or_flash
 from ... import bp
-from .. import cancellation, messages, participants, pipeline, proposals
-from ..forms import AcceptForm, ButtonForm, CancelForm, DeclineForm, MessageForm, ParticipantForm
+from .. import addenda, cancellation, messages, participants, pipeline, proposals
+from ..forms import (
+    AcceptForm,
+    AddendumAcceptForm,
+    ButtonForm,
+    CancelForm,
+    DeclineForm,
+    MessageForm,
+    ParticipantForm,
+)
 from ..models import (
     CLIENT_CANCELLABLE,
     PARTICIPANT_EDITABLE_STATUSES,
@@ -37,6 +45,7 @@ def _render_detail(booking: InhouseBooking, status: int = 200, **forms):
     forms.setdefault("cancel_form", CancelForm(prefix="cancel"))
     forms.setdefault("message_form", MessageForm(prefix="message"))
     forms.setdefault("participant_form", ParticipantForm(prefix="participant"))
+    forms.setdefault("addendum_form", AddendumAcceptForm(prefix="addendum"))
     is_client = booking.is_client_of(current_user)
     return render_template(
         "bookings/inhouse/detail.html",
@@ -117,6 +126,23 @@ def inhouse_accept(booking_id: int):
         commit_or_flash(lambda: proposals.expire_proposal(booking))
     elif not outcome:
         return _render_detail(booking, 400, accept_form=form)
+    return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
+
+
+@bp.route("/account/inhouse/<int:booking_id>/addenda/<int:number>/accept", methods=["POST"])
+@login_required
+def inhouse_accept_addendum(booking_id: int, number: int):
+    booking = _client_booking(booking_id)
+    _client_only(booking)
+    form = AddendumAcceptForm(prefix="addendum")
+    if not form.validate_on_submit():
+        return _render_detail(booking, 400, addendum_form=form)
+    if not commit_or_flash(
+        lambda: addenda.accept_addendum(booking, number, by=current_user),
+        _("Dank u wel. De aanvulling is geaccepteerd; de meerprijs komt op de factuur."),
+        form=form,
+    ):
+        return _render_detail(booking, 400, addendum_form=form)
     return redirect(url_for("bookings.inhouse_detail", booking_id=booking.id))
 
 

@@ -2,8 +2,6 @@
 the proposal, session and invoice forms; and the dashboard tile.
 """
 
-from datetime import datetime, time, timedelta
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,15 +15,16 @@ from ....extensions import db
 from ....permissions import admin_required, get_or_404
 from ....web import commit_or_flash
 from ... import bp
-from .. import cancellation, delivery, drafts, invoicing, pipeline, proposals, requests
+from .. import addenda, cancellation, delivery, drafts, invoicing, pipeline, requests
 from ..forms import (
     ButtonForm,
     CancelForm,
+    IncludeAddendumForm,
     InvoiceForm,
     MessageForm,
+    NewSessionForm,
     NoteForm,
     PipelineFilterForm,
-    ProposalForm,
     SessionChangeForm,
 )
 from ..models import InhouseBooking, InhouseStatus, local_datetime, today_amsterdam
@@ -88,6 +87,7 @@ def render_admin_detail(booking: InhouseBooking, status: int = 200, **forms):
     forms.setdefault("message_form", MessageForm(prefix="message"))
     forms.setdefault("cancel_form", CancelForm(prefix="cancel"))
     forms.setdefault("evaluated_form", NoteForm(prefix="evaluated"))
+    forms.setdefault("include_form", IncludeAddendumForm(prefix="include"))
     return render_template(
         "bookings/inhouse/admin_detail.html",
         booking=booking,
@@ -173,68 +173,6 @@ def inhouse_admin_cancel(booking_id: int):
     return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
 
 
-def _proposal_defaults(booking: InhouseBooking) -> dict:
-    previous = booking.current_proposal
-    course = booking.course
-    if previous is not None:
-        sessions = [
-            {
-                "day": s.local_start.date(),
-                "start": s.local_start.time(),
-                "end": s.local_end.time(),
-                "trainer_id": s.trainer_id or 0,
-                "location": s.location,
-                "online_url": s.online_url or "",
-            }
-            for s in previous.sessions
-        ]
-        lines = [
-            {
-                "kind": ln.kind,
-                "description": ln.description,
-                "quantity": ln.quantity,
-                "unit_price": ln.unit_price,
-            }
-            for ln in previous.lines
-        ]
-        terms, vat_rate = previous.terms, previous.vat_rate
-    else:
-        hours = {"morning": (9, 30), "afternoon": (13, 30), "evening": (19, 30)}
-        sessions = []
-        for option in booking.date_options[: max(course.session_count, 1)]:
-            start_h, start_m = hours.get(option.part_of_day, (9, 30))
-            start = datetime.combine(option.day, time(start_h, start_m))
-            end = start + timedelta(minutes=course.duration_minutes)
-            sessions.append(
-                {
-                    "day": option.day,
-                    "start": start.time(),
-                    "end": end.time(),
-                    "trainer_id": 0,
-                    "location": booking.venue or _("Online"),
-                }
-            )
-        lines = [
-            {
-                "kind": "session-fee",
-                "description": course.title,
-                "quantity": max(course.session_count, 1),
-                "unit_price": course.price_inhouse,
-            },
-            # Rows ready for travel and materials: left empty, they are ignored.
-            {"kind": "travel"},
-            {"kind": "materials"},
-        ]
-        terms, vat_rate = proposals.default_terms(), course.vat_rate
-    return {
-        "sessions": sessions,
-        "lines": lines,
-        "terms": terms,
-        "vat_rate": vat_rate,
-        "valid_until": today_amsterdam() + timedelta(days=proposals.DEFAULT_VALIDITY_DAYS),
-    }
-
-
 def _add_empty_rows(field_list, count: int) -> None:
     """Room for more rows than the prefilled ones (the form works without JavaScript)."""
     target = min(len(field_list.entries) + count, field_list.max_entries or 12)
@@ -242,74 +180,18 @@ def _add_empty_rows(field_list, count: int) -> None:
         field_list.append_entry()
 
 
-@bp.route("/admin/inhouse/<int:booking_id>/proposal", methods=["GET", "POST"])
-@admin_required
-def inhouse_admin_proposal(booking_id: int):
-    booking = get_or_404(InhouseBooking, booking_id)
-    if request.method == "POST":
-        form = ProposalForm()
-    else:
-        form = ProposalForm(data=_proposal_defaults(booking))
-        # Room for more sessions and lines than the previous version had.
-        _add_empty_rows(form.sessions, 2)
-        _add_empty_rows(form.lines, 2)
-    trainers = active_trainers()
-    form.set_trainers(trainers)
-    if form.validate_on_submit():
-        by_id = {t.id: t for t in trainers}
-        sessions = [
-            drafts.SessionDraft(
-                starts_at=local_datetime(row.day.data, row.start.data),
-                ends_at=local_datetime(row.day.data, row.end.data),
-                trainer=by_id.get(row.trainer_id.data),
-                location=row.location.data,
-                online_url=row.online_url.data,
-            )
-            for row in form.filled_sessions()
-        ]
-        lines = [
-            drafts.LineDraft(
-                row.kind.data, row.description.data, row.quantity.data, row.unit_price.data
-            )
-            for row in form.filled_lines()
-        ]
-        outcome = commit_or_flash(
-            lambda: proposals.send_proposal(
-                booking,
-                by=current_user,
-                sessions=sessions,
-                lines=lines,
-                valid_until=form.valid_until.data,
-                vat_rate=form.vat_rate.data,
-                terms=form.terms.data or "",
-                note=form.note.data or "",
-            ),
-            form=form,
-        )
-        if outcome:
-            flash(
-                _(
-                    "Versie %(version)s van het voorstel is verstuurd.",
-                    version=outcome.value.version,
-                ),
-                "success",
-            )
-            return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template(
-        "bookings/inhouse/admin_proposal.html", booking=booking, form=form
-    ), status
-
-
 def _session_form(booking: InhouseBooking, session=None) -> tuple[SessionChangeForm, list[User]]:
     """The session form, filled from the session (or for a new one from the booking's last
-    session) on GET, with the trainers to choose from."""
+    session, with the price of a session in the accepted proposal) on GET, with the trainers to
+    choose from."""
+    form_class = SessionChangeForm if session else NewSessionForm
     if request.method == "POST":
-        form = SessionChangeForm()
+        form = form_class()
     else:
         model = session or (booking.active_sessions or [None])[-1]
-        form = SessionChangeForm(
+        form = form_class(
             data={
+                "price": None if session else _session_price(booking),
                 "day": session.local_start.date() if session else None,
                 "start": model.local_start.time() if model else None,
                 "end": model.local_end.time() if model else None,
@@ -321,6 +203,14 @@ def _session_form(booking: InhouseBooking, session=None) -> tuple[SessionChangeF
     trainers = active_trainers()
     form.trainer_id.choices = [(0, _("— kies een trainer —"))] + [(t.id, t.name) for t in trainers]
     return form, trainers
+
+
+def _session_price(booking: InhouseBooking):
+    proposal = booking.accepted_proposal
+    fees = [
+        ln.unit_price for ln in (proposal.lines if proposal else []) if ln.kind == "session-fee"
+    ]
+    return fees[0] if fees else booking.course.price_inhouse
 
 
 def _save_session(booking: InhouseBooking, form: SessionChangeForm, trainers, action) -> bool:
@@ -346,7 +236,12 @@ def inhouse_admin_session_new(booking_id: int):
     booking = get_or_404(InhouseBooking, booking_id)
     form, trainers = _session_form(booking)
     if form.validate_on_submit() and _save_session(
-        booking, form, trainers, lambda **values: delivery.add_session(booking, **values)
+        booking,
+        form,
+        trainers,
+        lambda **values: addenda.add_priced_session(
+            booking, price=form.price.data, included_reason=form.included_reason.data, **values
+        ),
     ):
         flash(
             _(
