@@ -1,7 +1,7 @@
 """inhouse proposals: drafts, a frozen snapshot per sent version, addenda for extra sessions
 
 Revision ID: a18b2c3d4e5f
-Revises: c4f1d2e3a5b6
+Revises: a18e5ea70001
 Create Date: 2026-12-05 06:30:00.000000
 
 """
@@ -13,7 +13,7 @@ import bbtraining.db_types
 
 # revision identifiers, used by Alembic.
 revision = 'a18b2c3d4e5f'
-down_revision = "c4f1d2e3a5b6"
+down_revision = 'a18e5ea70001'
 branch_labels = None
 depends_on = None
 
