@@ -42,7 +42,7 @@ def task_modules() -> tuple[str, ...]:
         "bbtraining.notifications.tasks",
         *BOOKINGS_TASK_MODULES,
         "bbtraining.alumni.tasks",
-        "bbtraining.vat",
+        "bbtraining.vat.tasks",
     )
 
 

@@ -49,6 +49,7 @@ class ProposalDoc:
     prices: PriceTable
     terms: str
     superseded: bool = False
+    reverse_charge_note: str | None = None  # "btw verlegd" under the totals
 
 
 # --- Proposal ---------------------------------------------------------------------------------
@@ -111,6 +112,9 @@ def render_proposal(doc: ProposalDoc) -> bytes:
     pdf.heading(_("Kosten"))
     money_table(pdf, doc.prices.lines)
     totals(pdf, doc.prices)
+    if doc.reverse_charge_note:
+        pdf.ln(4)
+        pdf.write_text(doc.reverse_charge_note, size=10, bold=True)
 
     if doc.terms.strip():
         pdf.heading(_("Voorwaarden"), space_before=10)

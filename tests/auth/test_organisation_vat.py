@@ -119,3 +119,18 @@ def test_only_staff_change_vat_details(client, make_user, make_organisation, log
 
 def test_an_unknown_organisation_is_a_404(client, admin):
     assert client.post("/admin/organisations/999/vat", data={}).status_code == 404
+
+
+def test_the_demo_has_a_belgian_organisation_with_a_confirmed_number():
+    from bbtraining.auth import demo
+
+    demo.seed()
+    demo.seed()  # idempotent
+    db.session.commit()
+    [org] = db.session.scalars(
+        select(Organisation).where(Organisation.name == "Participatiehuis Gent vzw")
+    ).all()
+    assert (org.country, org.vat_number) == ("BE", BELGIAN)
+    assert vat.clean_vat_number(org.vat_number, org.country) == BELGIAN
+    assert vat.reverse_charge(org.country, org.vat_number)
+    assert [m.email for m in org.members] == ["gent@example.be"]

@@ -11,6 +11,7 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ... import vat
 from ...auth.models import User
 from ...courses.models import TrainingSession
 from ...db_types import utcnow
@@ -94,6 +95,11 @@ def send_proposal(
         raise DomainError(_l("De geldigheidsdatum ligt in het verleden."), field="valid_until")
     if not Decimal(0) <= vat_rate <= Decimal(100):
         raise DomainError(_l("Het btw-percentage ligt tussen 0 en 100."), field="vat_rate")
+    organisation = booking.organisation
+    # A business in another member state with a number VIES confirmed: no Dutch VAT.
+    reverse_charge = vat.reverse_charge(organisation.country, organisation.vat_number)
+    if reverse_charge:
+        vat_rate = Decimal(0)
 
     previous = booking.current_proposal
     if previous is not None and previous.status == ProposalStatus.OPEN:
@@ -104,6 +110,7 @@ def send_proposal(
         created_by=by,
         valid_until=valid_until,
         vat_rate=vat_rate,
+        reverse_charge=reverse_charge,
         terms=terms.strip(),
         note=(note or "").strip(),
         sessions=[
@@ -170,6 +177,7 @@ def proposal_pdf(proposal: InhouseProposal) -> bytes:
         client=Party(
             name=booking.organisation.name,
             lines=tuple(client_lines),
+            vat_number=booking.organisation.vat_number if proposal.reverse_charge else None,
             email=booking.contact_email,
         ),
         course_title=booking.course.title,
@@ -185,6 +193,7 @@ def proposal_pdf(proposal: InhouseProposal) -> bytes:
         prices=price_table(proposal.money_lines()),
         terms=proposal.terms,
         superseded=proposal.status == ProposalStatus.SUPERSEDED,
+        reverse_charge_note=str(vat.REVERSE_CHARGE_NOTE) if proposal.reverse_charge else None,
     )
     return render_proposal(doc)
 

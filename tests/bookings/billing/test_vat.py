@@ -128,7 +128,9 @@ def test_the_beat_task_runs_as_a_celery_task(vies, app):
     vies.mode = "normal"
     vies.registered[BELGIAN] = "Participatiehuis Gent vzw"
     assert "vat-recheck-pending" in app.config["CELERY_BEAT_SCHEDULE"]
-    assert vat.recheck_pending_task.apply().get() == 1
+    from bbtraining.vat.tasks import recheck_pending_task
+
+    assert recheck_pending_task.apply().get() == 1
     db.session.expire_all()
     assert db.session.get(vat.VatCheck, BELGIAN).status == "valid"
 

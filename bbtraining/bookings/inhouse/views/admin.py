@@ -10,6 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from .... import vat
 from ....auth.models import User
 from ....courses.models import Course
 from ....courses.trainers import trainers as active_trainers
@@ -296,8 +297,12 @@ def inhouse_admin_proposal(booking_id: int):
             )
             return redirect(url_for("bookings.inhouse_admin_detail", booking_id=booking.id))
     status = 400 if request.method == "POST" else 200
+    organisation = booking.organisation
     return render_template(
-        "bookings/inhouse/admin_proposal.html", booking=booking, form=form
+        "bookings/inhouse/admin_proposal.html",
+        booking=booking,
+        form=form,
+        reverse_charge=vat.reverse_charge(organisation.country, organisation.vat_number),
     ), status
 
 

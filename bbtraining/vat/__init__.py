@@ -3,7 +3,7 @@ against VIES (the EU's VAT database), and whether an invoice is reverse-charge (
 
 A VIES answer is stored per number (`VatCheck`) with the moment it was given. VIES being down
 never stops a booking: the number is kept as pending, the invoice carries Dutch VAT, and the beat
-task `vat.recheck_pending` asks again later. Only a number VIES confirmed makes an invoice
+task (vat/tasks.py) asks again later. Only a number VIES confirmed makes an invoice
 reverse-charge, and only for a client in another member state than ours.
 """
 
@@ -14,17 +14,16 @@ import urllib.request
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from celery import shared_task
 from flask import current_app
 from sqlalchemy import CheckConstraint, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
-from .db_types import UTCDateTime, utcnow
-from .errors import DomainError
-from .extensions import db
-from .i18n import lazy_gettext as _l
+from ..db_types import UTCDateTime, utcnow
+from ..errors import DomainError
+from ..extensions import db
+from ..i18n import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 
@@ -273,16 +272,4 @@ def recheck_pending(*, now: datetime | None = None, limit: int = 50) -> int:
     for check in due:
         if verify(check.number, now=now, force=True).status != VatStatus.PENDING:
             answered += 1
-    return answered
-
-
-BEAT_SCHEDULE = {
-    "vat-recheck-pending": {"task": "vat.recheck_pending", "schedule": 60 * 60.0},
-}
-
-
-@shared_task(name="vat.recheck_pending")
-def recheck_pending_task() -> int:
-    answered = recheck_pending()
-    db.session.commit()
     return answered
