@@ -164,3 +164,32 @@ def test_the_enroll_page_shows_dutch_vat_while_the_number_is_not_confirmed(
     login(make_user("client", organisation=organisation))
     page = client.get(f"/editions/{edition.id}/enroll").get_data(as_text=True)
     assert "598,95" in page and "Btw verlegd" not in page
+
+
+def test_a_waiting_list_offer_accepted_by_a_confirmed_eu_business_is_reverse_charge(
+    client, full_edition, make_user, make_organisation, login, billing_form, vies
+):
+    from bbtraining.bookings.enrollment import cancellation, waitlist
+    from tests.bookings.enrollment.test_waitlist import _offer_link
+
+    vies.registered[BELGIAN] = "Participatiehuis Gent vzw"
+    edition = full_edition(capacity=2)
+    organisation = make_organisation("Participatiehuis Gent vzw", kind="other")
+    organisation.country, organisation.vat_number = "BE", BELGIAN
+    waiting = make_user("client", email="wout@gent.example.be", organisation=organisation)
+    waitlist.join_waitlist(edition, waiting, seats=2)
+    db.session.commit()
+    vat.verify(BELGIAN)
+    db.session.commit()
+    for enrollment in db.session.scalars(select(Enrollment)).all():
+        cancellation.cancel_enrollment(enrollment, by=None, refund="full")
+        db.session.commit()
+    login(waiting)
+    link = _offer_link("wout@gent.example.be")
+    page = client.get(link).get_data(as_text=True)
+    assert "btw verlegd" in page and "990,00" in page
+    response = client.post(link, data=billing_form(**BELGIAN_FORM))
+    assert response.status_code == 302
+    enrollment = db.session.scalar(select(Enrollment).where(Enrollment.user_id == waiting.id))
+    assert enrollment.reverse_charge and enrollment.invoice.total == Decimal("990.00")
+    assert enrollment.invoice.reverse_charge

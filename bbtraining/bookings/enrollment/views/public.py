@@ -82,6 +82,12 @@ def _prefill_billing(form, user) -> None:
         form.vat_number.data = user.organisation.vat_number
 
 
+def _reverse_charge_shown(form) -> bool:
+    """Whether the billing details on the form (prefilled or sent) are those of a business in
+    another member state whose number VIES confirmed: then prices show without Dutch VAT."""
+    return vat.reverse_charge(form.billing_country.data, form.vat_number.data)
+
+
 def _register_from(form, name: str):
     return register_user(
         name=name,
@@ -120,9 +126,7 @@ def _render_enroll(edition: Edition, *, form=None, waitlist_form=None, status=20
         waitlist_form = WaitlistForm() if signed_in else NewAccountWaitlistForm()
     existing = queries.active_enrollment(edition, current_user) if signed_in else None
     entry = queries.active_waitlist_entry(edition, current_user) if signed_in else None
-    reverse_charge = signed_in and vat.reverse_charge(
-        form.billing_country.data, form.vat_number.data
-    )
+    reverse_charge = signed_in and _reverse_charge_shown(form)
     price = enrolling.price_preview(edition, reverse_charge=reverse_charge)
     return render_template(
         "bookings/enroll/enroll.html",
@@ -255,7 +259,8 @@ def _offer_page(entry, token, *, form=None, status=200):
         form.use_payment_methods(stripe_enabled())
         _prefill_billing(form, current_user)
     edition = entry.offered_edition or entry.edition
-    price = enrolling.price_preview(edition, entry.seats)
+    reverse_charge = form is not None and _reverse_charge_shown(form)
+    price = enrolling.price_preview(edition, entry.seats, reverse_charge=reverse_charge)
     return render_template(
         "bookings/enroll/offer.html",
         entry=entry,
@@ -265,6 +270,7 @@ def _offer_page(entry, token, *, form=None, status=200):
         owner=owner,
         price_excl=price[0],
         price_incl=price[2],
+        reverse_charge=reverse_charge,
         cancel_deadline=policy.free_cancellation_deadline(edition),
         button_form=ButtonForm(),
     ), status
