@@ -124,6 +124,11 @@ class Config:
         os.environ.get("SELLER_ADDRESS", "Postbus 1234|3500 AA Utrecht").split("|")
     )
     SELLER_VAT_NUMBER = os.environ.get("SELLER_VAT_NUMBER", "NL000000000B01")
+    # VIES, the EU's VAT number database (REST API); empty: never asked, numbers stay pending.
+    VIES_URL = os.environ.get(
+        "VIES_URL", "https://ec.europa.eu/taxation_customs/vies/rest-api"
+    )
+    VIES_TIMEOUT = float(os.environ.get("VIES_TIMEOUT", 4))
     SELLER_PAYMENT_NOTE = os.environ.get(
         "SELLER_PAYMENT_NOTE",
         "Graag overmaken op NL00 BANK 0000 0000 00 onder vermelding van het factuurnummer.",
@@ -174,6 +179,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
+    VIES_URL = ""  # tests that need VIES start their own (tests/vies_server.py)
     DEV_PAGES = True
     SERVER_NAME = None
     PASSWORD_HASH_METHOD = "scrypt:2048:8:1"  # noqa: S105 - a hash method, not a secret  # cheap work factor: tests hash hundreds of times

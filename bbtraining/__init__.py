@@ -38,7 +38,12 @@ BLUEPRINT_MODULES = (
 def task_modules() -> tuple[str, ...]:
     from .bookings import TASK_MODULES as BOOKINGS_TASK_MODULES
 
-    return ("bbtraining.notifications.tasks", *BOOKINGS_TASK_MODULES, "bbtraining.alumni.tasks")
+    return (
+        "bbtraining.notifications.tasks",
+        *BOOKINGS_TASK_MODULES,
+        "bbtraining.alumni.tasks",
+        "bbtraining.vat.tasks",
+    )
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -89,7 +94,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config["CELERY_BEAT_SCHEDULE"] = schedule
     celery_init_app(app)
 
-    from . import audit  # noqa: F401  (model registration)
+    from . import audit, vat  # noqa: F401  (model registration)
     from .auth import models as _auth_models  # noqa: F401
     from .notifications import models as _notification_models  # noqa: F401
 

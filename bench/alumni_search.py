@@ -423,6 +423,8 @@ def search_mix(today: date) -> list[dict]:
         },
         {"course": "2", "min_assemblies": 3, "language": ["de"]},
         {"province": "friesland", "language": ["fy"], "page": 2},
+        {"weekday": ["5"]},
+        {"weekday": ["0", "2"], "province": "utrecht", "min_assemblies": 1},
         {"page": 40},
     ]
 
@@ -442,6 +444,7 @@ def to_criteria(params: dict):
         date_from=date.fromisoformat(params["date_from"]) if "date_from" in params else None,
         date_to=date.fromisoformat(params["date_to"]) if "date_to" in params else None,
         course_id=int(params["course"]) if "course" in params else None,
+        weekdays=[int(d) for d in params.get("weekday", [])],
         q=params.get("q", ""),
     )
 

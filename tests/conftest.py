@@ -339,6 +339,19 @@ class SMTPSink:
 
 
 @pytest.fixture
+def vies(app):
+    """A VIES peer on a local port (tests/vies_server.py), set as the app's VIES_URL."""
+    from tests.vies_server import ViesServer
+
+    server = ViesServer().start()
+    old = {k: app.config.get(k) for k in ("VIES_URL", "VIES_TIMEOUT")}
+    app.config.update(VIES_URL=server.url, VIES_TIMEOUT=0.5)
+    yield server
+    app.config.update(old)
+    server.stop()
+
+
+@pytest.fixture
 def smtp_server(app):
     sink = SMTPSink()
     sink.controller.start()

@@ -249,6 +249,11 @@ class SearchForm(FlaskForm):
     )
     date_to = DateField(_l("tot en met"), validators=[Optional()], format=["%Y-%m-%d", "%d-%m-%Y"])
     course = SelectField(_l("Geverifieerde training"), choices=[], validate_choice=False)
+    weekday = MultiCheckboxField(
+        _l("Werkt graag op (alle gekozen dagen)"),
+        choices=[(str(i), label) for i, label in enumerate(WEEKDAYS)],
+        validate_choice=False,
+    )
     page = IntegerField(validators=[Optional(), NumberRange(1, 10000)], default=1)
 
 

@@ -87,6 +87,13 @@ WEEKDAYS = (
     _l("zondag"),
 )
 
+
+def weekday_mask(indexes) -> int:
+    """The bit mask a profile stores its preferred weekdays as (bit 0: Monday); indexes outside
+    0-6 are left out."""
+    return sum(1 << int(i) for i in set(indexes) if 0 <= int(i) <= 6)
+
+
 # How long a confirmation keeps a profile in search.
 CONFIRMATION_VALID_FOR = timedelta(days=365)
 
@@ -335,7 +342,7 @@ class AlumniProfile(db.Model):
 
     @weekdays.setter
     def weekdays(self, indexes) -> None:
-        self.preferred_weekdays = sum(1 << int(i) for i in set(indexes) if 0 <= int(i) <= 6)
+        self.preferred_weekdays = weekday_mask(indexes)
 
     # -- labels -----------------------------------------------------------------------------------
     @property

@@ -43,6 +43,7 @@ from .models import (
     TravelProvince,
     profile_specialisation,
     search_document,
+    weekday_mask,
 )
 
 MAX_SEARCH_DAYS = 366
@@ -62,6 +63,8 @@ class SearchCriteria:
     date_from: date | None = None
     date_to: date | None = None
     course_id: int | None = None
+    # Weekday indexes (0 = Monday): only profiles that prefer every one of them.
+    weekdays: list[int] = field(default_factory=list)
     q: str = ""
 
     def without_province(self) -> "SearchCriteria":
@@ -106,6 +109,8 @@ def validate_criteria(criteria: SearchCriteria) -> SearchCriteria:
         criteria.date_from, criteria.date_to = start, end
     if len(criteria.dates) > 60:
         raise DomainError(_l("Geef hooguit 60 losse data op."), field="dates")
+    if any(not 0 <= day <= 6 for day in criteria.weekdays):
+        raise DomainError(_l("Onbekende dag van de week."), field="weekday")
     if criteria.specialisation and _specialisation_id(criteria.specialisation) is None:
         raise DomainError(_l("Onbekende specialisatie."), field="specialisation")
     return criteria
@@ -198,6 +203,11 @@ def _conditions(criteria: SearchCriteria, now: datetime) -> list:
         conditions.append(profile.assemblies_count >= criteria.min_assemblies)
     if criteria.min_years:
         conditions.append(profile.years_experience >= criteria.min_years)
+    if criteria.weekdays:
+        # The profile keeps its days as a bit mask (bit 0: Monday); a bitwise AND on the row
+        # (SQLite and PostgreSQL alike) adds no join and no query to the search.
+        mask = weekday_mask(criteria.weekdays)
+        conditions.append(profile.preferred_weekdays.op("&")(mask) == mask)
     blocked = []
     if criteria.dates:
         blocked.append(BlockedDate.day.in_(sorted(set(criteria.dates))))

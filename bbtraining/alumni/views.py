@@ -71,6 +71,8 @@ def _criteria(form: SearchForm) -> search.SearchCriteria:
         date_from=form.date_from.data,
         date_to=form.date_to.data,
         course_id=course_id,
+        # Anything but a day's number is -1, which the service refuses in Dutch.
+        weekdays=[int(d) if d.isdigit() and len(d) == 1 else -1 for d in form.weekday.data or []],
         q=form.q.data or "",
     )
 

@@ -5,6 +5,8 @@ from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .. import vat
+from ..errors import DomainError
 from ..i18n import lazy_gettext as _l
 from ..submissions import OnceForm
 from .models import ORGANISATION_KIND_LABELS, ROLE_LABELS
@@ -42,3 +44,25 @@ class OrganisationForm(OnceForm):
                 _l("Een CBS-code ziet eruit als GM0344 (twee letters, vier cijfers).")
             )
         field.data = field.data.strip().upper() if field.data else None
+
+
+class OrganisationVatForm(FlaskForm):
+    """Where an organisation is established and its VAT number: a business in another EU member
+    state with a number VIES confirms pays no Dutch VAT (reverse charge)."""
+
+    country = SelectField(_l("Land van vestiging"), choices=vat.country_choices(), default="NL")
+    vat_number = StringField(
+        _l("Btw-nummer (optioneel)"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("Met landcode, bijvoorbeeld BE0123456789 of NL123456789B01."),
+    )
+
+    def validate_vat_number(self, field):
+        try:
+            field.data = vat.clean_vat_number(field.data, self.country.data)
+        except DomainError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class NewOrganisationForm(OrganisationForm, OrganisationVatForm):
+    """A new organisation with, optionally, its VAT details."""

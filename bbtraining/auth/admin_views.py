@@ -5,14 +5,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from .. import vat
 from ..errors import DomainError
 from ..extensions import db
 from ..permissions import admin_required, get_or_404
 from ..web import commit_or_flash
 from . import staff_bp
-from .admin_forms import OrganisationForm, UserAdminForm
+from .admin_forms import NewOrganisationForm, OrganisationVatForm, UserAdminForm
 from .models import ROLE_LABELS, Organisation, User, UserRole
-from .services import find_or_create_organisation, update_user_access
+from .services import find_or_create_organisation, set_organisation_vat, update_user_access
 
 
 @staff_bp.route("/users/")
@@ -64,10 +65,47 @@ def user_edit(user_id: int):
     )
 
 
+def _vat_prefix(organisation_id: int) -> str:
+    """Each row's form has its own field names and ids: one page holds many."""
+    return f"org{organisation_id}"
+
+
+def _organisations_page(form=None, vat_form=None, vat_form_for: int | None = None):
+    rows = db.session.execute(
+        select(Organisation, func.count(User.id))
+        .outerjoin(User, User.organisation_id == Organisation.id)
+        .group_by(Organisation.id)
+        .order_by(Organisation.name)
+    ).all()
+    checks = {
+        c.number: c
+        for c in db.session.scalars(
+            select(vat.VatCheck).where(
+                vat.VatCheck.number.in_([o.vat_number for o, _n in rows if o.vat_number])
+            )
+        )
+    }
+    failed = bool((form and form.errors) or (vat_form and vat_form.errors))
+    return render_template(
+        "auth/admin/organisations.html",
+        form=form or NewOrganisationForm(),
+        rows=rows,
+        checks=checks,
+        vat_form=vat_form,
+        vat_form_for=vat_form_for,
+        vat_forms={
+            o.id: OrganisationVatForm(
+                prefix=_vat_prefix(o.id), country=o.country, vat_number=o.vat_number
+            )
+            for o, _n in rows
+        },
+    ), (400 if failed else 200)
+
+
 @staff_bp.route("/organisations/", methods=["GET", "POST"])
 @admin_required
 def organisations():
-    form = OrganisationForm()
+    form = NewOrganisationForm()
     if form.validate_on_submit():
 
         def add_organisation() -> Organisation:
@@ -76,18 +114,37 @@ def organisations():
             )
             if not created:
                 raise DomainError(_("Deze organisatie bestaat al."), field="name")
+            set_organisation_vat(
+                organisation,
+                country=form.country.data,
+                vat_number=form.vat_number.data,
+                by=current_user,
+            )
             return organisation
 
         added = commit_or_flash(add_organisation, form=form)
         if added:
             flash(_("Organisatie %(name)s is toegevoegd.", name=added.value.name), "success")
             return redirect(url_for("auth_admin.organisations"))
-    rows = db.session.execute(
-        select(Organisation, func.count(User.id))
-        .outerjoin(User, User.organisation_id == Organisation.id)
-        .group_by(Organisation.id)
-        .order_by(Organisation.name)
-    ).all()
-    return render_template("auth/admin/organisations.html", form=form, rows=rows), (
-        400 if form.errors else 200
-    )
+    return _organisations_page(form=form)
+
+
+@staff_bp.route("/organisations/<int:organisation_id>/vat", methods=["POST"])
+@admin_required
+def organisation_vat(organisation_id: int):
+    organisation = get_or_404(Organisation, organisation_id)
+    form = OrganisationVatForm(prefix=_vat_prefix(organisation_id))
+    if form.validate_on_submit():
+        saved = commit_or_flash(
+            lambda: set_organisation_vat(
+                organisation,
+                country=form.country.data,
+                vat_number=form.vat_number.data,
+                by=current_user,
+            ),
+            _("De btw-gegevens van %(name)s zijn opgeslagen.", name=organisation.name),
+            form=form,
+        )
+        if saved:
+            return redirect(url_for("auth_admin.organisations"))
+    return _organisations_page(vat_form=form, vat_form_for=organisation_id)

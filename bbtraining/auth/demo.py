@@ -1,5 +1,7 @@
 """Demo accounts, one per role, printed by `make run`."""
 
+from .. import vat
+from ..db_types import utcnow
 from ..extensions import db
 from .models import OrganisationKind, Role, User
 from .services import find_or_create_organisation
@@ -17,7 +19,10 @@ DEMO_ACCOUNTS = (
         ("client",),
         ("Provincie Gelderland", "provincie"),
     ),
+    ("gent@example.be", "Wout Peeters", ("client",), ("Participatiehuis Gent vzw", "other")),
 )
+# A business in another member state: its enrollments and proposals are reverse-charge.
+DEMO_EU_ORGANISATION = ("Participatiehuis Gent vzw", "BE", "BE0412345614")
 
 
 def seed() -> None:
@@ -33,4 +38,25 @@ def seed() -> None:
         if org and user.organisation is None:
             organisation, _created = find_or_create_organisation(org[0], OrganisationKind(org[1]))
             user.organisation = organisation
+    db.session.flush()
+    _seed_eu_organisation()
+
+
+def _seed_eu_organisation() -> None:
+    name, country, number = DEMO_EU_ORGANISATION
+    organisation, _created = find_or_create_organisation(name, OrganisationKind.OTHER)
+    organisation.country, organisation.vat_number = country, number
+    # The demo runs offline and the number is made up (its check digits are right, VIES does not
+    # know it): recorded as VIES confirmed it, so the reverse-charge prices and invoices show.
+    if db.session.get(vat.VatCheck, number) is None:
+        now = utcnow()
+        db.session.add(
+            vat.VatCheck(
+                number=number,
+                status=vat.VatStatus.VALID,
+                checked_at=now,
+                attempted_at=now,
+                name=name,
+            )
+        )
     db.session.flush()

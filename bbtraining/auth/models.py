@@ -57,6 +57,10 @@ class Organisation(db.Model):
     # CBS municipality code (e.g. GM0363 for Amsterdam), when the organisation is a council.
     cbs_code: Mapped[str | None] = mapped_column(String(10))
     address: Mapped[str | None] = mapped_column(String(500))
+    # Where it is established (ISO code) and its VAT number (compact, e.g. BE0123456789): a
+    # business in another EU member state with a number VIES confirmed is invoiced reverse-charge.
+    country: Mapped[str] = mapped_column(String(2), default="NL", server_default="NL")
+    vat_number: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     members: Mapped[list["User"]] = relationship(back_populates="organisation")

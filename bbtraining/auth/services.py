@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import audit
+from .. import audit, vat
 from ..db_types import utcnow
 from ..errors import DomainError
 from ..extensions import db
@@ -104,6 +104,29 @@ def find_or_create_organisation(name: str, kind: str, cbs_code: str | None = Non
     db.session.flush()
     audit.record("organisation.created", organisation)
     return organisation, True
+
+
+def set_organisation_vat(
+    organisation: Organisation, *, country: str, vat_number: str | None, by=None
+) -> None:
+    """Record where an organisation is established and its VAT number, asked at VIES; a
+    DomainError for a number of the wrong form or one VIES says does not exist."""
+    if country not in vat.EU_COUNTRIES:
+        raise DomainError(_l("Kies een land van de Europese Unie."), field="country")
+    number = vat.check_for_booking(vat_number, country)
+    before = (organisation.country, organisation.vat_number)
+    if before == (country, number):
+        return
+    organisation.country, organisation.vat_number = country, number
+    db.session.flush()
+    audit.record(
+        "organisation.vat_changed",
+        organisation,
+        actor=by,
+        before=list(before),
+        after=[country, number],
+        vies=getattr(vat.status_of(number), "status", None),
+    )
 
 
 def load_signed_in(user_id: int) -> User | None:

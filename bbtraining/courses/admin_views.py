@@ -249,6 +249,7 @@ def _edition_page(edition: Edition, status: int = 200, **forms):
         details_form=forms.get("details_form")
         or EditionDetailsForm(
             location=edition.location,
+            online_url=edition.online_url,
             enrollment_deadline=_naive_local(edition.enrollment_deadline),
             price_seat=edition.price_seat,
         ),
@@ -314,6 +315,7 @@ def change_edition_details(edition_id: int):
                 location=f.location.data,
                 enrollment_deadline=_local(f.enrollment_deadline.data),
                 price_seat=f.price_seat.data,
+                online_url=f.online_url.data,
             ),
         ),
         _("De gegevens van de editie zijn bijgewerkt."),

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from sqlalchemy import update
 
@@ -27,7 +28,12 @@ from .models import (
     EditionStatus,
     TrainingSession,
 )
-from .signals import edition_cancelled, edition_changed, edition_location_changed
+from .signals import (
+    edition_cancelled,
+    edition_changed,
+    edition_link_changed,
+    edition_location_changed,
+)
 from .trainers import Slot, check_slots, check_trainer_roles, ensure_trainers_available
 
 
@@ -71,7 +77,8 @@ def schedule_edition(course: Course, data: EditionInput, *, now: datetime | None
     _check_capacity(data.capacity)
     slots = sorted(data.slots, key=lambda s: s.starts_at)
     check_slots(data.slots, now)
-    if not (data.location or "").strip() and not (data.online_url or "").strip():
+    online_url = clean_online_url(data.online_url)
+    if not (data.location or "").strip() and not online_url:
         raise DomainError(_l("Vul een locatie of een online link in."), field="location")
     if data.enrollment_deadline is not None and data.enrollment_deadline > slots[0].starts_at:
         raise DomainError(
@@ -86,7 +93,6 @@ def schedule_edition(course: Course, data: EditionInput, *, now: datetime | None
     ensure_trainers_available(data.trainers, slots)
 
     location = (data.location or "").strip() or None
-    online_url = (data.online_url or "").strip() or None
     edition = Edition(
         course=course,
         capacity=data.capacity,
@@ -187,16 +193,45 @@ class EditionDetails:
     location: str | None
     enrollment_deadline: datetime | None
     price_seat: Decimal | None
+    online_url: str | None  # None or empty: no online link
 
 
 MAX_LOCATION_LENGTH = 300  # the column's size
+MAX_ONLINE_URL_LENGTH = 500  # the column's size
+
+
+def clean_online_url(value: str | None) -> str | None:
+    """The online link as stored, or a DomainError: participants click it from their mail and
+    calendar, so only a complete https address without spaces will do."""
+    url = (value or "").strip()
+    if not url:
+        return None
+    if len(url) > MAX_ONLINE_URL_LENGTH:
+        raise DomainError(
+            _l("Een online link is hooguit %(n)s tekens lang.", n=MAX_ONLINE_URL_LENGTH),
+            field="online_url",
+        )
+    parts = urlsplit(url)
+    if (
+        parts.scheme.lower() != "https"
+        or not parts.hostname
+        or "." not in parts.hostname
+        or any(c.isspace() or ord(c) < 32 for c in url)
+    ):
+        raise DomainError(
+            _l("Vul een volledige link in, beginnend met https://."), field="online_url"
+        )
+    return url
+
+
 MAX_PRICE = Decimal("99999999.99")  # what Numeric(10, 2) holds
 
 
 def _check_details(edition: Edition, data: EditionDetails, now: datetime) -> None:
     location = (data.location or "").strip()
-    if not location and not edition.online_url:
-        raise DomainError(_l("Vul een locatie in."), field="location")
+    online_url = clean_online_url(data.online_url)
+    if not location and not online_url:
+        raise DomainError(_l("Vul een locatie of een online link in."), field="location")
     if len(location) > MAX_LOCATION_LENGTH:
         raise DomainError(
             _l("Een locatie is hooguit %(n)s tekens lang.", n=MAX_LOCATION_LENGTH),
@@ -239,41 +274,59 @@ def _plain(value):
 def change_edition_details(
     edition: Edition, data: EditionDetails, *, now: datetime | None = None
 ) -> list[str]:
-    """Change the place, enrollment deadline and/or price of a scheduled edition; returns what
-    changed ("location", "enrollment_deadline", "price_seat").
+    """Change the place, online link, enrollment deadline and/or price of a scheduled edition;
+    returns what changed ("location", "online_url", "enrollment_deadline", "price_seat").
 
-    A new place moves the sessions still to come that were at the old place (a session staff
-    moved elsewhere keeps its own) and bumps their revision, so every invite is updated; bookings
-    tells the people concerned. A new price is for enrollments from now on: an enrollment keeps
-    the price it was made at, and so do its invoices.
+    A new place or link moves the sessions still to come that had the old one (a session staff
+    gave its own keeps it) and bumps their revision once, so every invite is updated once;
+    bookings tells the people concerned. A new price is for enrollments from now on: an
+    enrollment keeps the price it was made at, and so do its invoices.
     """
     now = now or utcnow()
     _check_edition_planned(edition)
     _check_details(edition, data, now)
     location = (data.location or "").strip() or None
+    online_url = clean_online_url(data.online_url)
     changed: list[str] = []
-    if location != edition.location:
-        before = edition.location
-        moved = [
-            s
-            for s in edition.active_sessions
-            if s.starts_at > now and (s.location or None) == before
-        ]
-        edition.location = location
-        note = str(_l("Nieuwe locatie: %(place)s", place=location or edition.place()))
+    moves = []  # (attribute, before, after, sessions still to come that had `before`)
+    for attr, value in (("location", location), ("online_url", online_url)):
+        before = getattr(edition, attr)
+        if value != before:
+            moved = [
+                s
+                for s in edition.active_sessions
+                if s.starts_at > now and (getattr(s, attr) or None) == before
+            ]
+            moves.append((attr, before, value, moved))
+    notes: dict[int, tuple[TrainingSession, list[str]]] = {}
+    for attr, _before, value, moved in moves:
+        setattr(edition, attr, value)
         for session in moved:
-            session.location = location
-            session.change_details(note=note)
-        db.session.flush()
+            setattr(session, attr, value)
+    for attr, _before, value, moved in moves:
+        if attr == "location":
+            note = _l("Nieuwe locatie: %(place)s", place=value or edition.place())
+        elif value:
+            note = _l("Nieuwe online link: %(url)s", url=value)
+        else:
+            note = _l("De online link vervalt.")
+        for session in moved:
+            notes.setdefault(session.id, (session, []))[1].append(str(note))
+    # One revision per session, however much changed: each invite is updated once.
+    for session, lines in notes.values():
+        session.change_details(note=" ".join(lines))
+    db.session.flush()
+    for attr, before, value, moved in moves:
         audit.record(
-            "edition.location_changed",
+            f"edition.{attr}_changed",
             edition,
             before=before,
-            after=location,
+            after=value,
             sessions=[s.id for s in moved],
         )
-        edition_location_changed.send(edition, before=before, sessions=moved)
-        changed.append("location")
+        signal = edition_location_changed if attr == "location" else edition_link_changed
+        signal.send(edition, before=before, sessions=moved)
+        changed.append(attr)
     for attr, action, value in (
         ("enrollment_deadline", "edition.deadline_changed", data.enrollment_deadline),
         ("price_seat", "edition.price_changed", data.price_seat),

@@ -261,13 +261,19 @@ class EditionForm(OnceForm):
 
 
 class EditionDetailsForm(FlaskForm):
-    """Place, enrollment deadline and price of a scheduled edition."""
+    """Place, online link, enrollment deadline and price of a scheduled edition."""
 
     location = StringField(
         _l("Locatie"),
         filters=[_strip],
         validators=[Length(max=300, message=_l("Een locatie is hooguit 300 tekens lang."))],
         description=_l("Wie een uitnodiging heeft, krijgt een bijgewerkte en een korte e-mail."),
+    )
+    # Checked by the service (https, a host, no spaces), which says what is wrong in Dutch.
+    online_url = StringField(
+        _l("Online link"),
+        filters=[_strip],
+        description=_l("Beginnend met https://. Laat leeg als de training niet online is."),
     )
     enrollment_deadline = _deadline_field()
     price_seat = AmountField(

@@ -15,3 +15,6 @@ edition_cancelled = _signals.signal("edition-cancelled")
 # sender: Edition; before: the old location, sessions: the sessions moved to the new one
 # (their invites are updated through session_changed already): bookings tells the people.
 edition_location_changed = _signals.signal("edition-location-changed")
+# sender: Edition; before: the old online link or None, sessions: the sessions given the new one
+# (their invites are updated through session_changed already): bookings tells the people.
+edition_link_changed = _signals.signal("edition-link-changed")

@@ -36,6 +36,8 @@ class InvoiceDoc:
     payment_note: str | None = None  # e.g. IBAN and "vermeld het factuurnummer"
     credit_for: str | None = None  # number of the invoice this credit invoice corrects
     paid: bool = False
+    # "Btw verlegd": the legal text printed under the totals; both VAT numbers are on the parties.
+    reverse_charge_note: str | None = None
 
 
 def _stamp(pdf: Document, text: str, *, x: float, y: float) -> None:
@@ -97,6 +99,9 @@ def render_invoice(doc: InvoiceDoc) -> bytes:
 
     total = doc.prices.total
     notes: list[str] = []
+    if doc.reverse_charge_note:
+        pdf.ln(4)
+        pdf.write_text(doc.reverse_charge_note, size=10, bold=True)
     if doc.paid:
         notes.append(_("Deze factuur is betaald. U hoeft niets meer te betalen."))
     else:

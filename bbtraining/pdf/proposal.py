@@ -52,6 +52,7 @@ class ProposalDoc:
     draft: bool = False  # a preview for staff, not sent
     accepted_on: date | None = None
     accepted_by: str = ""
+    reverse_charge_note: str | None = None  # "btw verlegd" under the totals
 
 
 # --- Proposal ---------------------------------------------------------------------------------
@@ -113,6 +114,9 @@ def render_proposal(doc: ProposalDoc) -> bytes:
     pdf.heading(_("Kosten"))
     money_table(pdf, doc.prices.lines)
     totals(pdf, doc.prices)
+    if doc.reverse_charge_note:
+        pdf.ln(4)
+        pdf.write_text(doc.reverse_charge_note, size=10, bold=True)
 
     if doc.terms.strip():
         pdf.heading(_("Voorwaarden"), space_before=10)

@@ -59,6 +59,7 @@ def make_alumnus(make_user, training):
         sessions: int = 0,
         years: int = 0,
         blocked: tuple[date, ...] = (),
+        weekdays: tuple[int, ...] = (),
         headline: str = "",
         bio: str = "",
         courses=(),
@@ -86,6 +87,7 @@ def make_alumnus(make_user, training):
                 sessions_count=sessions,
                 years_experience=years,
                 blocked_dates=list(blocked),
+                weekdays=list(weekdays),
             ),
             today=date(2000, 1, 1),
         )

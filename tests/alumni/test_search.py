@@ -8,6 +8,7 @@ import pytest
 from bbtraining.alumni import search, services
 from bbtraining.alumni.models import AlumniProfile
 from bbtraining.db_types import utcnow
+from bbtraining.errors import DomainError
 from bbtraining.extensions import db
 
 
@@ -291,3 +292,34 @@ def test_province_pages_run_from_residents_into_travellers(make_alumnus):
         [],
     ]
     assert search.search(criteria, per_page=2).total == 5
+
+
+# -- preferred weekdays (issue #18, item 4) ---------------------------------------------------
+@pytest.fixture
+def week_pool(make_alumnus):
+    return [
+        make_alumnus("Ma-di-za", weekdays=(0, 1, 5), assemblies=3),
+        make_alumnus("Alleen zaterdag", weekdays=(5,), assemblies=2),
+        make_alumnus("Geen voorkeur", assemblies=1),
+    ]
+
+
+def test_weekdays_filter_keeps_those_who_prefer_every_chosen_day(week_pool):
+    assert names(weekdays=[5]) == ["Ma-di-za", "Alleen zaterdag"]
+    assert names(weekdays=[0, 5]) == ["Ma-di-za"]
+    assert names(weekdays=[0, 1, 5]) == ["Ma-di-za"]
+    assert names(weekdays=[6]) == []
+    assert names(weekdays=[]) == ["Ma-di-za", "Alleen zaterdag", "Geen voorkeur"]
+
+
+def test_weekdays_filter_counts_and_combines_with_other_filters(week_pool):
+    page = search.search(search.SearchCriteria(weekdays=[5]))
+    assert page.total == 2 and sum(page.province_counts.values()) >= 2
+    assert names(weekdays=[5], min_assemblies=3) == ["Ma-di-za"]
+    assert names(weekdays=[5], province="zeeland") == []
+
+
+@pytest.mark.parametrize("bad", [[7], [-1], [0, 8]])
+def test_unknown_weekday_is_refused(week_pool, bad):
+    with pytest.raises(DomainError, match="Onbekende dag van de week"):
+        search.search(search.SearchCriteria(weekdays=bad))

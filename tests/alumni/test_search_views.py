@@ -157,6 +157,10 @@ def test_hidden_or_unpublished_profiles_are_404_for_clients(
         ("date_from=2031-03-10&date_to=2031-03-01", "einddatum"),
         ("min_assemblies=-3", "0 tot 1000"),
         ("specialisation=bestaat-niet", "Onbekende specialisatie"),
+        ("weekday=7", "Onbekende dag van de week"),
+        ("weekday=maandag", "Onbekende dag van de week"),
+        ("weekday=0&weekday=-1", "Onbekende dag van de week"),
+        ("weekday=99999999999999999999", "Onbekende dag van de week"),
     ],
 )
 def test_bad_search_input_is_a_dutch_400(client, login, make_client, alumni, query, message):
@@ -191,3 +195,15 @@ def test_nav_link_for_clients_and_admins_only(client, login, make_client, make_u
     client.post("/auth/logout")
     login(make_client())
     assert "Alumni zoeken" in client.get("/account/").get_data(as_text=True)
+
+
+def test_weekday_filter_on_the_page_and_in_json(client, login, make_client, make_alumnus):
+    make_alumnus("Zaterdagmens", weekdays=(5, 6), assemblies=3)
+    make_alumnus("Doordeweeks", weekdays=(0, 1, 2), assemblies=2)
+    login(make_client())
+    page = client.get("/alumni/?weekday=5&weekday=6").get_data(as_text=True)
+    assert "Zaterdagmens" in page and "Doordeweeks" not in page
+    assert "alle gekozen dagen" in page
+    assert re.search(r'<input[^>]*checked[^>]*value="5"|value="5"[^>]*checked', page)
+    data = client.get("/alumni/?weekday=0&format=json").get_json()
+    assert [r["display_name"] for r in data["results"]] == ["Doordeweeks"]

@@ -80,6 +80,7 @@ PAGES = {
         lambda w: "/admin/alumni/profiles",
         lambda w: "/admin/alumni/qualifications",
         lambda w: "/admin/users/",
+        lambda w: "/admin/organisations/",
         lambda w: "/admin/outbox/",
         lambda w: f"/courses/{w.draft_course.slug}",  # the preview of an unpublished course
     ],

@@ -155,6 +155,9 @@ TABLE: dict[str, Route] = {
     # The other facilitator: an empty form must not take the acting admin's own rights away.
     "/admin/users/<int:user_id>": Route(STAFF, lambda w, role: f"/admin/users/{w.others[F].id}"),
     "/admin/organisations/": Route(STAFF, "/admin/organisations/"),
+    "/admin/organisations/<int:organisation_id>/vat": Route(
+        STAFF, obj("org_a", "/admin/organisations/{}/vat")
+    ),
     # -- mail -------------------------------------------------------------------------------------
     "/dev/mailbox/": Route(STAFF, "/dev/mailbox/"),
     "/dev/mailbox/<name>": Route(STAFF, lambda w, role: f"/dev/mailbox/{w.mailbox_name}"),

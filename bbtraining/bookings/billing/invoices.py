@@ -12,12 +12,21 @@ from zoneinfo import ZoneInfo
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint, update
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ... import audit
+from ... import audit, vat
 from ...db_types import UTCDateTime, utcnow
 from ...errors import DomainError
 from ...extensions import db
@@ -77,6 +86,8 @@ class Invoice(db.Model):
     buyer_address: Mapped[str] = mapped_column(Text, default="")
     buyer_email: Mapped[str | None] = mapped_column(String(254))
     buyer_vat_number: Mapped[str | None] = mapped_column(String(30))
+    # "Btw verlegd": 0 % VAT, the buyer (a business in another member state) accounts for it.
+    reverse_charge: Mapped[bool] = mapped_column(default=False, server_default=false())
     reference: Mapped[str | None] = mapped_column(String(100))  # the client's PO number
     subject_type: Mapped[str] = mapped_column(String(30))  # 'enrollment', 'inhouse'
     subject_id: Mapped[int]
@@ -170,6 +181,7 @@ def issue_invoice(
     buyer_address: str = "",
     buyer_email: str | None = None,
     buyer_vat_number: str | None = None,
+    reverse_charge: bool = False,
     buyer_user=None,
     buyer_organisation=None,
     reference: str | None = None,
@@ -179,6 +191,9 @@ def issue_invoice(
 ) -> Invoice:
     if not lines:
         raise DomainError(_l("Een factuur heeft minstens één regel nodig."))
+    if reverse_charge and (not buyer_vat_number or any(line.vat_rate for line in lines)):
+        # The law wants the buyer's number on it, and no VAT charged.
+        raise ValueError("a reverse-charge invoice needs the buyer's VAT number and 0 % VAT")
     today = utcnow().astimezone(AMSTERDAM).date()
     sequence = _next_sequence(today.year)
     subtotal, vat_per_rate, total = line_totals(lines)
@@ -194,6 +209,7 @@ def issue_invoice(
         buyer_address=buyer_address or "",
         buyer_email=buyer_email,
         buyer_vat_number=buyer_vat_number or None,
+        reverse_charge=reverse_charge,
         reference=reference or None,
         subject_type=subject_type,
         subject_id=subject_id,
@@ -254,6 +270,7 @@ def issue_credit_invoice(
         buyer_address=original.buyer_address,
         buyer_email=original.buyer_email,
         buyer_vat_number=original.buyer_vat_number,
+        reverse_charge=original.reverse_charge,
         buyer_user=_Ref(original.buyer_user_id),
         buyer_organisation=_Ref(original.buyer_organisation_id),
         reference=original.reference,
@@ -304,5 +321,6 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         payment_note=config.get("SELLER_PAYMENT_NOTE"),
         credit_for=invoice.credit_for.number if invoice.credit_for else None,
         paid=invoice.status == InvoiceStatus.PAID,
+        reverse_charge_note=str(vat.REVERSE_CHARGE_NOTE) if invoice.reverse_charge else None,
     )
     return render_invoice(doc)

@@ -5,12 +5,13 @@ flush, never commit; the caller commits once.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
 
-from ... import audit
+from ... import audit, vat
 from ...auth.models import User
 from ...courses.models import Edition, EditionStatus
 from ...db_types import utcnow
@@ -103,9 +104,19 @@ def insert_enrollment(enrollment: Enrollment) -> Enrollment:
     return enrollment
 
 
+def checked_billing(billing: Billing) -> Billing:
+    """The billing details with the VAT number in its compact form, asked at VIES (a
+    DomainError when VIES says it does not exist; VIES being away refuses nothing). Call it
+    before taking seats: VIES may take seconds."""
+    return replace(billing, vat_number=vat.check_for_booking(billing.vat_number, billing.country))
+
+
 def new_enrollment(
     edition: Edition, user: User, billing: Billing, pay_by: str, seats: int
 ) -> Enrollment:
+    """An enrollment at today's price; reverse-charge (0 % VAT) for a business in another member
+    state whose number VIES confirmed (`billing` as `checked_billing` returns it)."""
+    reverse_charge = vat.reverse_charge(billing.country, billing.vat_number)
     return Enrollment(
         user_id=user.id,
         user=user,
@@ -125,17 +136,21 @@ def new_enrollment(
         vat_number=billing.vat_number or None,
         reference=(billing.reference or "").strip() or None,
         unit_price=edition.unit_price,
-        vat_rate=edition.course.vat_rate,
+        vat_rate=Decimal(0) if reverse_charge else edition.course.vat_rate,
+        reverse_charge=reverse_charge,
     )
 
 
-def price_preview(edition: Edition, seats: int = 1) -> tuple[Decimal, Decimal, Decimal]:
+def price_preview(
+    edition: Edition, seats: int = 1, *, reverse_charge: bool = False
+) -> tuple[Decimal, Decimal, Decimal]:
     """(excl. VAT, VAT, incl. VAT) for `seats` seats, computed as the invoice will."""
     from ..billing.amounts import MoneyLine, line_totals
 
     unit = edition.unit_price or Decimal(0)
+    rate = Decimal(0) if reverse_charge else edition.course.vat_rate
     subtotal, _rates, total = line_totals(
-        [MoneyLine(edition.course.title, Decimal(seats), unit, edition.course.vat_rate)]
+        [MoneyLine(edition.course.title, Decimal(seats), unit, rate)]
     )
     return subtotal, total - subtotal, total
 
@@ -162,6 +177,7 @@ def enroll(
         )
     check_enrollment_open(edition)
     check_not_enrolled(edition, user)
+    billing = checked_billing(billing)
     if holders is None:  # a colleague already booked a seat for this person
         check_free(edition.id, [SeatHolder(user.name, user.email)])
     entry = active_waitlist_entry(edition, user)
@@ -172,7 +188,12 @@ def enroll(
                 "de link in uw e-mail of onder Mijn overzicht."
             )
         )
-    check_payment_method(pay_by, price_preview(edition, seats)[2])
+    check_payment_method(
+        pay_by,
+        price_preview(
+            edition, seats, reverse_charge=vat.reverse_charge(billing.country, billing.vat_number)
+        )[2],
+    )
     if not take_seats(edition, seats):
         if seats > 1 and seats_free(edition) > 0:
             raise EditionFull(
@@ -233,6 +254,7 @@ def issue_enrollment_invoice(enrollment: Enrollment, *, by=None) -> Invoice:
         buyer_address="\n".join(enrollment.billing_address_lines),
         buyer_email=user.email,
         buyer_vat_number=enrollment.vat_number,
+        reverse_charge=enrollment.reverse_charge,
         buyer_user=user,
         buyer_organisation=user.organisation if user.is_client else None,
         reference=enrollment.reference,

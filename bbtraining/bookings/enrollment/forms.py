@@ -28,6 +28,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ... import vat
+from ...errors import DomainError
 from ...i18n import lazy_gettext as _l
 from ...submissions import OnceForm
 from .models import PAY_BY_LABELS, PayBy
@@ -48,42 +50,12 @@ def _compact(value):
     return re.sub(r"[\s.\-]", "", value).upper() or None
 
 
-COUNTRIES = [
-    ("NL", _l("Nederland")),
-    ("BE", _l("België")),
-    ("DE", _l("Duitsland")),
-    ("LU", _l("Luxemburg")),
-]
-
 POSTCODE_PATTERNS = {
     "NL": re.compile(r"^[1-9][0-9]{3} ?[A-Z]{2}$"),
     "BE": re.compile(r"^[1-9][0-9]{3}$"),
     "DE": re.compile(r"^[0-9]{5}$"),
     "LU": re.compile(r"^(L-)?[0-9]{4}$"),
 }
-
-# Format checks per EU member state (the number itself is checked by staff against VIES).
-VAT_PATTERNS = {
-    "NL": r"NL[0-9]{9}B[0-9]{2}",
-    "BE": r"BE[01][0-9]{9}",
-    "DE": r"DE[0-9]{9}",
-    "LU": r"LU[0-9]{8}",
-    "FR": r"FR[0-9A-Z]{2}[0-9]{9}",
-    "AT": r"ATU[0-9]{8}",
-    "DK": r"DK[0-9]{8}",
-    "ES": r"ES[0-9A-Z][0-9]{7}[0-9A-Z]",
-    "IT": r"IT[0-9]{11}",
-    "IE": r"IE[0-9][0-9A-Z+*][0-9]{5}[A-Z]{1,2}",
-    "PL": r"PL[0-9]{10}",
-    "PT": r"PT[0-9]{9}",
-    "SE": r"SE[0-9]{12}",
-    "FI": r"FI[0-9]{8}",
-}
-
-
-def vat_number_valid(value: str) -> bool:
-    pattern = VAT_PATTERNS.get(value[:2])
-    return bool(pattern and re.fullmatch(pattern, value))
 
 
 class BillingForm(OnceForm):
@@ -107,12 +79,15 @@ class BillingForm(OnceForm):
     billing_city = StringField(
         _l("Plaats"), filters=[_strip], validators=[_required(), Length(max=100)]
     )
-    billing_country = SelectField(_l("Land"), choices=COUNTRIES, default="NL")
+    billing_country = SelectField(_l("Land"), choices=vat.country_choices(), default="NL")
     vat_number = StringField(
         _l("Btw-nummer (optioneel)"),
         filters=[_compact],
-        validators=[Optional(), Length(max=20)],
-        description=_l("Alleen voor organisaties, bijvoorbeeld NL123456789B01."),
+        validators=[Optional(), Length(max=40)],
+        description=_l(
+            "Alleen voor organisaties, bijvoorbeeld NL123456789B01. Een organisatie in een "
+            "ander EU-land met een geldig btw-nummer betaalt geen Nederlandse btw (btw verlegd)."
+        ),
     )
     reference = StringField(
         _l("Inkoopnummer of kenmerk (optioneel)"),
@@ -144,13 +119,10 @@ class BillingForm(OnceForm):
             field.data = f"{field.data[:4]} {field.data[4:]}"
 
     def validate_vat_number(self, field):
-        if field.data and not vat_number_valid(field.data):
-            raise ValidationError(
-                _l(
-                    "Dit btw-nummer klopt niet. Een Nederlands btw-nummer ziet er zo uit: "
-                    "NL123456789B01."
-                )
-            )
+        try:
+            field.data = vat.clean_vat_number(field.data, self.billing_country.data)
+        except DomainError as exc:
+            raise ValidationError(str(exc)) from None
 
     def use_payment_methods(self, stripe_available: bool) -> None:
         if not stripe_available:

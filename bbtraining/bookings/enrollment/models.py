@@ -17,6 +17,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -142,6 +143,8 @@ class Enrollment(db.Model):
     # Price snapshot: what this person was shown and agreed to.
     unit_price: Mapped[Decimal] = mapped_column(Numeric(10, 2))  # excluding VAT, per seat
     vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    # Invoiced without VAT, the buyer accounting for it (bbtraining/vat.py); vat_rate is then 0.
+    reverse_charge: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
     credit_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))

@@ -26,6 +26,7 @@ from .enrolling import (
     check_enrollment_open,
     check_not_enrolled,
     check_payment_method,
+    checked_billing,
     insert_enrollment,
     new_enrollment,
     start_enrollment,
@@ -317,7 +318,7 @@ def accept_offer(
     if not _offerable(edition, now):
         raise EnrollmentClosed(_l("Inschrijven voor deze editie is niet (meer) mogelijk."))
     check_not_enrolled(edition, user)
-    enrollment = new_enrollment(edition, user, billing, pay_by, seats=entry.seats)
+    enrollment = new_enrollment(edition, user, checked_billing(billing), pay_by, seats=entry.seats)
     check_payment_method(pay_by, enrollment.total)
     enrollment.waitlist_entry_id = entry.id
     insert_enrollment(enrollment)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ... import audit
+from ... import audit, vat
 from ...auth.models import User
 from ...errors import DomainError
 from ...extensions import db
@@ -74,7 +74,18 @@ def issue_booking_invoice(
         )
     check_lines(lines)
     proposal = booking.accepted_proposal
-    vat_rate = proposal.vat_rate if proposal else booking.course.vat_rate
+    organisation = booking.organisation
+    # What the accepted proposal offered; without one, what the organisation's number allows.
+    reverse_charge = (
+        proposal.reverse_charge
+        if proposal
+        else vat.reverse_charge(organisation.country, organisation.vat_number)
+    ) and bool(organisation.vat_number)
+    vat_rate = (
+        Decimal(0)
+        if reverse_charge
+        else (proposal.vat_rate if proposal else booking.course.vat_rate)
+    )
     billing_address = (billing_address or "").strip()
     booking.billing_address = billing_address or booking.billing_address
     invoice = issue_invoice(
@@ -90,6 +101,8 @@ def issue_booking_invoice(
             if part
         ),
         buyer_email=booking.contact_email,
+        buyer_vat_number=organisation.vat_number if reverse_charge else None,
+        reverse_charge=reverse_charge,
         buyer_user=booking.accepted_by or booking.requested_by,
         buyer_organisation=booking.organisation,
         reference=booking.po_number,

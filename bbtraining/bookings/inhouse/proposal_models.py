@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,6 +61,8 @@ class InhouseProposal(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     valid_until: Mapped[date] = mapped_column(Date)
     vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    # Offered without VAT to a business in another member state (bbtraining/vat.py).
+    reverse_charge: Mapped[bool] = mapped_column(default=False, server_default=false())
     terms: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")  # a word to the client with this version
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,7 +11,7 @@ from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ... import audit
+from ... import audit, vat
 from ...auth.models import User
 from ...courses.models import AMSTERDAM, TrainingSession
 from ...db_types import utcnow
@@ -111,6 +111,11 @@ def save_draft(
     sees nothing of it until it is sent. It carries the number it will be sent under."""
     _refuse_proposing(booking)
     _check_content(sessions, lines, valid_until, vat_rate)
+    organisation = booking.organisation
+    # A business in another member state with a number VIES confirmed: no Dutch VAT.
+    reverse_charge = vat.reverse_charge(organisation.country, organisation.vat_number)
+    if reverse_charge:
+        vat_rate = Decimal(0)
     draft = booking.draft_proposal
     if draft is None:
         previous = booking.current_proposal
@@ -121,6 +126,7 @@ def save_draft(
     draft.created_by = by
     draft.valid_until = valid_until
     draft.vat_rate = vat_rate
+    draft.reverse_charge = reverse_charge
     draft.terms = terms.strip()
     draft.note = (note or "").strip()
     draft.sessions = [
@@ -239,6 +245,7 @@ def _snapshot(proposal: InhouseProposal) -> dict:
             Party(
                 name=booking.organisation.name,
                 lines=tuple(client_lines),
+                vat_number=(booking.organisation.vat_number if proposal.reverse_charge else None),
                 email=booking.contact_email,
             )
         ),
@@ -283,6 +290,7 @@ def proposal_pdf(proposal: InhouseProposal) -> bytes:
             proposal.accepted_at.astimezone(AMSTERDAM).date() if proposal.accepted_at else None
         ),
         accepted_by=proposal.accepted_by_name or "",
+        reverse_charge_note=str(vat.REVERSE_CHARGE_NOTE) if proposal.reverse_charge else None,
     )
     return render_proposal(doc)
 

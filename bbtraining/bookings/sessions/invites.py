@@ -163,10 +163,9 @@ def sync_invites_after_change(session: TrainingSession, **_kwargs) -> None:
         sync_session_invites(session)
 
 
-def mail_new_location(edition: Edition, before=None, sessions=(), **_kwargs) -> None:
-    """Receiver of `edition_location_changed` (the edition moved to another place): besides
-    the updated invites, everyone invited to the moved sessions gets one short mail that says
-    what changed."""
+def _mail_the_invited(sessions, subject, template: str, context: dict) -> None:
+    """One short mail to everyone with an active invite to one of these sessions (once per
+    address, in their language), next to the updated invites themselves."""
     ids = [s.id for s in sessions if s.id is not None]
     if not ids:
         return
@@ -182,13 +181,32 @@ def mail_new_location(edition: Edition, before=None, sessions=(), **_kwargs) -> 
     for invite in invited.values():
         queue_mail(
             to=invite.email,
-            subject=_l("Nieuwe locatie: %(course)s", course=edition.course.title),
-            template="bookings/edition_location_changed",
+            subject=subject,
+            template=template,
             context={
                 "name": invite.name,
-                "edition": edition,
-                "before": before,
                 "sessions": sorted(sessions, key=lambda s: s.starts_at),
+                **context,
             },
             locale=locales.get(invite.attendee_key, "nl"),
         )
+
+
+def mail_new_location(edition: Edition, before=None, sessions=(), **_kwargs) -> None:
+    """Receiver of `edition_location_changed` (the edition moved to another place)."""
+    _mail_the_invited(
+        sessions,
+        _l("Nieuwe locatie: %(course)s", course=edition.course.title),
+        "bookings/edition_location_changed",
+        {"edition": edition, "before": before},
+    )
+
+
+def mail_new_link(edition: Edition, before=None, sessions=(), **_kwargs) -> None:
+    """Receiver of `edition_link_changed` (the edition has a new or no online link)."""
+    _mail_the_invited(
+        sessions,
+        _l("Nieuwe online link: %(course)s", course=edition.course.title),
+        "bookings/edition_link_changed",
+        {"edition": edition, "before": before},
+    )

@@ -42,6 +42,7 @@ def form(edition, **changes) -> dict:
     deadline = edition.enrollment_deadline
     data = {
         "location": edition.location or "",
+        "online_url": edition.online_url or "",
         "enrollment_deadline": (
             deadline.astimezone(AMSTERDAM).strftime("%Y-%m-%dT%H:%M") if deadline else ""
         ),
@@ -67,9 +68,10 @@ def snapshot(edition_id: int):
     e = db.session.get(Edition, edition_id)
     return (
         e.location,
+        e.online_url,
         e.enrollment_deadline,
         e.price_seat,
-        [(s.location, s.revision) for s in e.sessions],
+        [(s.location, s.online_url, s.revision) for s in e.sessions],
         db.session.scalar(select(func.count(OutboxMessage.id))),
         db.session.scalar(select(func.count(AuditEntry.id))),
     )
@@ -213,8 +215,8 @@ NEW_PLACE = {"location": "Amersfoort"}  # valid, but must not be saved beside a 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"location": ""}, "Vul een locatie in."),
-        ({"location": "   "}, "Vul een locatie in."),
+        ({"location": ""}, "Vul een locatie of een online link in."),
+        ({"location": "   "}, "Vul een locatie of een online link in."),
         ({"location": "x" * 301}, "Een locatie is hooguit 300 tekens lang."),
         ({"price_seat": "-5", **NEW_PLACE}, "Vul een bedrag van 0 of meer in."),
         ({"price_seat": "100000000", **NEW_PLACE}, "Dit bedrag is te hoog"),
@@ -251,5 +253,5 @@ def test_the_edition_page_shows_the_form_filled_in(client, admin, edition):
     edition.price_seat = Decimal("450")
     db.session.commit()
     page = client.get(f"/admin/courses/editions/{edition.id}").text
-    assert "Locatie, inschrijfdeadline en prijs" in page
+    assert "Locatie, online link, inschrijfdeadline en prijs" in page
     assert 'value="Utrecht"' in page and 'value="450,00"' in page

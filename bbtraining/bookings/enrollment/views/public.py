@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import select
 
+from .... import vat
 from ....auth.models import Role
 from ....auth.services import register_user
 from ....courses.models import Edition
@@ -78,6 +79,14 @@ def _prefill_billing(form, user) -> None:
         form.vat_number.data = last.vat_number
     elif user.organisation is not None:
         form.billing_organisation.data = user.organisation.name
+        form.billing_country.data = user.organisation.country
+        form.vat_number.data = user.organisation.vat_number
+
+
+def _reverse_charge_shown(form) -> bool:
+    """Whether the billing details on the form (prefilled or sent) are those of a business in
+    another member state whose number VIES confirmed: then prices show without Dutch VAT."""
+    return vat.reverse_charge(form.billing_country.data, form.vat_number.data)
 
 
 def _register_from(form, name: str):
@@ -130,7 +139,8 @@ def _render_enroll(edition: Edition, *, form=None, waitlist_form=None, status=20
         waitlist_form = WaitlistForm() if signed_in else NewAccountWaitlistForm()
     existing = queries.active_enrollment(edition, current_user) if signed_in else None
     entry = queries.active_waitlist_entry(edition, current_user) if signed_in else None
-    price = enrolling.price_preview(edition)
+    reverse_charge = signed_in and _reverse_charge_shown(form)
+    price = enrolling.price_preview(edition, reverse_charge=reverse_charge)
     return render_template(
         "bookings/enroll/enroll.html",
         edition=edition,
@@ -150,6 +160,8 @@ def _render_enroll(edition: Edition, *, form=None, waitlist_form=None, status=20
         price_excl=price[0],
         price_vat=price[1],
         price_incl=price[2],
+        reverse_charge=reverse_charge,
+        vat_country=vat.country_label(form.billing_country.data),
         cancel_deadline=policy.offered_free_cancellation(edition),
         stripe_available=stripe_enabled(),
         course_url=_course_url(edition),
@@ -272,7 +284,8 @@ def _offer_page(entry, token, *, form=None, status=200):
         form.use_payment_methods(stripe_enabled())
         _prefill_billing(form, current_user)
     edition = entry.offered_edition or entry.edition
-    price = enrolling.price_preview(edition, entry.seats)
+    reverse_charge = form is not None and _reverse_charge_shown(form)
+    price = enrolling.price_preview(edition, entry.seats, reverse_charge=reverse_charge)
     return render_template(
         "bookings/enroll/offer.html",
         entry=entry,
@@ -282,6 +295,7 @@ def _offer_page(entry, token, *, form=None, status=200):
         owner=owner,
         price_excl=price[0],
         price_incl=price[2],
+        reverse_charge=reverse_charge,
         cancel_deadline=policy.offered_free_cancellation(edition),
         button_form=ButtonForm(),
     ), status

@@ -9,6 +9,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .... import vat
 from ....courses.trainers import trainers as active_trainers
 from ....permissions import admin_required, get_or_404
 from ....web import commit_or_flash
@@ -143,8 +144,12 @@ def inhouse_admin_proposal(booking_id: int):
             )
             return redirect(url_for("bookings.inhouse_admin_draft", booking_id=booking.id))
     status = 400 if request.method == "POST" else 200
+    organisation = booking.organisation
     return render_template(
-        "bookings/inhouse/admin_proposal.html", booking=booking, form=form
+        "bookings/inhouse/admin_proposal.html",
+        booking=booking,
+        form=form,
+        reverse_charge=vat.reverse_charge(organisation.country, organisation.vat_number),
     ), status
 
 
