@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..auth.models import User
@@ -330,6 +331,7 @@ def inbox(alumnus: User) -> list[MatchRecipient]:
         db.session.scalars(
             select(MatchRecipient)
             .where(MatchRecipient.alumnus_id == alumnus.id)
+            .options(selectinload(MatchRecipient.request))  # one query, however many requests
             .order_by(MatchRecipient.id.desc())
         )
     )
