@@ -18,7 +18,7 @@ from ...auth.models import User
 from ...courses.models import AMSTERDAM, Course, SessionStatus, TrainingSession
 from ...db_types import utcnow
 from ...extensions import db
-from . import addenda, drafts, participants, proposals, requests
+from . import drafts, participants, proposals, requests
 from .models import InhouseBooking, local_datetime, today_amsterdam
 
 CLIENT_EMAIL = "griffie@example.nl"
@@ -201,17 +201,5 @@ def seed() -> None:
         version=1,
         po_number="4500012345",
         agreed_to_terms=True,
-    )
-    db.session.flush()
-    # An extra session after acceptance: its addendum waits for the client's approval.
-    extra = scheduled.sessions[0].starts_at + timedelta(days=14)
-    addenda.add_priced_session(
-        scheduled,
-        by=staff,
-        starts_at=extra,
-        ends_at=extra + timedelta(hours=2),
-        trainer=trainer,
-        location=scheduled.venue or "Online",
-        price=course.price_inhouse or Decimal("1450.00"),
     )
     db.session.flush()

@@ -34,8 +34,9 @@ def bookings_for_client(user: User) -> list[InhouseBooking]:
             select(InhouseBooking)
             .where(or_(*conditions))
             .order_by(InhouseBooking.created_at.desc())
-            # The list shows each booking's course, requester and current proposal: those in
-            # one query each, not one per booking; what the list does not show loads on use.
+            # The list shows each booking's course, requester, current proposal and whether an
+            # addendum waits: those in one query each, not one per booking; what the list does
+            # not show loads on use.
             .options(
                 joinedload(InhouseBooking.course).lazyload(Course.phase_rows),
                 lazyload(InhouseBooking.date_options),
@@ -43,6 +44,7 @@ def bookings_for_client(user: User) -> list[InhouseBooking]:
                 selectinload(InhouseBooking.proposals).options(
                     lazyload(InhouseProposal.sessions), lazyload(InhouseProposal.lines)
                 ),
+                selectinload(InhouseBooking.addenda),
             )
         )
     )

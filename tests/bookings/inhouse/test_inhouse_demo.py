@@ -29,7 +29,6 @@ def test_demo_bookings_are_seeded_once_even_without_a_catalog():
         select(InhouseBooking).where(InhouseBooking.status == "submitted")
     )
     assert submitted.draft_proposal is not None and submitted.current_proposal is None
-    assert [a.status for a in scheduled.addenda] == ["open"]
 
 
 def test_demo_uses_the_catalog_inhouse_course_when_there_is_one(inhouse):
