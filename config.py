@@ -93,8 +93,14 @@ class Config:
     # A worker thread keeps its SMTP connection for this many mails (1: a new one per mail).
     SMTP_MAX_MESSAGES_PER_CONNECTION = int(os.environ.get("SMTP_MAX_MESSAGES_PER_CONNECTION", 100))
     MAILBOX_DIR = os.environ.get("MAILBOX_DIR", str(INSTANCE_DIR / "mailbox"))
-    # A row still pending this long after its last attempt was lost on its way to the broker.
-    OUTBOX_SWEEP_AFTER = int(os.environ.get("OUTBOX_SWEEP_AFTER", 120))
+    # A row still pending this long after it was handed to the broker (or its last attempt) lost
+    # its task (broker down, worker killed); the sweep, every 10 s, hands it over again. A task
+    # that merely waits in a long queue gets a second one, which finds the row claimed or sent.
+    OUTBOX_SWEEP_AFTER = int(os.environ.get("OUTBOX_SWEEP_AFTER", 20))
+    OUTBOX_SWEEP_LIMIT = int(os.environ.get("OUTBOX_SWEEP_LIMIT", 5000))
+    # A worker holds the row it is sending this long; it renews the lease while the SMTP server
+    # is slow, and a dead worker's row goes back to the queue when the lease has run out.
+    OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", 30))
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", 8))
     # Rows committed together are delivered by tasks of up to this many (one claim, one SMTP
     # connection); each row is still claimed and marked on its own.

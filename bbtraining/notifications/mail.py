@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 
 from flask import current_app
@@ -22,7 +22,9 @@ def build_message(row: OutboxMessage) -> EmailMessage:
     msg["To"] = formataddr((row.to_name or "", row.to_email))
     msg["Subject"] = row.subject
     msg["Date"] = format_datetime(row.created_at)
-    msg["Message-ID"] = row.message_id or make_msgid(domain="bbtraining")
+    # The same for every attempt: a mail sent twice (a worker died between the SMTP server's 250
+    # and our "sent") is recognisable as one message.
+    msg["Message-ID"] = row.message_id or f"<outbox-{row.id}@bbtraining>"
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(row.text_body)
     if row.html_body:
