@@ -57,11 +57,13 @@ class RedisVersion:
     """The version is read on every cached page, so each thread keeps a connection of its own
     and speaks to it directly: a third of the CPU of a pooled `GET` (bench/load.py)."""
 
-    def __init__(self, url: str, key: str):
+    def __init__(self, url: str, key: str, timeout: float = 0.5):
         import redis
 
         self.key = key
-        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
         self.connections = threading.local()
 
     def current(self) -> int:
@@ -118,7 +120,7 @@ class VersionedPages:
         self.entries = entries
         url = app.config.get("REDIS_URL")
         self.version = (
-            RedisVersion(url, f"bbtraining:{name}-version")
+            RedisVersion(url, f"bbtraining:{name}-version", app.config["REDIS_SOCKET_TIMEOUT"])
             if url
             else FileVersion(Path(app.instance_path) / f"{name}-version")
         )
