@@ -59,9 +59,10 @@ def send(msg: EmailMessage, row_id: int) -> None:
 # -- SMTP, one connection per worker thread ----------------------------------------------------
 # Connecting (TCP, greeting, EHLO, STARTTLS, AUTH) costs several round trips; a reminder run
 # sends thousands of mails, so each worker thread keeps its connection for a while.
-# Exactly-once does not depend on this: a connection is only reused after a successful send,
-# dropped after any error (the outbox then retries the row later, as before), and checked
-# with NOOP when it has been idle, so a stale one fails before a message is handed over.
+# The delivery guarantee does not depend on this: a connection is only reused after a
+# successful send, dropped after any error (the outbox then retries the row later, as before),
+# and checked with NOOP when it has been idle, so a stale one fails before a message is handed
+# over.
 _IDLE_PROBE_SECONDS = 5.0
 _MAX_IDLE_SECONDS = 60.0
 _local = threading.local()

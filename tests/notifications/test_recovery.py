@@ -59,14 +59,16 @@ def slow_smtp(app):
         sink = SlowSink(delay)
         sink.controller.start()
         sinks.append(sink)
-        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port)
+        # Longer than the sink's delay, whatever an earlier test left behind.
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port, SMTP_TIMEOUT=20)
         return sink
 
+    old_timeout = app.config["SMTP_TIMEOUT"]
     yield start
     from bbtraining.notifications import mail
 
     mail.close_smtp_connection()
-    app.config.update(SMTP_HOST=None, SMTP_PORT=25)
+    app.config.update(SMTP_HOST=None, SMTP_PORT=25, SMTP_TIMEOUT=old_timeout)
     for sink in sinks:
         sink.controller.stop()
 
