@@ -41,10 +41,13 @@ BEAT_SCHEDULE = {
 
 
 # -- delivery -----------------------------------------------------------------------------------
-def _claim(row_id: int) -> int | None:
+def _claim(row_id: int) -> tuple[int, Any] | None:
     """Take the lease on one pending row with a conditional UPDATE, so two workers never both
-    send it; returns its attempt number, or None when it is not ours to send."""
-    attempts = db.session.execute(
+    send it; returns its attempt number and its message (or the error building it), or None
+    when the row is not ours to send. One round trip for claim and content together."""
+    from .mail import build_message
+
+    row = db.session.scalars(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
         .values(
@@ -52,11 +55,19 @@ def _claim(row_id: int) -> int | None:
             claimed_at=utcnow(),
             attempts=OutboxMessage.attempts + 1,
         )
-        .returning(OutboxMessage.attempts)
-        .execution_options(synchronize_session=False)
-    ).scalar()
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
+    if row is None:
+        db.session.commit()
+        return None
+    attempts = row.attempts
+    try:
+        message = build_message(row)
+    except Exception as exc:  # a row that cannot be built fails like one SMTP refused
+        message = exc
     db.session.commit()  # the claim must be visible to the other workers before we send
-    return attempts
+    return attempts, message
 
 
 class _LeaseKeeper:
@@ -115,28 +126,27 @@ def deliver_many(row_ids: list[int]) -> dict[int, str]:
     with db.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         for row_id in row_ids:
-            attempts = _claim(row_id)
-            if attempts is None:
+            claimed = _claim(row_id)
+            if claimed is None:
                 continue
-            outcomes[row_id], values = _send_claimed(row_id, attempts)
+            outcomes[row_id], values = _send_claimed(row_id, *claimed)
             connection.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
             )
     return outcomes
 
 
-def _send_claimed(row_id: int, attempts: int) -> tuple[str, dict[str, Any]]:
-    """Build and send one claimed row under its lease; the outcome and the row's new values."""
-    from .mail import build_message, send
+def _send_claimed(row_id: int, attempts: int, message: Any) -> tuple[str, dict[str, Any]]:
+    """Send one claimed row under its lease; the outcome and the row's new values."""
+    from .mail import send
 
     lease = float(current_app.config["OUTBOX_LEASE_SECONDS"])
     try:
-        message = build_message(db.session.get(OutboxMessage, row_id))
-        db.session.commit()  # no transaction stays open while we talk to the SMTP server
+        if isinstance(message, Exception):
+            raise message
         with _LeaseKeeper(db.engine, row_id, lease):
             send(message, row_id)
     except Exception as exc:  # SMTP refused, timed out, disk full, unbuildable: all retried
-        db.session.rollback()
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
             outcome, values = "failed", {"status": OutboxStatus.FAILED, "last_error": error}
