@@ -66,7 +66,20 @@ class RedisVersion:
         )
         self.connections = threading.local()
 
+    # After a failure this process leaves Redis alone for a few seconds: when Redis hangs, each
+    # try costs a whole socket timeout, and a page reads or bumps the version several times.
+    REST_SECONDS = 5.0
+    down_until = 0.0
+
+    def _check_resting(self) -> None:
+        if time.monotonic() < self.down_until:
+            raise ConnectionError("Redis failed a moment ago; not asking again yet")
+
+    def _failed(self) -> None:
+        self.down_until = time.monotonic() + self.REST_SECONDS
+
     def current(self) -> int:
+        self._check_resting()
         conn = getattr(self.connections, "conn", None)
         if conn is None:
             pool = self.client.connection_pool
@@ -77,11 +90,17 @@ class RedisVersion:
         except Exception:
             conn.disconnect()
             self.connections.conn = None
+            self._failed()
             raise
         return int(value) if value is not None else 0
 
     def bump(self) -> None:
-        self.client.incr(self.key)
+        self._check_resting()
+        try:
+            self.client.incr(self.key)
+        except Exception:
+            self._failed()
+            raise
 
     def forget_connections(self) -> None:
         self.connections = threading.local()  # the pool itself notices a fork
