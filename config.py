@@ -34,6 +34,24 @@ def _broker_url() -> str:
     return f"sqla+sqlite:///{INSTANCE_DIR / 'broker.sqlite'}"
 
 
+def _broker_timeout() -> float:
+    return float(os.environ.get("BROKER_PUBLISH_TIMEOUT", 1.0))
+
+
+def _broker_transport_options() -> dict:
+    """Socket timeouts for a Redis broker, so a publish to a Redis that stopped answering gives
+    up (the outbox sweep sends later) instead of holding the web request. kombu's SQLAlchemy
+    transport would hand these to create_engine, so only Redis gets them."""
+    if not _broker_url().startswith(("redis://", "rediss://")):
+        return {}
+    return {
+        "socket_timeout": _broker_timeout(),
+        "socket_connect_timeout": _broker_timeout(),
+        # One connection attempt per publish, not a retry after a 2 s pause.
+        "max_retries": 0,
+    }
+
+
 def _bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -66,7 +84,26 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(days=30)
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
 
+    # Every Redis client of a web request gives up after this long: during an outage a page
+    # costs at most this much extra, never a hang (a stopped Redis host answers nothing).
+    REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", 0.5))
+    # Handing a task to the broker gives up after this long; the outbox row is the truth and
+    # the sweep hands it over again once the broker is back.
+    BROKER_PUBLISH_TIMEOUT = _broker_timeout()
+
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_STORAGE_OPTIONS = (
+        {"socket_timeout": REDIS_SOCKET_TIMEOUT, "socket_connect_timeout": REDIS_SOCKET_TIMEOUT}
+        if os.environ.get("REDIS_URL")
+        else {}
+    )
+    # Redis must not be needed to sign in. When it is unreachable each web process counts the
+    # limits in its own memory until Redis answers again (checked every few seconds): the
+    # limits stay, only per process instead of shared, which beats refusing every login (no
+    # storage) or letting every guess through (no limit). Errors the fallback does not cover
+    # are logged, not turned into a 500.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_STRATEGY = "fixed-window"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
@@ -93,8 +130,14 @@ class Config:
     # A worker thread keeps its SMTP connection for this many mails (1: a new one per mail).
     SMTP_MAX_MESSAGES_PER_CONNECTION = int(os.environ.get("SMTP_MAX_MESSAGES_PER_CONNECTION", 100))
     MAILBOX_DIR = os.environ.get("MAILBOX_DIR", str(INSTANCE_DIR / "mailbox"))
-    # A row still pending this long after its last attempt was lost on its way to the broker.
-    OUTBOX_SWEEP_AFTER = int(os.environ.get("OUTBOX_SWEEP_AFTER", 120))
+    # A row still pending this long after it was handed to the broker (or its last attempt) lost
+    # its task (broker down, worker killed); the sweep, every 10 s, hands it over again. A task
+    # that merely waits in a long queue gets a second one, which finds the row claimed or sent.
+    OUTBOX_SWEEP_AFTER = int(os.environ.get("OUTBOX_SWEEP_AFTER", 20))
+    OUTBOX_SWEEP_LIMIT = int(os.environ.get("OUTBOX_SWEEP_LIMIT", 5000))
+    # A worker holds the row it is sending this long; it renews the lease while the SMTP server
+    # is slow, and a dead worker's row goes back to the queue when the lease has run out.
+    OUTBOX_LEASE_SECONDS = float(os.environ.get("OUTBOX_LEASE_SECONDS", 30))
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", 8))
     # Rows committed together are delivered by tasks of up to this many (one claim, one SMTP
     # connection); each row is still claimed and marked on its own.
@@ -166,8 +209,9 @@ class Config:
         "task_acks_late": True,
         "worker_prefetch_multiplier": 1,
         # A web request must not hang on a broker that is down: the outbox sweep sends later.
-        "broker_connection_timeout": 2,
+        "broker_connection_timeout": _broker_timeout(),
         "broker_connection_retry_on_startup": True,
+        "broker_transport_options": _broker_transport_options(),
         "beat_schedule_filename": str(INSTANCE_DIR / "celerybeat-schedule"),
     }
 

@@ -336,6 +336,12 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(_exc):
+        from .web import saved_answer
+
+        # The change was committed before the error: it is kept, and the answer says so.
+        saved = saved_answer()
+        if saved is not None:
+            return saved
         db.session.rollback()
         return render_error(
             500,

@@ -57,14 +57,29 @@ class RedisVersion:
     """The version is read on every cached page, so each thread keeps a connection of its own
     and speaks to it directly: a third of the CPU of a pooled `GET` (bench/load.py)."""
 
-    def __init__(self, url: str, key: str):
+    def __init__(self, url: str, key: str, timeout: float = 0.5):
         import redis
 
         self.key = key
-        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
         self.connections = threading.local()
 
+    # After a failure this process leaves Redis alone for a few seconds: when Redis hangs, each
+    # try costs a whole socket timeout, and a page reads or bumps the version several times.
+    REST_SECONDS = 5.0
+    down_until = 0.0
+
+    def _check_resting(self) -> None:
+        if time.monotonic() < self.down_until:
+            raise ConnectionError("Redis failed a moment ago; not asking again yet")
+
+    def _failed(self) -> None:
+        self.down_until = time.monotonic() + self.REST_SECONDS
+
     def current(self) -> int:
+        self._check_resting()
         conn = getattr(self.connections, "conn", None)
         if conn is None:
             pool = self.client.connection_pool
@@ -75,11 +90,17 @@ class RedisVersion:
         except Exception:
             conn.disconnect()
             self.connections.conn = None
+            self._failed()
             raise
         return int(value) if value is not None else 0
 
     def bump(self) -> None:
-        self.client.incr(self.key)
+        self._check_resting()
+        try:
+            self.client.incr(self.key)
+        except Exception:
+            self._failed()
+            raise
 
     def forget_connections(self) -> None:
         self.connections = threading.local()  # the pool itself notices a fork
@@ -118,7 +139,7 @@ class VersionedPages:
         self.entries = entries
         url = app.config.get("REDIS_URL")
         self.version = (
-            RedisVersion(url, f"bbtraining:{name}-version")
+            RedisVersion(url, f"bbtraining:{name}-version", app.config["REDIS_SOCKET_TIMEOUT"])
             if url
             else FileVersion(Path(app.instance_path) / f"{name}-version")
         )

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import after_this_request, flash
+from flask import after_this_request, flash, g, redirect, url_for
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -52,9 +53,38 @@ def answers_too_large(answer: Callable[[], Any]):
     return decorate
 
 
+SAVED_THEN_INTERRUPTED = _l(
+    "Uw wijziging is opgeslagen. Daarna ging er iets mis bij het tonen van de volgende pagina; "
+    "u hoeft het niet opnieuw te doen."
+)
+
+
 def commit() -> None:
-    """Commit the request's work (the only commit in request code)."""
+    """Commit the request's work (the only commit in request code).
+
+    Records that it happened: if anything fails after this (the database connection drops
+    while the next page is prepared), the change is kept, and the answer must say so
+    (`saved_answer`) rather than claim that nothing was saved."""
     db.session.commit()
+    g.committed = True
+
+
+def saved_answer():
+    """The answer for a request that failed after its change was committed: the success
+    message and a redirect to the person's overview (the home page when not signed in), or
+    None when nothing was committed."""
+    if not g.get("committed"):
+        return None
+    try:
+        db.session.rollback()  # the connection may be gone; the next query takes a new one
+    except SQLAlchemyError:
+        db.session.close()
+    try:
+        signed_in = current_user.is_authenticated
+    except SQLAlchemyError:
+        signed_in = False
+    flash(str(SAVED_THEN_INTERRUPTED), "success")
+    return redirect(url_for("account.dashboard" if signed_in else "courses.home"), 303)
 
 
 def attach_error(form, exc: DomainError) -> bool:

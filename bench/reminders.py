@@ -1,4 +1,4 @@
-"""Benchmark: 10,000 due reminders from the beat job to an SMTP server, exactly once.
+"""Benchmark: 10,000 due reminders from the beat job to an SMTP server, and a killed worker.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1/bbt_bench REDIS_URL=redis://127.0.0.1:6379/7 \\
         .venv/bin/python bench/reminders.py
@@ -13,9 +13,15 @@ What it does, in one run:
 4. sends the reminder beat job twice at once (two beats), as production would, and waits until
    the sink has every reminder: the worker runs the sweep, which claims each reminder, writes
    the outbox rows and enqueues their delivery; the worker delivers them over SMTP.
+5. the killed-worker run (unless --skip-crash): the reminders are made due again, a worker
+   with its beat (-B: the outbox sweep every 10 s) starts on them, is killed with SIGKILL when
+   half the mails have arrived, and a new one is started. Delivery is at-least-once: nothing
+   may be lost, at most the rows in flight are sent twice (same Message-ID), and every mail
+   should be in within 60 s of the restart (the lease, OUTBOX_LEASE_SECONDS, is 30 s).
 Figures: sent (distinct mails received), duplicates (received more than once), missing,
-seconds (beat job sent to last mail received), per_s, noop_per_s and ratio_to_noop.
-The last line printed is the JSON result.
+seconds (beat job sent to last mail received), per_s, noop_per_s and ratio_to_noop; and
+crash_sent, crash_duplicates, crash_missing, crash_recovery_s (restart to last missing mail
+received), crash_received_before_kill. The last line printed is the JSON result.
 """
 
 from __future__ import annotations
@@ -90,6 +96,16 @@ class Sink:
         self.port = _free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
+    def reset(self) -> None:
+        with self.lock:
+            self.message_ids = Counter()
+            self.received = 0
+            self.last_at = 0.0
+
+    def distinct(self) -> int:
+        with self.lock:
+            return len(self.message_ids)
+
 
 def _free_port() -> int:
     import socket
@@ -100,8 +116,11 @@ def _free_port() -> int:
 
 
 # -- worker -------------------------------------------------------------------------------------
-def start_worker(env: dict[str, str], pool: str, concurrency: int, log_path: Path):
+def start_worker(
+    env: dict[str, str], pool: str, concurrency: int, log_path: Path, beat: bool = False
+):
     log_file = log_path.open("ab")
+    start_size = log_path.stat().st_size
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -116,7 +135,8 @@ def start_worker(env: dict[str, str], pool: str, concurrency: int, log_path: Pat
             "--without-gossip",
             "--without-mingle",
             "-n",
-            f"bench-{os.getpid()}@%h",
+            f"bench-{os.getpid()}-{time.monotonic_ns()}@%h",
+            *(["-B", f"--schedule={log_path.parent / 'celerybeat-schedule'}"] if beat else []),
         ],
         cwd=ROOT,
         env=env,
@@ -125,7 +145,7 @@ def start_worker(env: dict[str, str], pool: str, concurrency: int, log_path: Pat
     )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        if b" ready." in log_path.read_bytes():
+        if b" ready." in log_path.read_bytes()[start_size:]:
             return proc, log_file
         if proc.poll() is not None:
             raise SystemExit("worker exited:\n" + log_path.read_text()[-3000:])
@@ -158,6 +178,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--force", action="store_true", help="also wipe a non-bench database")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--skip-crash", action="store_true", help="no killed-worker run")
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL")
@@ -210,6 +231,11 @@ def main() -> None:
     try:
         noop_per_s = measure_noop(redis_client, args.noop, ready_at, args.timeout)
         figures = run_reminders(app, celery, redis_client, sink, args.reminders, args.timeout)
+        stop_worker(proc, log_file)
+        if not args.skip_crash:
+            figures.update(
+                run_crash(app, celery, redis_client, sink, env, args, workdir / "crash.log")
+            )
     finally:
         stop_worker(proc, log_file)
         sink.controller.stop()
@@ -298,6 +324,68 @@ def run_reminders(app, celery, redis_client, sink, expected: int, timeout: float
         "missing": max(expected - distinct, 0),
         "seconds": round(seconds, 2),
         "per_s": round(distinct / seconds, 1) if seconds > 0 else None,
+    }
+
+
+def run_crash(app, celery, redis_client, sink, env, args, log_path: Path) -> dict:
+    """Make the reminders due again, kill the worker (SIGKILL) halfway, start a new one."""
+    from sqlalchemy import delete, func, select
+
+    from bbtraining.bookings.sessions.reminders import SentReminder
+    from bbtraining.extensions import db
+    from bbtraining.notifications.models import OutboxMessage
+
+    expected = args.reminders
+    with app.app_context():
+        db.session.execute(delete(OutboxMessage))
+        db.session.execute(delete(SentReminder))
+        db.session.commit()
+    with celery.connection_for_write() as conn:
+        conn.default_channel.queue_purge("celery")
+    redis_client.delete("unacked", "unacked_index")
+    sink.reset()
+
+    def rows_written() -> int:
+        with app.app_context():
+            count = db.session.scalar(select(func.count(OutboxMessage.id)))
+            db.session.remove()
+            return count
+
+    proc, log_file = start_worker(env, args.pool, args.concurrency, log_path, beat=True)
+    celery.send_task("bookings.send_reminders")
+    deadline = time.monotonic() + args.timeout
+    while sink.received < expected // 2 or rows_written() < expected:
+        if time.monotonic() > deadline:
+            raise SystemExit("crash run: half the mails did not arrive in time")
+        time.sleep(0.05)
+    proc.kill()  # SIGKILL: no goodbye, no acknowledgement, rows in flight stay 'sending'
+    proc.wait()
+    log_file.close()
+    before_kill = sink.received
+    log(f"crash: worker killed after {before_kill} of {expected} mails")
+
+    proc, log_file = start_worker(env, args.pool, args.concurrency, log_path, beat=True)
+    restarted = time.monotonic()
+    try:
+        while sink.distinct() < expected and time.monotonic() < restarted + args.timeout:
+            time.sleep(0.05)
+        done = time.monotonic()
+        recovery = (sink.last_at if sink.distinct() >= expected else done) - restarted
+        time.sleep(5)  # room for a late duplicate
+    finally:
+        stop_worker(proc, log_file)
+    with sink.lock:
+        distinct = len(sink.message_ids)
+        duplicates = sum(n - 1 for n in sink.message_ids.values() if n > 1)
+    with app.app_context():
+        report_database(app)
+    log(f"crash: {distinct} distinct, {duplicates} twice, all in {recovery:.1f} s after restart")
+    return {
+        "crash_sent": distinct,
+        "crash_duplicates": duplicates,
+        "crash_missing": max(expected - distinct, 0),
+        "crash_recovery_s": round(recovery, 2),
+        "crash_received_before_kill": before_kill,
     }
 
 

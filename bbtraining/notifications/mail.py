@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 
 from flask import current_app
@@ -22,7 +22,9 @@ def build_message(row: OutboxMessage) -> EmailMessage:
     msg["To"] = formataddr((row.to_name or "", row.to_email))
     msg["Subject"] = row.subject
     msg["Date"] = format_datetime(row.created_at)
-    msg["Message-ID"] = row.message_id or make_msgid(domain="bbtraining")
+    # The same for every attempt: a mail sent twice (a worker died between the SMTP server's 250
+    # and our "sent") is recognisable as one message.
+    msg["Message-ID"] = row.message_id or f"<outbox-{row.id}@bbtraining>"
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(row.text_body)
     if row.html_body:
@@ -57,9 +59,10 @@ def send(msg: EmailMessage, row_id: int) -> None:
 # -- SMTP, one connection per worker thread ----------------------------------------------------
 # Connecting (TCP, greeting, EHLO, STARTTLS, AUTH) costs several round trips; a reminder run
 # sends thousands of mails, so each worker thread keeps its connection for a while.
-# Exactly-once does not depend on this: a connection is only reused after a successful send,
-# dropped after any error (the outbox then retries the row later, as before), and checked
-# with NOOP when it has been idle, so a stale one fails before a message is handed over.
+# The delivery guarantee does not depend on this: a connection is only reused after a
+# successful send, dropped after any error (the outbox then retries the row later, as before),
+# and checked with NOOP when it has been idle, so a stale one fails before a message is handed
+# over.
 _IDLE_PROBE_SECONDS = 5.0
 _MAX_IDLE_SECONDS = 60.0
 _local = threading.local()

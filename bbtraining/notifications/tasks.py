@@ -2,13 +2,21 @@
 
 Services only queue mail (`services.queue_mail`, in the caller's transaction). Delivering is
 the worker's job, and it commits for itself, row by row: a row is claimed in a transaction of
-its own before it is sent, and marked sent or failed right after, so two workers never send the
-same row and a crash leaves at most the row in flight to be retried. Those commits belong
-here, in the task module, and nowhere in request code.
+its own just before it is sent (a lease of OUTBOX_LEASE_SECONDS, renewed while the SMTP
+server takes its time) and marked sent or failed right after. Those commits belong here, in
+the task module, and nowhere in request code.
+
+Delivery is at-least-once. Two workers never send the same row at the same time (the claim is
+a conditional UPDATE), and a worker that dies holds only the row it was sending: its lease
+runs out and the sweep (every 10 s) hands it back, so mail recovers within about
+OUTBOX_LEASE_SECONDS + 10 s of the crash. That one row is sent twice only when the crash fell
+between the SMTP server's 250 and our write of "sent"; both copies carry the row's
+Message-ID, so a mail client can tell them apart from two mails.
 """
 
 import logging
 import socket
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -25,30 +33,76 @@ from .models import OutboxMessage, OutboxStatus, WorkerHeartbeat
 log = logging.getLogger(__name__)
 
 BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "notifications.sweep_outbox", "schedule": 60.0},
+    # Often, so a dead worker's lease is taken back and a lost task re-sent within seconds.
+    "outbox-sweep": {"task": "notifications.sweep_outbox", "schedule": 10.0},
     "worker-heartbeat": {"task": "notifications.heartbeat", "schedule": 30.0},
     "purge-embedded-broker": {"task": "notifications.purge_embedded_broker", "schedule": 3600.0},
 }
 
 
 # -- delivery -----------------------------------------------------------------------------------
-def _claim(row_ids: list[int]) -> list[int]:
-    """Mark the pending rows among these as ours with one conditional UPDATE, so two workers
-    never both send a row; returns the ids this call claimed."""
-    result = db.session.execute(
+def _claim(row_id: int) -> tuple[int, Any] | None:
+    """Take the lease on one pending row with a conditional UPDATE, so two workers never both
+    send it; returns its attempt number and its message (or the error building it), or None
+    when the row is not ours to send. One round trip for claim and content together."""
+    from .mail import build_message
+
+    row = db.session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == OutboxStatus.PENDING)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
         .values(
             status=OutboxStatus.SENDING,
             claimed_at=utcnow(),
             attempts=OutboxMessage.attempts + 1,
         )
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)
-    )
-    claimed = sorted(result.scalars())
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
+    if row is None:
+        db.session.commit()
+        return None
+    attempts = row.attempts
+    try:
+        message = build_message(row)
+    except Exception as exc:  # a row that cannot be built fails like one SMTP refused
+        message = exc
     db.session.commit()  # the claim must be visible to the other workers before we send
-    return claimed
+    return attempts, message
+
+
+class _LeaseKeeper:
+    """Renews a claimed row's lease every third of OUTBOX_LEASE_SECONDS while it is being sent,
+    so a slow SMTP server does not make the sweep hand a live send to another worker."""
+
+    def __init__(self, engine, row_id: int, lease_seconds: float):
+        self.engine = engine
+        self.row_id = row_id
+        self.interval = max(lease_seconds / 3, 0.1)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"lease-{row_id}")
+
+    def __enter__(self) -> "_LeaseKeeper":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id == self.row_id,
+                            OutboxMessage.status == OutboxStatus.SENDING,
+                        )
+                        .values(claimed_at=utcnow())
+                    )
+            except Exception as exc:  # the database is away: the send goes on, the lease may lapse
+                log.warning("outbox %s: lease not renewed: %s", self.row_id, exc)
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -65,72 +119,69 @@ def deliver_many(row_ids: list[int]) -> dict[int, str]:
     """Deliver the rows nobody else has claimed, one after the other; returns the outcome per
     id. Commits its own transactions: it runs in the worker.
 
-    Each row is claimed before it is sent and marked right after, in a transaction of its own,
-    so a crash leaves at most the row in flight to be retried."""
-    from .mail import build_message, send
-
+    Rows are claimed one at a time, right before each is sent, so a worker that dies holds a
+    single row (the one in flight), never the rest of its batch."""
     outcomes = dict.fromkeys(row_ids, "skipped")
-    claimed = _claim(list(row_ids))
-    if not claimed:
-        return outcomes
-    rows = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
-    ).all()
-    work: list[tuple[int, int, Any]] = []
-    for row in rows:
-        try:
-            work.append((row.id, row.attempts, build_message(row)))
-        except Exception as exc:  # a row that cannot be built fails like one SMTP refused
-            work.append((row.id, row.attempts, exc))
-    db.session.commit()  # no transaction stays open while we talk to the SMTP server
-    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
     # One connection in autocommit for the status updates: one round trip per mail.
     with db.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        for row_id, attempts, message in work:
-            try:
-                if isinstance(message, Exception):
-                    raise message
-                send(message, row_id)
-            except Exception as exc:  # SMTP refused, timed out, disk full: all worth a retry
-                error = f"{type(exc).__name__}: {exc}"[:2000]
-                if attempts >= max_attempts:
-                    values = {"status": OutboxStatus.FAILED, "last_error": error}
-                    outcomes[row_id] = "failed"
-                else:
-                    next_attempt = utcnow() + timedelta(seconds=backoff_seconds(attempts))
-                    values = {
-                        "status": OutboxStatus.PENDING,
-                        "next_attempt_at": next_attempt,
-                        "last_error": error,
-                    }
-                    outcomes[row_id] = "retry"
-                log.warning("outbox %s: %s (%s)", row_id, outcomes[row_id], error)
-            else:
-                values = {"status": OutboxStatus.SENT, "sent_at": utcnow(), "last_error": None}
-                outcomes[row_id] = "sent"
+        for row_id in row_ids:
+            claimed = _claim(row_id)
+            if claimed is None:
+                continue
+            outcomes[row_id], values = _send_claimed(row_id, *claimed)
             connection.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
             )
     return outcomes
 
 
-def due_row_ids(grace_seconds: int | None = None, limit: int = 500) -> list[int]:
-    """Rows whose task was lost (broker down, worker crashed) and should be enqueued again."""
-    grace = current_app.config["OUTBOX_SWEEP_AFTER"] if grace_seconds is None else grace_seconds
+def _send_claimed(row_id: int, attempts: int, message: Any) -> tuple[str, dict[str, Any]]:
+    """Send one claimed row under its lease; the outcome and the row's new values."""
+    from .mail import send
+
+    lease = float(current_app.config["OUTBOX_LEASE_SECONDS"])
+    try:
+        if isinstance(message, Exception):
+            raise message
+        with _LeaseKeeper(db.engine, row_id, lease):
+            send(message, row_id)
+    except Exception as exc:  # SMTP refused, timed out, disk full, unbuildable: all retried
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+            outcome, values = "failed", {"status": OutboxStatus.FAILED, "last_error": error}
+        else:
+            next_attempt = utcnow() + timedelta(seconds=backoff_seconds(attempts))
+            outcome = "retry"
+            values = {
+                "status": OutboxStatus.PENDING,
+                "next_attempt_at": next_attempt,
+                "last_error": error,
+            }
+        log.warning("outbox %s: %s (%s)", row_id, outcome, error)
+        return outcome, values
+    return "sent", {"status": OutboxStatus.SENT, "sent_at": utcnow(), "last_error": None}
+
+
+def due_row_ids(grace_seconds: int | None = None, limit: int | None = None) -> list[int]:
+    """Rows whose task was lost (broker down, worker crashed) and should be enqueued again.
+
+    Also takes back the lease of a row whose worker stopped renewing it (it died mid-send).
+    Each row returned is marked as handed over now, so the next sweeps leave it alone for
+    another grace period while its task waits its turn in a long queue."""
+    config = current_app.config
+    grace = config["OUTBOX_SWEEP_AFTER"] if grace_seconds is None else grace_seconds
+    limit = config["OUTBOX_SWEEP_LIMIT"] if limit is None else limit
     now = utcnow()
-    stuck_before = now - timedelta(minutes=10)
-    # A worker that died mid-send leaves 'sending' behind; give it back to the queue.
+    lapsed = now - timedelta(seconds=float(config["OUTBOX_LEASE_SECONDS"]))
     db.session.execute(
         update(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < stuck_before
-        )
-        .values(status=OutboxStatus.PENDING)
+        .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < lapsed)
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now - timedelta(seconds=grace))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()  # handed back even if nobody enqueues it now: the next sweep will
-    return list(
+    ids = list(
         db.session.scalars(
             select(OutboxMessage.id)
             .where(
@@ -141,6 +192,15 @@ def due_row_ids(grace_seconds: int | None = None, limit: int = 500) -> list[int]
             .limit(limit)
         )
     )
+    if ids and grace > 0:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
+            .values(next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    return ids
 
 
 def sweep(grace_seconds: int | None = None) -> int:

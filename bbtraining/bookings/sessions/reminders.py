@@ -1,4 +1,5 @@
-"""Reminders before sessions, and anything else that needs one, each sent exactly once.
+"""Reminders before sessions, and anything else that needs one, each queued exactly once
+(one outbox row; its delivery is at-least-once, see notifications/tasks.py).
 
 A beat job (`bookings.send_reminders` in tasks.py, every few minutes) asks every
 reminder source what is due now and sends each due reminder once per
