@@ -125,9 +125,7 @@ class Config:
     )
     SELLER_VAT_NUMBER = os.environ.get("SELLER_VAT_NUMBER", "NL000000000B01")
     # VIES, the EU's VAT number database (REST API); empty: never asked, numbers stay pending.
-    VIES_URL = os.environ.get(
-        "VIES_URL", "https://ec.europa.eu/taxation_customs/vies/rest-api"
-    )
+    VIES_URL = os.environ.get("VIES_URL", "https://ec.europa.eu/taxation_customs/vies/rest-api")
     VIES_TIMEOUT = float(os.environ.get("VIES_TIMEOUT", 4))
     SELLER_PAYMENT_NOTE = os.environ.get(
         "SELLER_PAYMENT_NOTE",
