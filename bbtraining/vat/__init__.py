@@ -163,6 +163,9 @@ def _ask_vies(number: str) -> tuple[bool, str | None] | None:
     base = (current_app.config.get("VIES_URL") or "").rstrip("/")
     if not base:
         return None
+    if not base.startswith(("https://", "http://")):  # never file:// or another scheme
+        log.warning("VIES_URL is not an http(s) address; VAT numbers stay pending")
+        return None
     body = json.dumps({"countryCode": number[:2], "vatNumber": number[2:]}).encode()
     request = urllib.request.Request(  # noqa: S310 - the configured https endpoint
         f"{base}/check-vat-number",
@@ -171,7 +174,7 @@ def _ask_vies(number: str) -> tuple[bool, str | None] | None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(  # noqa: S310
+        with urllib.request.urlopen(  # noqa: S310  # nosec B310 - scheme checked above
             request, timeout=current_app.config.get("VIES_TIMEOUT", 4)
         ) as response:
             answer = json.loads(response.read(100_000))

@@ -98,6 +98,14 @@ def test_no_vies_configured_is_pending(app):
     assert vat.verify(BELGIAN).status == "pending"
 
 
+def test_a_vies_url_that_is_not_http_is_never_opened(app, monkeypatch, tmp_path):
+    answer = tmp_path / "check-vat-number"
+    answer.write_text('{"valid": true, "name": "Uit een bestand"}')
+    monkeypatch.setitem(app.config, "VIES_URL", f"file://{tmp_path}")
+    check = vat.verify(BELGIAN)
+    assert check.status == "pending" and check.name is None
+
+
 def test_a_confirmed_number_stays_confirmed_while_vies_is_away(vies):
     vies.registered[BELGIAN] = "Participatiehuis Gent vzw"
     vat.verify(BELGIAN)
