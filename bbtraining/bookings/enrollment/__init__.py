@@ -7,10 +7,11 @@ registered here, at import, so that nothing depends on another module happening 
 
 from ...core.panels import account_panels, admin_panels
 from ...courses.signals import edition_cancelled, edition_changed
+from .. import bp
 from ..billing.invoices import invoice_paid
 from ..billing.stripe_client import on_event
 from ..sessions.participants import register_provider, register_sessions_provider
-from . import cancellation, checkout, participation, payments
+from . import cancellation, checkout, participation, payments, policy
 from .views import account, admin, public  # noqa: F401  (routes on bookings.bp)
 
 TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.enrollment.tasks",)
@@ -25,3 +26,5 @@ on_event(*checkout.CHECKOUT_EVENTS)(checkout.handle_checkout_event)
 on_event("charge.refunded")(checkout.handle_charge_refunded)
 account_panels.register(20)(account.enrollments_panel)
 admin_panels.register(20)(admin.enrollments_tile)
+# The catalog's course page states an edition's cancellation terms by enrollment's one rule.
+bp.add_app_template_global(policy.offered_free_cancellation, "offered_free_cancellation")

@@ -77,3 +77,13 @@ def test_participant_refused_late_sees_why_and_nothing_changes(
     assert "Kosteloos annuleren kon tot" in follow
     db.session.expire_all()
     assert db.session.get(Enrollment, enrollment.id).status == "confirmed"
+
+
+def test_course_page_states_each_editions_own_terms(client, make_edition):
+    short = make_edition(start_in_days=5, free_cancellation_days=14)
+    ahead = make_edition(course=short.course, start_in_days=30, free_cancellation_days=14)
+    page = client.get(f"/courses/{short.course.slug}").get_data(as_text=True)
+    assert page.count(OFFER) == 1  # only the edition far enough ahead offers it
+    deadline = policy.offered_free_cancellation(ahead)
+    assert deadline is not None and policy.offered_free_cancellation(short) is None
+    assert "Kosteloos annuleren kan voor deze editie niet meer" in page
