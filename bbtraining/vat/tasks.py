@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from ..extensions import db
-from . import recheck_pending
+from .numbers import recheck_pending
 
 BEAT_SCHEDULE = {
     "vat-recheck-pending": {"task": "vat.recheck_pending", "schedule": 60 * 60.0},

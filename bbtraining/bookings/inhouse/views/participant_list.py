@@ -11,8 +11,8 @@ from ....errors import DomainError
 from ....web import answers_too_large, attach_error, commit_or_flash
 from ... import bp
 from .. import bulk
-from ..forms import ParticipantListConfirmForm, ParticipantListForm
 from ..models import PARTICIPANT_EDITABLE_STATUSES
+from ..participant_list_forms import ParticipantListConfirmForm, ParticipantListForm
 from .account import _client_booking, _client_only
 
 
