@@ -79,7 +79,7 @@ def test_client_finds_requests_and_gets_contact_after_acceptance(page, browser, 
     page.wait_for_url("**/alumni/**")
 
     # One search: Arabic, free on the assembly day; then narrow to Utrecht on the map.
-    page.locator(".alumni-filters form summary").click()  # the languages
+    page.locator(".alumni-filters form summary", has_text="Talen").click()
     page.get_by_label("Arabisch").check()
     page.get_by_label("Beschikbaar op deze data").fill(ASSEMBLY_DAY.strftime("%d-%m-%Y"))
     page.get_by_role("button", name="Zoeken").click()

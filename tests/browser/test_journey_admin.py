@@ -57,7 +57,8 @@ def test_staff_see_the_pipeline_and_act_on_each_part(page, live_server):
 
     # -- what waits -----------------------------------------------------------------------------
     inhouse_tile = tiles.filter(has=page.get_by_role("heading", name="Inhouse-aanvragen"))
-    assert inhouse_tile.get_by_role("link", name="1 nieuw").is_visible()
+    # the fresh request and the one staff are drafting a proposal for
+    assert inhouse_tile.get_by_role("link", name="2 nieuw").is_visible()
     assert inhouse_tile.get_by_role("link", name="2 wachten op de klant").is_visible()
     catalog_tile = tiles.filter(has=page.get_by_role("heading", name="Trainingen"))
     assert catalog_tile.get_by_text("2/10 bezet (20%)").is_visible()
@@ -68,7 +69,7 @@ def test_staff_see_the_pipeline_and_act_on_each_part(page, live_server):
     assert alumni_tile.get_by_role("link", name="2 verzoeken wachten op antwoord").is_visible()
 
     # -- an open request: taken into review ----------------------------------------------------
-    inhouse_tile.get_by_role("link", name="1 nieuw").click()
+    inhouse_tile.get_by_role("link", name="2 nieuw").click()
     page.get_by_role("link", name=fresh.reference).click()
     page.get_by_role("button", name="In behandeling nemen").click()
     assert page.get_by_text("De aanvraag is in behandeling.").is_visible()

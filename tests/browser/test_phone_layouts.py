@@ -141,7 +141,7 @@ def test_staff_proposal_form_fits(browser, live_server, demo, width):
         pg.get_by_label("Datum, sessie 1"),
         pg.get_by_label("Online link (optioneel), sessie 1"),
         pg.get_by_label("Prijs per stuk excl. btw, regel 1"),
-        pg.get_by_role("button", name="Voorstel versturen"),
+        pg.get_by_role("button", name="Concept opslaan"),
     )
     context.close()
 
