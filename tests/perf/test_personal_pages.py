@@ -91,7 +91,10 @@ def test_the_clients_dashboard_costs_a_fixed_number_of_queries(client):
     for booking in bookings:
         assert booking.reference in body
     assert "Uw verzoeken" in body
-    assert count <= 13, count
+    # 22: the demo clerk also booked three colleagues into an edition, so the enrollment panel
+    # (enrollment, edition, sessions, trainers, invoice) and the attendance panel load too; each
+    # a fixed number of queries, whatever the number of rows (the test below checks bookings).
+    assert count <= 22, count
 
 
 @pytest.mark.usefixtures("demo", "no_personal_cache")
