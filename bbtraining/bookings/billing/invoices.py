@@ -20,11 +20,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
+    select,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
 
 from ... import audit, vat
 from ...db_types import UTCDateTime, utcnow
@@ -114,10 +116,15 @@ class Invoice(db.Model):
         return self.credit_for_id is not None
 
     @property
+    def settled_amount(self) -> Decimal:
+        """Paid plus credited: what no longer has to come in."""
+        return (self.amount_paid or Decimal("0.00")) + (self.amount_credited or Decimal("0.00"))
+
+    @property
     def open_amount(self) -> Decimal:
         if self.status != InvoiceStatus.OPEN:
             return Decimal("0.00")
-        return self.total - (self.amount_paid or Decimal("0.00"))
+        return max(self.total - self.settled_amount, Decimal("0.00"))
 
     def can_view(self, user) -> bool:
         if not getattr(user, "is_authenticated", False):
@@ -138,7 +145,8 @@ class Invoice(db.Model):
         self.status = InvoiceStatus.PAID
         self.payment_method = method
         self.paid_at = utcnow()
-        self.amount_paid = self.total
+        # Everything not credited has come in (a credited seat is not paid for).
+        self.amount_paid = self.total - (self.amount_credited or Decimal("0.00"))
         audit.record("invoice.paid", self, actor=by, method=method, number=self.number)
         invoice_paid.send(self, by=by)
 
@@ -156,6 +164,17 @@ class InvoiceLine(db.Model):
 
     def as_money_line(self) -> MoneyLine:
         return MoneyLine(self.description, self.quantity, self.unit_price, self.vat_rate)
+
+
+_credit_note = aliased(Invoice)
+# What credit invoices took off this invoice (one seat of a group given back, say), read in the
+# same SELECT as the invoice, so that every list of invoices knows what is still open.
+Invoice.amount_credited = column_property(
+    select(func.coalesce(-func.sum(_credit_note.total), 0))
+    .where(_credit_note.credit_for_id == Invoice.id)
+    .correlate_except(_credit_note)
+    .scalar_subquery()
+)
 
 
 def _next_sequence(year: int) -> int:

@@ -89,7 +89,7 @@ def open_invoices_query():
     return select(Invoice).where(
         Invoice.status == InvoiceStatus.OPEN,
         Invoice.credit_for_id.is_(None),
-        Invoice.total > Invoice.amount_paid,
+        Invoice.total > Invoice.amount_paid + Invoice.amount_credited,
     )
 
 
@@ -230,7 +230,7 @@ def register_payment(invoice: Invoice, amount: Decimal, paid_on: date, *, by) ->
         paid_on=paid_on.isoformat(),
         amount_paid=str(invoice.amount_paid),
     )
-    if invoice.amount_paid >= invoice.total:
+    if invoice.settled_amount >= invoice.total:
         invoice.mark_paid(PaymentMethod.BANK_TRANSFER, by=by)
     db.session.flush()
     return payment

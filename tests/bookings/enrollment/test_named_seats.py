@@ -398,3 +398,36 @@ def test_a_colleague_who_holds_a_seat_cannot_enroll_again_themselves(
     assert response.status_code == 400
     assert "anna@gemeente.nl neemt al deel aan deze editie." in response.get_data(as_text=True)
     assert (_count(Enrollment), seats_taken(edition)) == before
+
+
+def test_a_credited_seat_is_no_longer_open_and_the_rest_pays_the_invoice(
+    client, make_edition, make_user, login, billing_form
+):
+    from decimal import Decimal
+
+    from bbtraining.bookings.billing import receivables
+
+    edition = make_edition(capacity=3, days=1)
+    booker = make_user("client", email="griffie@gemeente.nl", name="Greet Griffier")
+    staff = make_user("admin", email="staf@example.nl")
+    login(booker)
+    client.post(f"/editions/{edition.id}/enroll", data=_group_form(billing_form, seats=3))
+    enrollment = db.session.scalar(select(Enrollment))
+    original_id, total = enrollment.invoice.id, enrollment.invoice.total
+    assert client.post(f"/enrollments/{enrollment.id}/seats/2/cancel").status_code == 302
+    db.session.expire_all()
+    original = db.session.get(Invoice, original_id)
+    one_seat = total / 3
+    assert original.amount_credited == one_seat
+    assert original.open_amount == total - one_seat
+    [item] = receivables.receivables()
+    assert item.invoice.id == original_id and item.invoice.open_amount == total - one_seat
+    # More than what is open is refused; the rest settles the invoice.
+    too_much = total - one_seat + Decimal("0.01")
+    with pytest.raises(DomainError):
+        receivables.check_payment(original, too_much, receivables.today())
+    receivables.register_payment(original, total - one_seat, receivables.today(), by=staff)
+    db.session.commit()
+    original = db.session.get(Invoice, original_id)
+    assert original.status == "paid" and original.amount_paid == total - one_seat
+    assert receivables.receivables() == []
