@@ -169,3 +169,34 @@ def test_alumni_filters_stay_open_on_a_desktop(page, demo):
     browser_login(page, User.by_email("griffie@example.nl"), PASSWORD)
     page.goto(page.base_url + "/alumni/")
     assert page.get_by_label("Zoekwoorden").is_visible()
+
+
+@pytest.mark.parametrize("width", [360, 390])
+def test_a_groups_seats_fit_and_giving_one_back_asks_first(browser, live_server, demo, width):
+    from bbtraining.bookings.enrollment.models import Enrollment
+
+    clerk = User.by_email("griffie@example.nl")
+    group = (
+        db.session.query(Enrollment)
+        .filter(Enrollment.user_id == clerk.id, Enrollment.seats > 1)
+        .first()
+    )
+    context, pg = phone(browser, live_server, width, "griffie@example.nl")
+    pg.goto(f"{pg.base_url}/enrollments/{group.id}")
+    seats = pg.locator("#seats")
+    assert_fits(
+        pg,
+        seats.get_by_label("Naam 3"),
+        seats.get_by_label("E-mailadres 3"),
+        seats.get_by_role("button", name="Opslaan"),
+    )
+    box = seats.get_by_label("Naam 3").bounding_box()
+    assert box["width"] >= 200, box  # room to read a name, not two letters
+    # One tap shows what giving a seat back does; only the second gives it back.
+    seats.get_by_text("Plaats 1 annuleren").click()
+    confirm = seats.get_by_role("button", name="Ja, annuleer plaats 1")
+    assert confirm.is_visible()
+    assert_fits(pg, confirm)
+    db.session.expire_all()
+    assert db.session.get(Enrollment, group.id).seats == 3
+    context.close()

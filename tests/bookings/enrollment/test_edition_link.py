@@ -4,6 +4,7 @@ Every invite to a session still to come is updated (same UID, SEQUENCE + 1) once
 details changed, and the invited get one short mail; a bad link changes nothing.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -70,6 +71,9 @@ def test_a_new_link_updates_every_invite_once_and_mails_it(
         assert all(NEW in str(e["DESCRIPTION"]) for e in events)
         [note] = [m for m in outbox_to(email) if "online link" in m.subject.lower()]
         assert NEW in note.text_body and OLD not in note.text_body
+        # Times as in the other mails ("09:00–16:00"), not a zone name and seconds.
+        assert re.search(r", \d{2}:\d{2}–\d{2}:\d{2}\n", note.text_body), note.text_body
+        assert ":00 " not in note.text_body and "standaardtijd" not in note.text_body
     [english] = [m for m in outbox_to("eva@example.nl") if "online link" in m.subject.lower()]
     assert "new online link" in english.text_body.lower()
     entry = db.session.scalar(
