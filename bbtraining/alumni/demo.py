@@ -227,12 +227,14 @@ def seed_match_request() -> None:
     ]
     if not profiles:
         return
+    in_six_weeks = date.today() + timedelta(days=45)
+    first_saturday = in_six_weeks + timedelta(days=(5 - in_six_weeks.weekday()) % 7)
     matches.create_request(
         client,
         profiles,
         assembly="Burgerberaad stikstof en landbouw",
         organisation_name="",
-        dates=[date.today() + timedelta(days=days) for days in (45, 52)],
+        dates=[first_saturday + timedelta(days=days) for days in (0, 7)],  # "twee zaterdagen"
         place="Provinciehuis Arnhem",
         role="table",
         message="Wij zoeken tafelbegeleiders voor twee zaterdagen. Heeft u tijd?",

@@ -91,6 +91,12 @@ def test_a_match_request_waits_for_an_answer(seeded, client):
     assert lotte.id in {r.alumnus_id for r in pending}
     _login(client, lotte.email)
     assert "Burgerberaad stikstof" in client.get("/alumni/inbox").get_data(as_text=True)
+    # It asks for "twee zaterdagen", and its dates are two Saturdays.
+    request = db.session.scalar(
+        select(MatchRequest).where(MatchRequest.assembly == "Burgerberaad stikstof en landbouw")
+    )
+    assert "twee zaterdagen" in request.message
+    assert [day.weekday() for day in request.date_values] == [5, 5]
 
 
 def test_every_demo_seat_is_a_participant(seeded, client):
