@@ -49,9 +49,13 @@ def test_demo_course_title_is_grammatical():
     assert "onafhankelijk toezichthouder" not in titles
 
 
-def test_course_page_counts_days_in_singular(client, make_course, make_edition):
+def test_course_page_names_the_last_free_cancellation_day(client, make_course, make_edition):
     course = make_course()
-    make_edition(course, free_cancellation_days=1)
+    edition = make_edition(course, free_cancellation_days=1)
     page = client.get(f"/courses/{course.slug}").get_data(as_text=True)
-    assert "Kosteloos tot 1 dag voor de start." in page
+    # The course page names the edition's own last day (enrollment's one rule), so no count.
+    from bbtraining.bookings.enrollment import policy
+
+    assert policy.offered_free_cancellation(edition) is not None
+    assert "Kosteloos annuleren kan tot en met" in page
     assert "1 dagen" not in page
