@@ -30,18 +30,21 @@ BLUEPRINT_MODULES = (
     "bbtraining.courses",
     "bbtraining.bookings",
     "bbtraining.alumni",
+    "bbtraining.advice",
 )
 
 
 # Modules whose Celery tasks the worker must know, each with an optional BEAT_SCHEDULE; bookings
 # lists its sub-packages' own in bbtraining/bookings/__init__.py.
 def task_modules() -> tuple[str, ...]:
+    from .advice import TASK_MODULES as ADVICE_TASK_MODULES
     from .bookings import TASK_MODULES as BOOKINGS_TASK_MODULES
 
     return (
         "bbtraining.notifications.tasks",
         *BOOKINGS_TASK_MODULES,
         "bbtraining.alumni.tasks",
+        *ADVICE_TASK_MODULES,
         "bbtraining.vat.tasks",
     )
 

@@ -17,6 +17,7 @@ class Role(StrEnum):
     TRAINER = "trainer"
     FACILITATOR = "facilitator"
     CLIENT = "client"
+    ADVISOR = "advisor"
 
 
 ROLE_LABELS = {
@@ -24,6 +25,7 @@ ROLE_LABELS = {
     Role.TRAINER: _l("Trainer"),
     Role.FACILITATOR: _l("Gespreksbegeleider"),
     Role.CLIENT: _l("Opdrachtgever"),
+    Role.ADVISOR: _l("Adviseur"),
 }
 
 
@@ -76,7 +78,9 @@ class Organisation(db.Model):
 class UserRole(db.Model):
     __tablename__ = "user_role"
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'trainer', 'facilitator', 'client')", name="role_known"),
+        CheckConstraint(
+            "role IN ('admin', 'trainer', 'facilitator', 'client', 'advisor')", name="role_known"
+        ),
     )
 
     user_id: Mapped[int] = mapped_column(
@@ -154,6 +158,10 @@ class User(UserMixin, db.Model):
     @property
     def is_facilitator(self) -> bool:
         return self.has_role(Role.FACILITATOR)
+
+    @property
+    def is_advisor(self) -> bool:
+        return self.has_role(Role.ADVISOR)
 
     # -- passwords ---------------------------------------------------------------------------
     def set_password(self, password: str, method: str | None = None) -> None:
