@@ -16,6 +16,8 @@ admin_bp = Blueprint("advice_admin", __name__, url_prefix="/admin/advies")
 
 TASK_MODULES: tuple[str, ...] = ()
 
+from . import models  # noqa: E402, F401  (h17a: advisors, hours, calls)
+
 
 def init_app(app: Flask) -> None:
     """Nothing to set up yet beyond the blueprints create_app registers."""
