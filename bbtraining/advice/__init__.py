@@ -16,8 +16,11 @@ admin_bp = Blueprint("advice_admin", __name__, url_prefix="/admin/advies")
 
 TASK_MODULES: tuple[str, ...] = ()
 
-from . import models  # noqa: E402, F401  (h17a: advisors, hours, calls)
+from . import advisor_views, models  # noqa: E402, F401  (h17a: advisors, hours, calls)
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to set up yet beyond the blueprints create_app registers."""
+    """What the package adds beyond the blueprints create_app registers."""
+    from ..core.panels import nav_links
+
+    nav_links.register(70)(advisor_views.availability_link)  # h17a
