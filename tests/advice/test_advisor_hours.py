@@ -308,3 +308,29 @@ def test_an_unknown_address_is_said_plainly(client, login, make_user):
     assert response.status_code == 400
     assert "Er is geen account met dit e-mailadres." in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(AdvisorProfile)) == 0
+
+
+# -- the demo ------------------------------------------------------------------------------------
+def test_the_demo_has_an_advisor_with_hours_and_calls(app, client):
+    from bbtraining.advice.models import AdviceCall
+    from bbtraining.auth.demo import DEMO_PASSWORD
+    from bbtraining.auth.models import User
+
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "adviseur@example.nl" in result.output
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0  # again: no duplicates
+
+    db.session.expire_all()
+    marieke = User.by_email("adviseur@example.nl")
+    profile = db.session.scalar(select(AdvisorProfile).where(AdvisorProfile.user_id == marieke.id))
+    assert len(profile.hours) == 8
+    statuses = sorted(
+        db.session.scalars(select(AdviceCall.status).where(AdviceCall.advisor_id == profile.id))
+    )
+    assert statuses == ["booked", "held", "no_show"]
+    assert User.by_email("trainer@example.nl").is_advisor
+    client.post("/auth/login", data={"email": marieke.email, "password": DEMO_PASSWORD})
+    assert "Vaste uren per week" in client.get(f"/admin/advies/adviseurs/{profile.id}").get_data(
+        as_text=True
+    )
