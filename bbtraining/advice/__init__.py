@@ -14,10 +14,16 @@ from flask import Blueprint, Flask
 bp = Blueprint("advice", __name__, url_prefix="/advies")
 admin_bp = Blueprint("advice_admin", __name__, url_prefix="/admin/advies")
 
-TASK_MODULES: tuple[str, ...] = ()
+TASK_MODULES: tuple[str, ...] = (
+    "bbtraining.advice.tasks",  # h17b: the reminder the day before a call
+)
 
 from . import models  # noqa: E402, F401  (h17a: advisors, hours, calls)
+
+# isort: split
+from . import call_panels, staff_views, views  # noqa: E402, F401  (h17b: calls, portal, staff)
 
 
 def init_app(app: Flask) -> None:
     """Nothing to set up yet beyond the blueprints create_app registers."""
+    call_panels.register()  # h17b: the client's calls on /account/, the staff tile and link
