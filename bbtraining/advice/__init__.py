@@ -14,9 +14,14 @@ from flask import Blueprint, Flask
 bp = Blueprint("advice", __name__, url_prefix="/advies")
 admin_bp = Blueprint("advice_admin", __name__, url_prefix="/admin/advies")
 
-TASK_MODULES: tuple[str, ...] = ()
+TASK_MODULES: tuple[str, ...] = (
+    "bbtraining.advice.tasks",  # h17b: the reminder the day before a call
+)
 
 from . import advisor_views, models  # noqa: E402, F401  (h17a: advisors, hours, calls)
+
+# isort: split
+from . import call_panels, staff_views, views  # noqa: E402, F401  (h17b: calls, portal, staff)
 
 
 def init_app(app: Flask) -> None:
@@ -24,3 +29,4 @@ def init_app(app: Flask) -> None:
     from ..core.panels import nav_links
 
     nav_links.register(70)(advisor_views.availability_link)  # h17a
+    call_panels.register()  # h17b: the client's calls on /account/, the staff tile and link

@@ -148,6 +148,61 @@ def _advisor(w: World):
     return w.objects["advisor"]
 
 
+def _advice(w: World) -> dict:
+    """Kennismakingsgesprekken of the world, made on first use: an advisor, a past call of the
+    client's organisation and one of the other organisation (both held, so that no walk can
+    move or cancel them)."""
+    if "advice_call" not in w.objects:
+        from datetime import timedelta
+
+        from bbtraining.advice.models import AdviceCall, AdvisorProfile
+        from bbtraining.auth.models import Role, User
+        from bbtraining.db_types import utcnow
+
+        user = User(email="anke@example.nl", name="Anke Adviseur")
+        user.set_password(PASSWORD)
+        user.add_role(Role.ADVISOR)
+        advisor = AdvisorProfile(user=user)
+        db.session.add(advisor)
+        start = utcnow().replace(second=0, microsecond=0) - timedelta(days=3)
+        for name, requester, org in (
+            ("advice_call", w.users[C], w.org_a),
+            ("advice_call2", w.others[C], w.org_b),
+        ):
+            call = AdviceCall(
+                advisor=advisor,
+                organisation=org,
+                requester=requester,
+                starts_at=start,
+                ends_at=start + timedelta(minutes=30),
+                blocked_from=start - timedelta(minutes=10),
+                blocked_until=start + timedelta(minutes=40),
+                mode="online",
+                phase="verkenning",
+                organisation_name_given=org.name,
+                question="",
+                status="held",
+            )
+            db.session.add(call)
+            w.objects[name] = call
+            start += timedelta(hours=2)
+        db.session.commit()
+    return w.objects
+
+
+def advice_call(pattern: str, name: str = "advice_call") -> Callable[[World, str], str]:
+    return lambda w, role: pattern.format(_advice(w)[name].id)
+
+
+def advice_link(suffix: str = "") -> Callable[[World, str], str]:
+    def build(w: World, role: str) -> str:
+        from bbtraining.advice.calls import manage_token
+
+        return f"/advies/gesprek/{manage_token(_advice(w)['advice_call'])}{suffix}"
+
+    return build
+
+
 TABLE: dict[str, Route] = {
     # -- core -------------------------------------------------------------------------------------
     "/static/<path:filename>": Route(EVERYONE, "/static/css/app.css"),
@@ -672,6 +727,37 @@ TABLE: dict[str, Route] = {
             f"{_advisor(w).overrides[0].id}/verwijderen"
         ),
         last=1,
+    ),
+    # -- kennismakingsgesprekken -------------------------------------------------------------------
+    "/advies/kennismaking": Route(EVERYONE, "/advies/kennismaking"),
+    # The signed link is the key, also for people who are not signed in.
+    "/advies/gesprek/<token>": Route(
+        EVERYONE, advice_link(), foreign=lambda w, role: "/advies/gesprek/not-a-token"
+    ),
+    "/advies/gesprek/<token>/verzetten": Route(
+        EVERYONE, advice_link("/verzetten"), foreign=lambda w, role: "/advies/gesprek/x/verzetten"
+    ),
+    "/advies/gesprek/<token>/annuleren": Route(
+        EVERYONE, advice_link("/annuleren"), foreign=lambda w, role: "/advies/gesprek/x/annuleren"
+    ),
+    "/advies/gesprekken/<int:call_id>": Route(
+        frozenset({C}),
+        advice_call("/advies/gesprekken/{}"),
+        denied=404,
+        foreign=only_for({C: advice_call("/advies/gesprekken/{}", "advice_call2")}),
+    ),
+    "/admin/advies/gesprekken": Route(STAFF, "/admin/advies/gesprekken"),
+    "/admin/advies/gesprekken/<int:call_id>": Route(
+        STAFF, advice_call("/admin/advies/gesprekken/{}")
+    ),
+    "/admin/advies/gesprekken/<int:call_id>/uitkomst": Route(
+        STAFF, advice_call("/admin/advies/gesprekken/{}/uitkomst")
+    ),
+    "/admin/advies/gesprekken/<int:call_id>/status": Route(
+        STAFF, advice_call("/admin/advies/gesprekken/{}/status")
+    ),
+    "/admin/advies/gesprekken/<int:call_id>/adviseur": Route(
+        STAFF, advice_call("/admin/advies/gesprekken/{}/adviseur")
     ),
 }
 

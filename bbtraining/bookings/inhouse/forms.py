@@ -210,6 +210,15 @@ class RequestForm(OnceForm):
         if not field.data:
             raise ValidationError(_l("Kies een wachtwoord voor uw account."))
 
+    def prefill(self, args) -> None:
+        """Start a new form from a link (an advisor's next step after a kennismakingsgesprek:
+        `?assembly_phase=verkenning&assembly_context=...`); unknown values are left out."""
+        if args.get("assembly_phase") in ASSEMBLY_PHASE_LABELS:
+            self.assembly_phase.data = args["assembly_phase"]
+        context = _strip(args.get("assembly_context") or "")
+        if context:
+            self.assembly_context.data = context[:5000]
+
     def validate_venue(self, field):
         if self.delivery_mode.data == "venue" and not field.data:
             raise ValidationError(_l("Vul de plaats of het adres van uw locatie in."))

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 
 from ... import audit
-from ...auth.models import Role, User, normalise_email
+from ...auth.models import Organisation, Role, User, normalise_email
 from ...auth.services import find_or_create_organisation, register_user
 from ...courses.models import Course
 from ...errors import DomainError
@@ -47,6 +47,63 @@ class RequestData:
     venue: str | None = None
     organisation_name: str | None = None
     organisation_kind: str = "gemeente"
+
+
+@dataclass
+class Requester:
+    """Who a request from the public belongs to (see `resolve_requester`)."""
+
+    user: User
+    organisation: Organisation
+    pending: bool  # named an organisation that existed: membership unconfirmed
+    new_user: User | None  # the account made for this request, if any
+
+
+def resolve_requester(
+    *,
+    user: User | None,
+    account: NewAccount | None,
+    organisation_name: str | None,
+    organisation_kind: str = "gemeente",
+) -> Requester:
+    """The account and organisation a request from the public is filed under; flushes.
+
+    - a signed-in client of an organisation: that organisation;
+    - someone new, naming an organisation we do not know: a new organisation, and they are its
+      first client;
+    - someone naming an organisation that already exists: we cannot tell a colleague from a
+      stranger by a name, and membership would show them everything of that organisation. The
+      request is filed for that organisation with `pending` set; staff confirm the membership.
+    The requester becomes a client. Used by inhouse requests and advice calls alike.
+    """
+    pending = False
+    new_user = None
+    if user is not None and user.organisation is not None:
+        organisation = user.organisation
+    else:
+        name = " ".join((organisation_name or "").split())
+        if not name:
+            raise DomainError(_l("Vul de naam van uw organisatie in."), field="organisation_name")
+        organisation, created = find_or_create_organisation(name, organisation_kind)
+        pending = not created
+        if user is None:
+            if account is None:
+                raise DomainError(_l("Maak een account aan of log in."), field="email")
+            user = new_user = register_user(
+                name=account.name,
+                email=account.email,
+                password=account.password,
+                roles=(Role.CLIENT,),
+                organisation=organisation if created else None,
+                locale=account.locale,
+            )
+        elif created:
+            user.organisation = organisation
+            audit.record("user.organisation_set", user, actor=user, organisation=name)
+    if not user.is_client:
+        user.add_role(Role.CLIENT)
+        audit.record("user.role_added", user, actor=user, role="client")
+    return Requester(user=user, organisation=organisation, pending=pending, new_user=new_user)
 
 
 def requestable_course(slug: str) -> Course | None:
@@ -109,33 +166,13 @@ def submit_request(
     if not course.published or not course.is_inhouse:
         raise DomainError(_l("Deze training kan niet inhouse worden aangevraagd."))
     _check_request(data)
-    pending = False
-    new_user = None
-    if user is not None and user.organisation is not None:
-        organisation = user.organisation
-    else:
-        name = " ".join((data.organisation_name or "").split())
-        if not name:
-            raise DomainError(_l("Vul de naam van uw organisatie in."), field="organisation_name")
-        organisation, created = find_or_create_organisation(name, data.organisation_kind)
-        pending = not created
-        if user is None:
-            if account is None:
-                raise DomainError(_l("Maak een account aan of log in."), field="email")
-            user = new_user = register_user(
-                name=account.name,
-                email=account.email,
-                password=account.password,
-                roles=(Role.CLIENT,),
-                organisation=organisation if created else None,
-                locale=account.locale,
-            )
-        elif created:
-            user.organisation = organisation
-            audit.record("user.organisation_set", user, actor=user, organisation=name)
-    if not user.is_client:
-        user.add_role(Role.CLIENT)
-        audit.record("user.role_added", user, actor=user, role="client")
+    who = resolve_requester(
+        user=user,
+        account=account,
+        organisation_name=data.organisation_name,
+        organisation_kind=data.organisation_kind,
+    )
+    user, organisation, pending, new_user = who.user, who.organisation, who.pending, who.new_user
 
     booking = InhouseBooking(
         course=course,

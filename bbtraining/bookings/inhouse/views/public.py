@@ -28,6 +28,8 @@ def inhouse_request(slug: str):
         needs_organisation=user is None or user.organisation is None,
         needs_account=user is None,
     )
+    if request.method == "GET":
+        form.prefill(request.args)
     if request.method == "GET" and user is not None:
         form.contact_name.data = form.contact_name.data or user.name
         form.contact_email.data = form.contact_email.data or user.email
