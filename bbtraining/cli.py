@@ -14,6 +14,7 @@ DEMO_SEEDERS = (
     "bbtraining.bookings.inhouse.demo",
     "bbtraining.alumni.demo",
     "bbtraining.bookings.attendance.demo",
+    "bbtraining.advice.demo",
 )
 
 
@@ -43,7 +44,12 @@ def register_cli(app: Flask) -> None:
         from .auth.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
         click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
-        for email, name, roles, _org in DEMO_ACCOUNTS:
+        extra = [
+            account
+            for module_name in DEMO_SEEDERS
+            for account in getattr(importlib.import_module(module_name), "DEMO_EXTRA_ACCOUNTS", ())
+        ]
+        for email, name, roles, _org in (*DEMO_ACCOUNTS, *extra):
             click.echo(f"  {email:<32} {', '.join(roles):<22} {name}")
 
     @app.cli.group("outbox")

@@ -18,12 +18,15 @@ TASK_MODULES: tuple[str, ...] = (
     "bbtraining.advice.tasks",  # h17b: the reminder the day before a call
 )
 
-from . import models  # noqa: E402, F401  (h17a: advisors, hours, calls)
+from . import advisor_views, models  # noqa: E402, F401  (h17a: advisors, hours, calls)
 
 # isort: split
 from . import call_panels, staff_views, views  # noqa: E402, F401  (h17b: calls, portal, staff)
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to set up yet beyond the blueprints create_app registers."""
+    """What the package adds beyond the blueprints create_app registers."""
+    from ..core.panels import nav_links
+
+    nav_links.register(70)(advisor_views.availability_link)  # h17a
     call_panels.register()  # h17b: the client's calls on /account/, the staff tile and link
