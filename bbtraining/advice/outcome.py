@@ -202,6 +202,16 @@ def next_step_links(call: AdviceCall) -> dict:
     return {"courses": courses, "inhouse_url": inhouse_url}
 
 
+def bundle_offer_url(call: AdviceCall) -> str | None:
+    """Where staff sell the organisation a strippenkaart (h17c's pages), when they exist."""
+    views = current_app.view_functions
+    if "advice_admin.bundle_sell" in views:
+        return public_url("advice_admin.bundle_sell", organisatie=call.organisation_id)
+    if "advice_admin.bundle_list" in views:
+        return public_url("advice_admin.bundle_list")
+    return None
+
+
 def _mail_outcome(call: AdviceCall) -> None:
     links = next_step_links(call)
     queue_mail(
@@ -219,11 +229,7 @@ def _mail_outcome(call: AdviceCall) -> None:
         },
     )
     if call.next_step == NextStep.BUNDLE and current_app.config.get("STAFF_EMAIL"):
-        bundles = (
-            public_url("advice_admin.bundles")
-            if "advice_admin.bundles" in current_app.view_functions
-            else None
-        )
+        bundles = bundle_offer_url(call)
         queue_mail(
             to=current_app.config["STAFF_EMAIL"],
             subject=_l("Strippenkaart-offerte sturen aan %(org)s", org=call.organisation.name),
