@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from flask import current_app
+from flask_babel import force_locale
 
 from ..extensions import babel_locale
 from ..i18n import lazy_gettext as _l
@@ -119,9 +120,9 @@ def _subject(kind: str, organisation: str, *, for_advisor: bool):
 
 def _invite(call: AdviceCall, person, kind: str, *, for_advisor: bool) -> None:
     method = "CANCEL" if kind == "cancel" else "REQUEST"
-    ics = build_calendar(
-        [call_event(call, person.email, person.name, cancelled=kind == "cancel")], method
-    )
+    with force_locale(babel_locale(getattr(person, "locale", None) or "nl")):
+        event = call_event(call, person.email, person.name, cancelled=kind == "cancel")
+    ics = build_calendar([event], method)
     organisation = call.organisation_name_given or call.organisation.name
     queue_mail(
         to=person,

@@ -7,7 +7,7 @@ shown to it, until staff confirm the membership, as with inhouse requests). Staf
 never shown to clients.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import current_app
@@ -23,6 +23,7 @@ from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..notifications.services import queue_mail
 from ..urls import public_url
+from . import calls
 from .models import AdviceCall, CallStatus, NextStep
 
 NEXT_STEPS = ("", *(step.value for step in NextStep))
@@ -64,9 +65,15 @@ def client_calls_query(user: User):
 
 
 def can_client_change(call: AdviceCall, now: datetime | None = None) -> bool:
-    """Moving or cancelling by link is open until the advisor's minimum notice."""
-    now = now or utcnow()
-    return call.is_booked and now < call.starts_at - timedelta(hours=call.advisor.min_notice_hours)
+    """Moving or cancelling by link is open until the advisor's minimum notice (the rule of
+    `calls`, asked rather than copied)."""
+    if not call.is_booked:
+        return False
+    try:
+        calls._check_notice(call, now or utcnow(), "")
+    except calls.CallRefused:
+        return False
+    return True
 
 
 # -- the advisor's side --------------------------------------------------------------------------
@@ -195,6 +202,16 @@ def next_step_links(call: AdviceCall) -> dict:
     return {"courses": courses, "inhouse_url": inhouse_url}
 
 
+def bundle_offer_url(call: AdviceCall) -> str | None:
+    """Where staff sell the organisation a strippenkaart (h17c's pages), when they exist."""
+    views = current_app.view_functions
+    if "advice_admin.bundle_sell" in views:
+        return public_url("advice_admin.bundle_sell", organisatie=call.organisation_id)
+    if "advice_admin.bundle_list" in views:
+        return public_url("advice_admin.bundle_list")
+    return None
+
+
 def _mail_outcome(call: AdviceCall) -> None:
     links = next_step_links(call)
     queue_mail(
@@ -212,11 +229,7 @@ def _mail_outcome(call: AdviceCall) -> None:
         },
     )
     if call.next_step == NextStep.BUNDLE and current_app.config.get("STAFF_EMAIL"):
-        bundles = (
-            public_url("advice_admin.bundles")
-            if "advice_admin.bundles" in current_app.view_functions
-            else None
-        )
+        bundles = bundle_offer_url(call)
         queue_mail(
             to=current_app.config["STAFF_EMAIL"],
             subject=_l("Strippenkaart-offerte sturen aan %(org)s", org=call.organisation.name),

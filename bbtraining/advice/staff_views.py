@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -119,9 +119,7 @@ def _detail(call, outcome_form=None, reassign_form=None, status=200):
             status_form=CallStatusForm(),
             has_passed=call.starts_at <= utcnow(),
             next_links=outcome.next_step_links(call),
-            bundles_url=url_for("advice_admin.bundles")
-            if "advice_admin.bundles" in current_app.view_functions
-            else None,
+            bundles_url=outcome.bundle_offer_url(call),
         ),
         status,
     )

@@ -151,3 +151,21 @@ def test_another_advisor_taking_over_cancels_the_old_advisors_invite(
     assert summary(invites(bram.user.email)[-1]) == ("REQUEST", call.uid, call.sequence)
     assert summary(invites(CLIENT)[-1]) == ("REQUEST", call.uid, call.sequence)
     assert "Bram Adviseur" in outbox_to(CLIENT)[-1].text_body
+
+
+def test_moving_to_a_slot_taken_meanwhile_is_refused_and_changes_nothing(
+    client, make_advisor, make_call
+):
+    advisor = make_advisor(max_calls_per_day=8)
+    call, manage_url = _book(client, advisor)
+    page = client.get(manage_url).get_data(as_text=True)
+    other = [s for s in offered(page) if as_utc(s) > call.starts_at + timedelta(hours=2)][0]
+    make_call(advisor, as_utc(other))  # someone else was quicker
+    mails = len(outbox_to(CLIENT))
+    response = client.post(manage_url + "/verzetten", data={"slot": other})
+    assert response.status_code == 400
+    assert "Dit tijdstip is net geboekt; kies een ander." in response.get_data(as_text=True)
+    db.session.expire_all()
+    again = db.session.get(AdviceCall, call.id)
+    assert again.starts_at == call.starts_at and again.sequence == 0
+    assert len(outbox_to(CLIENT)) == mails

@@ -193,3 +193,23 @@ def test_the_reminder_goes_out_the_day_before_exactly_once(make_advisor, make_ca
     assert outbox_to(just_booked.requester.email) == []  # they just got the confirmation
     assert outbox_to(next_week.requester.email) == []
     assert _reload(tomorrow).reminder_sent_at is not None
+
+
+def test_the_reminder_runs_on_the_worker_beat(app):
+    from bbtraining import task_modules
+
+    assert "bbtraining.advice.tasks" in task_modules()
+    entry = app.config["CELERY_BEAT_SCHEDULE"]["advice-call-reminders"]
+    assert entry["task"] == "advice.send_call_reminders"
+
+
+def test_a_moved_call_is_reminded_again_for_its_new_time(make_advisor, make_call):
+    advisor = make_advisor()
+    now = utcnow()
+    call = make_call(advisor, now + timedelta(hours=20), created_at=now - timedelta(days=5))
+    assert tasks.send_due_call_reminders(now) == 1
+    start = call.starts_at + timedelta(hours=2)
+    call.move_to(start, start + timedelta(minutes=30), start, start + timedelta(minutes=40))
+    db.session.commit()
+    assert tasks.send_due_call_reminders(now) == 1
+    assert len([m for m in outbox_to(call.requester.email) if "Herinnering" in m.subject]) == 2

@@ -31,7 +31,7 @@ def test_the_dashboard_shows_the_organisations_calls_and_what_was_agreed(
     upcoming = make_call(advisor, utcnow() + timedelta(days=3), organisation=org, requester=asker)
     login(colleague)  # a colleague of the same organisation sees them too
     page = client.get("/account/").get_data(as_text=True)
-    assert "Kennismakingsgesprekken" in page
+    assert "Gesprekken met onze adviseur" in page
     assert f"/advies/gesprekken/{upcoming.id}" in page and f"/advies/gesprekken/{past.id}" in page
     assert "Trainingen voor deze fase" in page
     detail = client.get(f"/advies/gesprekken/{past.id}").get_data(as_text=True)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bbtraining.advice.models import AdviceCall, AdvisorHours, AdvisorProfile
 from bbtraining.extensions import db
+from tests.browser.test_a11y import MARKUP_PROBLEMS, axe_violations
 from tests.conftest import PASSWORD, outbox_to
 
 pytestmark = pytest.mark.browser
@@ -46,11 +47,12 @@ def london_phone(browser, live_server):
 def test_a_clerk_books_a_call_from_the_home_page_on_a_phone(london_phone, advisor):
     page = london_phone
     page.goto(page.base_url + "/")
-    page.get_by_role("link", name="Plan een kennismakingsgesprek").first.click()
+    page.locator("#plan-call").tap()
     # The page asks again with the phone's own zone: the slots are on London's clock.
     page.wait_for_url("**/advies/kennismaking?*tz=Europe%2FLondon*")
     assert page.locator("text=Tijden in uw tijdzone (Europe/London)").count() == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    assert axe_violations(page) == [] and page.evaluate(MARKUP_PROBLEMS) == []
 
     first = page.locator(".slot-grid label").first
     label = first.inner_text().strip()
@@ -75,3 +77,6 @@ def test_a_clerk_books_a_call_from_the_home_page_on_a_phone(london_phone, adviso
     assert str(invite["METHOD"]) == "REQUEST"
     assert str(invite.walk("VEVENT")[0]["UID"]) == call.uid
     assert label in mail.text_body and "(Europe/London)" in mail.text_body
+    # The page of the call (the confirmation, and the mailed link to move or cancel).
+    assert axe_violations(page) == [] and page.evaluate(MARKUP_PROBLEMS) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

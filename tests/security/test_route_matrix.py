@@ -133,21 +133,6 @@ def _check_in(w: World, role: str) -> str:
     return f"/check-in/{w.att_session.id}?grant={w.check_in_grant}"
 
 
-def _advisor(w: World):
-    """The world's advisor (made on first use): the other trainer, with a day off planned."""
-    if "advisor" not in w.objects:
-        from bbtraining.advice.advisors import make_advisor
-        from bbtraining.advice.models import AdvisorDateOverride
-
-        profile = make_advisor(w.others[T])
-        profile.overrides.append(
-            AdvisorDateOverride(day=datetime.now(UTC).date() + timedelta(days=30), kind="off")
-        )
-        db.session.commit()
-        w.objects["advisor"] = profile
-    return w.objects["advisor"]
-
-
 def _advice(w: World) -> dict:
     """Kennismakingsgesprekken of the world, made on first use: an advisor, a past call of the
     client's organisation and one of the other organisation (both held, so that no walk can
@@ -201,6 +186,21 @@ def advice_link(suffix: str = "") -> Callable[[World, str], str]:
         return f"/advies/gesprek/{manage_token(_advice(w)['advice_call'])}{suffix}"
 
     return build
+
+
+def _advisor(w: World):
+    """The world's advisor (made on first use): the other trainer, with a day off planned."""
+    if "advisor" not in w.objects:
+        from bbtraining.advice.advisors import make_advisor
+        from bbtraining.advice.models import AdvisorDateOverride
+
+        profile = make_advisor(w.others[T])
+        profile.overrides.append(
+            AdvisorDateOverride(day=datetime.now(UTC).date() + timedelta(days=30), kind="off")
+        )
+        db.session.commit()
+        w.objects["advisor"] = profile
+    return w.objects["advisor"]
 
 
 TABLE: dict[str, Route] = {
@@ -702,32 +702,6 @@ TABLE: dict[str, Route] = {
         lambda w, role: f"/calendar/{w.others[F].calendar_token}.ics",
         foreign=lambda w, role: "/calendar/not-a-token.ics",
     ),
-    # -- advice: advisors' availability (h17a) ---------------------------------------------------
-    # The world's advisor is the other trainer (no walk signs in as them); the walking trainer is
-    # no advisor, so the role gate refuses them. An advisor reaching another's page: 404
-    # (tests/advice/test_advisor_hours.py).
-    "/admin/advies/beschikbaarheid": Route(STAFF, "/admin/advies/beschikbaarheid"),
-    "/admin/advies/adviseurs/": Route(STAFF, "/admin/advies/adviseurs/"),
-    "/admin/advies/adviseurs/<int:advisor_id>": Route(
-        STAFF, lambda w, role: f"/admin/advies/adviseurs/{_advisor(w).id}"
-    ),
-    "/admin/advies/adviseurs/<int:advisor_id>/regels": Route(
-        STAFF, lambda w, role: f"/admin/advies/adviseurs/{_advisor(w).id}/regels"
-    ),
-    "/admin/advies/adviseurs/<int:advisor_id>/uren": Route(
-        STAFF, lambda w, role: f"/admin/advies/adviseurs/{_advisor(w).id}/uren"
-    ),
-    "/admin/advies/adviseurs/<int:advisor_id>/afwijkingen": Route(
-        STAFF, lambda w, role: f"/admin/advies/adviseurs/{_advisor(w).id}/afwijkingen"
-    ),
-    "/admin/advies/adviseurs/<int:advisor_id>/afwijkingen/<int:override_id>/verwijderen": Route(
-        STAFF,
-        lambda w, role: (
-            f"/admin/advies/adviseurs/{_advisor(w).id}/afwijkingen/"
-            f"{_advisor(w).overrides[0].id}/verwijderen"
-        ),
-        last=1,
-    ),
     # -- kennismakingsgesprekken -------------------------------------------------------------------
     "/advies/kennismaking": Route(EVERYONE, "/advies/kennismaking"),
     # The signed link is the key, also for people who are not signed in.
@@ -758,6 +732,32 @@ TABLE: dict[str, Route] = {
     ),
     "/admin/advies/gesprekken/<int:call_id>/adviseur": Route(
         STAFF, advice_call("/admin/advies/gesprekken/{}/adviseur")
+    ),
+    # -- advice: advisors' availability (h17a) ---------------------------------------------------
+    # The world's advisor is the other trainer (no walk signs in as them); the walking trainer is
+    # no advisor, so the role gate refuses them. An advisor reaching another's page: 404
+    # (tests/advice/test_advisor_hours.py).
+    "/admin/advies/beschikbaarheid": Route(STAFF, "/admin/advies/beschikbaarheid"),
+    "/admin/advies/adviseurs/": Route(STAFF, "/admin/advies/adviseurs/"),
+    "/admin/advies/adviseurs/<int:advisor_id>": Route(
+        STAFF, lambda w, role: f"/admin/advies/adviseurs/{_advisor(w).id}"
+    ),
+    "/admin/advies/adviseurs/<int:advisor_id>/regels": Route(
+        STAFF, lambda w, role: f"/admin/advies/adviseurs/{_advisor(w).id}/regels"
+    ),
+    "/admin/advies/adviseurs/<int:advisor_id>/uren": Route(
+        STAFF, lambda w, role: f"/admin/advies/adviseurs/{_advisor(w).id}/uren"
+    ),
+    "/admin/advies/adviseurs/<int:advisor_id>/afwijkingen": Route(
+        STAFF, lambda w, role: f"/admin/advies/adviseurs/{_advisor(w).id}/afwijkingen"
+    ),
+    "/admin/advies/adviseurs/<int:advisor_id>/afwijkingen/<int:override_id>/verwijderen": Route(
+        STAFF,
+        lambda w, role: (
+            f"/admin/advies/adviseurs/{_advisor(w).id}/afwijkingen/"
+            f"{_advisor(w).overrides[0].id}/verwijderen"
+        ),
+        last=1,
     ),
 }
 
