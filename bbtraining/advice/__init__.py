@@ -14,8 +14,12 @@ from flask import Blueprint, Flask
 bp = Blueprint("advice", __name__, url_prefix="/advies")
 admin_bp = Blueprint("advice_admin", __name__, url_prefix="/admin/advies")
 
-TASK_MODULES: tuple[str, ...] = ()
+TASK_MODULES: tuple[str, ...] = ("bbtraining.advice.bundle_tasks",)
 
 
 def init_app(app: Flask) -> None:
     """Nothing to set up yet beyond the blueprints create_app registers."""
+    bundle_views.register_panels()  # h17c: the strippenkaart on /account/ and /admin/
+
+
+from . import bundle_models, bundle_views  # noqa: E402, F401  (h17c: advies-strippenkaart)
