@@ -14,6 +14,7 @@ DEMO_SEEDERS = (
     "bbtraining.bookings.inhouse.demo",
     "bbtraining.alumni.demo",
     "bbtraining.bookings.attendance.demo",
+    "bbtraining.advice.bundle_demo",
 )
 
 
