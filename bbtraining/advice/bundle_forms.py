@@ -3,9 +3,10 @@ correcting an entry. The rules (quarters, balance, validity) live in bundles.py;
 only parse what was typed."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..bookings.inhouse.forms import AmountField, DutchDateField
 from ..i18n import lazy_gettext as _l
 from ..submissions import OnceForm
 
@@ -16,30 +17,38 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+class MinutesField(IntegerField):
+    """Whole minutes, with a Dutch message for what is not a number."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("Vul de duur in hele minuten in, bijvoorbeeld 45.")) from exc
+
+
 class SellBundleForm(OnceForm):
     organisation = SelectField(
         _l("Organisatie"),
         coerce=int,
         validators=[DataRequired(message=_l("Kies de organisatie die de strippenkaart koopt."))],
     )
-    hours = DecimalField(
+    hours = AmountField(
         _l("Aantal uren"),
-        places=2,
         default=10,
         validators=[InputRequired(message=_l("Vul het aantal uren in, bijvoorbeeld 10 of 20."))],
         description=_l("In hele uren of kwartieren (bijvoorbeeld 10 of 12,5)."),
     )
-    price = StringField(
+    price = AmountField(
         _l("Prijs excl. btw (€)"),
-        filters=[_strip],
-        validators=[DataRequired(message=_l("Vul de prijs van de strippenkaart in."))],
+        validators=[InputRequired(message=_l("Vul de prijs van de strippenkaart in."))],
     )
-    valid_from = DateField(
+    valid_from = DutchDateField(
         _l("Geldig vanaf"),
         format=DATE_FORMATS,
         validators=[InputRequired(message=_l("Vul een geldige datum in."))],
     )
-    valid_until = DateField(
+    valid_until = DutchDateField(
         _l("Geldig tot en met"),
         format=DATE_FORMATS,
         validators=[Optional()],
@@ -53,12 +62,12 @@ class SellBundleForm(OnceForm):
 
 
 class LogTimeForm(OnceForm):
-    day = DateField(
+    day = DutchDateField(
         _l("Datum van het advies"),
         format=DATE_FORMATS,
         validators=[InputRequired(message=_l("Vul de datum van het advies in."))],
     )
-    minutes = IntegerField(
+    minutes = MinutesField(
         _l("Duur in minuten"),
         validators=[InputRequired(message=_l("Vul een duur in van minstens een kwartier."))],
         description=_l("Per kwartier: 15, 30, 45, 60, 75 ..."),
