@@ -15,8 +15,9 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from ..auth.models import Organisation
-from ..core.panels import account_panels, admin_panels
+from ..core.panels import account_panels, admin_panels, nav_links
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..permissions import admin_required, get_or_404, get_visible_or_404, roles_required
 from ..web import commit_or_flash
 from . import admin_bp, bp, bundle_exports, bundles
@@ -108,9 +109,17 @@ def bundle_staff_tile(user) -> Markup | None:
     )
 
 
+def bundle_nav_link(user) -> list:
+    """Advisors find the bundles they log time on in the menu (staff via /admin/)."""
+    if user.is_advisor:
+        return [(_l("Strippenkaarten"), "advice_admin.bundle_list")]
+    return []
+
+
 def register_panels() -> None:
     account_panels.register(40)(bundle_account_panel)
     admin_panels.register(70)(bundle_staff_tile)
+    nav_links.register(70)(bundle_nav_link)
 
 
 # -- staff and advisors -----------------------------------------------------------------------

@@ -166,6 +166,9 @@ def _log(client, bundle, **fields):
 def test_an_advisor_logs_their_own_time(kit, client, login):
     bundle = kit.bundle(hours=2)
     login(kit.advisor)
+    assert 'href="/admin/advies/strippenkaarten"' in _text(client.get("/account/"))  # the menu
+    listing = _text(client.get("/admin/advies/strippenkaarten"))
+    assert "Gemeente Zeist" in listing and "Strippenkaart verkopen" not in listing
     page = _text(client.get(f"/admin/advies/strippenkaarten/{bundle.id}"))
     assert "Tijd boeken" in page and "Overschrijding toestaan" not in page
     # Whoever an advisor names, the time is theirs.
