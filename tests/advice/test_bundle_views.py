@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from bbtraining.advice import bundles
@@ -82,7 +83,10 @@ def test_the_downloads_hold_every_entry_and_no_formula(kit, client, login):
     assert values[1][3].startswith("'=") and values[2][2] == 30
     pdf = client.get(f"/advies/strippenkaarten/{bundle.id}/overzicht.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
-    assert pdf.data.startswith(b"%PDF")
+    text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    assert "Overzicht advies-strippenkaart" in text and "Gemeente Zeist" in text
+    assert "Tweede gesprek" in text and "Anna Adviseur" in text
+    assert "Totaal gebruikt: 1,5 uur van 10 uur." in text
 
 
 # -- staff sell -------------------------------------------------------------------------------
