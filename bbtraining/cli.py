@@ -15,6 +15,7 @@ DEMO_SEEDERS = (
     "bbtraining.alumni.demo",
     "bbtraining.bookings.attendance.demo",
     "bbtraining.advice.demo",
+    "bbtraining.advice.bundle_demo",
 )
 
 

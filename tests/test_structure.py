@@ -14,6 +14,8 @@ MAX_LINES = 600
 # Where a transaction is committed: the one commit point of a request (web.py), and the code that
 # runs outside a request and so owns its transaction (CLI, Celery tasks and worker, demo seeders).
 COMMITTERS = {"web.py", "cli.py", "tasks.py", "celery_app.py", "worker.py", "demo.py"}
+# A package with several task or demo modules names them <noun>_tasks.py / <noun>_demo.py.
+COMMITTER_SUFFIXES = ("_tasks.py", "_demo.py")
 
 
 def test_no_module_is_over_600_lines():
@@ -152,7 +154,7 @@ def test_only_the_owners_of_a_transaction_commit():
     wrong = [
         f"{module.where}:{line}: {module.source.splitlines()[line - 1].strip()}"
         for module in modules()
-        if module.path.name not in COMMITTERS
+        if module.path.name not in COMMITTERS and not module.path.name.endswith(COMMITTER_SUFFIXES)
         for line in commits(module)
     ]
     assert not wrong, (

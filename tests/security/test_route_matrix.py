@@ -694,6 +694,51 @@ TABLE: dict[str, Route] = {
         denied=404,
         foreign=only_for({T: obj("round2", "/account/evaluations/{}")}),
     ),
+    # -- advies-strippenkaart (h17c) --------------------------------------------------------------
+    # The organisation's clients and staff (and advisors, not a role of this walk).
+    "/advies/strippenkaarten/<int:bundle_id>": Route(
+        frozenset({C, S}),
+        obj("bundle", "/advies/strippenkaarten/{}"),
+        denied=404,
+        foreign=only_for({C: obj("bundle2", "/advies/strippenkaarten/{}")}),
+    ),
+    "/advies/strippenkaarten/<int:bundle_id>/overzicht.pdf": Route(
+        frozenset({C, S}),
+        obj("bundle", "/advies/strippenkaarten/{}/overzicht.pdf"),
+        denied=404,
+        foreign=only_for({C: obj("bundle2", "/advies/strippenkaarten/{}/overzicht.pdf")}),
+    ),
+    "/advies/strippenkaarten/<int:bundle_id>/regels.<any(csv, xlsx):fmt>": Route(
+        frozenset({C, S}),
+        obj("bundle", "/advies/strippenkaarten/{}/regels.csv"),
+        denied=404,
+        foreign=only_for({C: obj("bundle2", "/advies/strippenkaarten/{}/regels.xlsx")}),
+    ),
+    "/admin/advies/strippenkaarten": Route(STAFF, "/admin/advies/strippenkaarten"),
+    "/admin/advies/strippenkaarten/nieuw": Route(STAFF, "/admin/advies/strippenkaarten/nieuw"),
+    "/admin/advies/strippenkaarten/<int:bundle_id>": Route(
+        STAFF, obj("bundle2", "/admin/advies/strippenkaarten/{}")
+    ),
+    "/admin/advies/strippenkaarten/<int:bundle_id>/tijd": Route(
+        STAFF, obj("bundle2", "/admin/advies/strippenkaarten/{}/tijd")
+    ),
+    "/admin/advies/strippenkaarten/<int:bundle_id>/regels/<int:entry_id>/correctie": Route(
+        STAFF,
+        lambda w, role: (
+            f"/admin/advies/strippenkaarten/{w.bundle2.id}/regels/{w.bundle2_entry.id}/correctie"
+        ),
+    ),
+    "/admin/advies/strippenkaarten/<int:bundle_id>"
+    "/overschrijding/<any(toestaan, stoppen):action>": Route(
+        STAFF, obj("bundle2", "/admin/advies/strippenkaarten/{}/overschrijding/stoppen")
+    ),
+    "/admin/advies/strippenkaarten/<int:bundle_id>/overschrijding/factureren": Route(
+        STAFF, obj("bundle2", "/admin/advies/strippenkaarten/{}/overschrijding/factureren")
+    ),
+    "/admin/advies/strippenkaarten/<int:bundle_id>/sluiten": Route(
+        STAFF, obj("bundle2", "/admin/advies/strippenkaarten/{}/sluiten"), last=1
+    ),
+    "/admin/advies/uren-per-adviseur.csv": Route(STAFF, "/admin/advies/uren-per-adviseur.csv"),
     # -- calendar feeds ---------------------------------------------------------------------------
     # The token is the only credential (calendar apps cannot log in). Someone who never signs in
     # here, so that no walk regenerates the token first.

@@ -340,6 +340,7 @@ def build_world() -> World:
 
     # -- attendance, completion, certificates, evaluation ---------------------------------------
     _attendance(w, billing)
+    _advice_bundles(w)  # h17c
 
     # -- mail: one row in the outbox and one message in the development mailbox ---------------
     db.session.commit()
@@ -350,6 +351,26 @@ def build_world() -> World:
     o["outbox_row"] = row
     o["mailbox_name"] = f"{row.id:08d}.eml"
     return w
+
+
+def _advice_bundles(w: World) -> None:
+    """An advies-strippenkaart for each organisation, each with an hour logged (h17c)."""
+    from bbtraining.advice import bundles
+
+    advisor = _user("adviseur@example.nl", "Anna Adviseur", "advisor")
+    o = w.objects
+    for name, organisation in (("bundle", o["org_a"]), ("bundle2", o["org_b"])):
+        o[name] = bundles.sell_bundle(
+            organisation=organisation, hours=10, price=Decimal("1500"), by=w.users["admin"]
+        )
+        o[name + "_entry"] = bundles.log_time(
+            o[name],
+            day=bundles.today(),
+            minutes=60,
+            topic="Opzet van de loting",
+            advisor=advisor,
+            by=advisor,
+        )
 
 
 def _shift(edition, start: datetime) -> None:
