@@ -1,7 +1,7 @@
 """advies-strippenkaart: bundles of advice hours and their ledger
 
 Revision ID: d5f8a2c4e6b0
-Revises: c1a7e3b5d9f2 (c1a7e3b5d9f2 once h17a's advisors are merged)
+Revises: c1a7e3b5d9f2
 Create Date: 2026-12-05 13:03:28.061293
 
 """
