@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, time
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defaultload, joinedload
 
 from .. import audit
 from ..auth.models import Role, User, UserRole
@@ -18,7 +18,8 @@ from .models import AdvisorDateOverride, AdvisorHours, AdvisorProfile, OverrideK
 
 
 def active_advisors() -> list[AdvisorProfile]:
-    """Active profiles of active users who hold the adviseur role, by name, with their hours."""
+    """Active profiles of active users who hold the adviseur role, by name, with their hours and
+    overrides."""
     query = (
         select(AdvisorProfile)
         .join(User, AdvisorProfile.user_id == User.id)
@@ -28,7 +29,13 @@ def active_advisors() -> list[AdvisorProfile]:
             User.is_active_account.is_(True),
             User.deleted_at.is_(None),
         )
-        .options(selectinload(AdvisorProfile.hours), selectinload(AdvisorProfile.overrides))
+        # One query: the user, hours and overrides joined (a few rows each); the user's roles
+        # only if someone asks.
+        .options(
+            joinedload(AdvisorProfile.hours),
+            joinedload(AdvisorProfile.overrides),
+            defaultload(AdvisorProfile.user).lazyload(User.role_rows),
+        )
         .order_by(User.name, AdvisorProfile.id)
     )
     return list(db.session.scalars(query).unique())

@@ -12,9 +12,11 @@ this start refused": the booking service and the slot list use the same rule.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from itertools import accumulate
 
 from sqlalchemy import select
 
@@ -105,6 +107,9 @@ class Plan:
             self._load_calls(ignore_call_id)
             self._load_sessions()
         self._busy.sort()
+        # For the overlap test in O(log n): the starts in order, and the latest end so far.
+        self._starts = [start for start, _end in self._busy]
+        self._latest_end = list(accumulate((end for _start, end in self._busy), max))
 
     # -- loading (one query each) ----------------------------------------------------------------
     def _load_calls(self, ignore_call_id: int | None) -> None:
@@ -161,7 +166,10 @@ class Plan:
     def _is_free(self, starts_at: datetime) -> bool:
         blocked_from = starts_at - self.before
         blocked_until = starts_at + self.call_length + self.after
-        return not any(a < blocked_until and blocked_from < b for a, b in self._busy)
+        # The busy stretches that start before the call's blocked time ends overlap it when one
+        # of them ends after that blocked time begins.
+        before = bisect_left(self._starts, blocked_until)
+        return before == 0 or self._latest_end[before - 1] <= blocked_from
 
     def refusal(self, starts_at: datetime) -> Refusal | None:
         """Why `starts_at` cannot be booked, or None when it can."""
