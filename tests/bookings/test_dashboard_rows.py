@@ -152,3 +152,32 @@ def test_waitlist_positions_follow_the_queue(full_edition, make_user):
         entries[3].id: 1,
     }
     assert positions == {e.id: waitlist.waitlist_position(e) for e in entries}
+
+
+def test_a_participants_attendance_costs_no_query_per_session(
+    app, client, login, make_user, make_edition, make_enrollment
+):
+    person_id = make_user("facilitator", email="aanwezig@example.nl").id
+    trainer_id = make_user("trainer").id
+
+    def present_at_a_past_session() -> None:
+        person, trainer = db.session.get(User, person_id), db.session.get(User, trainer_id)
+        edition = make_edition(trainer=trainer, days=1)
+        enrollment = make_enrollment(edition, person)
+        _into_the_past(edition.sessions)
+        marking.mark(edition.sessions[0], f"enrollment:{enrollment.id}", "present", by=trainer)
+        db.session.commit()
+
+    _no_personal_cache(app)
+    try:
+        present_at_a_past_session()
+        login(db.session.get(User, person_id))
+        before, page = _dashboard(client)
+        assert page.count("Aanwezig") >= 1
+        for _ in range(2):
+            present_at_a_past_session()
+        after, page = _dashboard(client)
+        assert page.split("Uw aanwezigheid")[1].count("<tr>") == 4  # the header and three rows
+    finally:
+        _personal_cache_back(app)
+    assert after == before, (before, after)
