@@ -285,6 +285,15 @@ class FrontDoor:
         if entry is None:
             return None
         status, parts, headers = entry
+        if len(parts) == 1:
+            # No token in the page (a public page, bbtraining/http_cache.py): nothing of this
+            # visitor's to give, so no session either; as cheap as a returning visitor's hit.
+            body = parts[0]
+            start_response(
+                "200 OK",
+                [*headers, ("Content-Length", str(len(body))), ("X-Page-Cache", "hit")],
+            )
+            return [body]
         visitor = self.sessions.session_class()
         # 40 random hex digits, the form of Flask-WTF's own raw token.
         visitor[self.token_field] = secrets.token_hex(20)

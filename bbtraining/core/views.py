@@ -11,6 +11,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
 from ..auth.views import safe_next
 from ..extensions import csrf
@@ -41,15 +42,21 @@ def favicon():
     )
 
 
-@bp.route("/language/<code>", methods=["POST"])
+@bp.route("/language/<code>", methods=["GET", "POST"])
 def set_language(code: str):
+    """The language switch. The public pages link to it (GET: they carry no CSRF token, being
+    the same for every visitor), which changes this browser's language only; the form on the
+    other pages (POST, with the token) also keeps it as the account's language."""
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
-    if current_user.is_authenticated and current_user.locale != code:
+    # The session this may start holds a CSRF token, as one a form starts does: the page
+    # cache's front door serves stored pages only to sessions with one.
+    generate_csrf()
+    if request.method == "POST" and current_user.is_authenticated and current_user.locale != code:
         current_user.locale = code
         commit()
-    return redirect(safe_next(request.form.get("next") or request.referrer, "courses.home"))
+    return redirect(safe_next(request.values.get("next") or request.referrer, "courses.home"))
 
 
 @account_bp.route("/", endpoint="dashboard")

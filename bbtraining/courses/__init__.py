@@ -9,6 +9,10 @@ from . import admin_views, models, views  # noqa: E402, F401
 
 
 def init_app(app) -> None:
+    from .. import http_cache
+    from .catalog import next_change_by_clock
     from .panels import register_panels
 
     register_panels()
+    # The ETags of the public pages change when a session starts, a deadline passes, a day ends.
+    http_cache.changes_by_clock(app, next_change_by_clock)

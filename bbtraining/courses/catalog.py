@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, exists, func, select
 
@@ -283,6 +283,42 @@ def upcoming_trainers(editions: Iterable[Edition]) -> list[User]:
         for trainer in edition.trainers:
             seen.setdefault(trainer.id, trainer)
     return list(seen.values())
+
+
+def next_change_by_clock(now: datetime | None = None) -> datetime:
+    """The next moment the public pages and the public calendar change with the clock alone, the
+    data unchanged: a planned session starting or ending, an enrollment deadline passing, or the
+    date turning in Amsterdam (rules by the day, such as the last day of free cancellation)."""
+    now = now or utcnow()
+    planned = (
+        select(TrainingSession.starts_at, TrainingSession.ends_at)
+        .join(Edition, TrainingSession.edition_id == Edition.id)
+        .where(
+            Edition.status == EditionStatus.SCHEDULED,
+            TrainingSession.status == SessionStatus.SCHEDULED,
+            TrainingSession.ends_at > now,
+        )
+        .subquery()
+    )
+    starts, ends, deadline = db.session.execute(
+        select(
+            select(func.min(planned.c.starts_at))
+            .where(planned.c.starts_at > now)
+            .scalar_subquery(),
+            select(func.min(planned.c.ends_at)).scalar_subquery(),
+            select(func.min(Edition.enrollment_deadline))
+            .where(
+                Edition.status == EditionStatus.SCHEDULED,
+                Edition.enrollment_deadline >= now,
+            )
+            .scalar_subquery(),
+        )
+    ).one()
+    local_now = now.astimezone(AMSTERDAM)
+    midnight = datetime.combine(local_now.date() + timedelta(days=1), time(0), tzinfo=AMSTERDAM)
+    # A deadline is open through its own moment (`now > deadline` closes it): a second later.
+    moments = [starts, ends, deadline + timedelta(seconds=1) if deadline else None, midnight]
+    return min(m.astimezone(UTC) for m in moments if m is not None)
 
 
 def public_calendar_sessions(now: datetime | None = None) -> list[TrainingSession]:

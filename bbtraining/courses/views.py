@@ -4,6 +4,7 @@ from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user
 
 from ..db_types import utcnow
+from ..http_cache import public_page
 from ..page_cache import cached_page
 from . import bp, catalog
 from .jsonld import course_jsonld
@@ -25,6 +26,7 @@ def catalog_helpers():
 
 
 @bp.route("/")
+@public_page
 @cached_page
 def home():
     by_phase = catalog.courses_by_phase()
@@ -38,6 +40,7 @@ def home():
 
 
 @bp.route("/courses/", endpoint="catalog")
+@public_page
 @cached_page
 def catalog_page():
     filters = catalog.CatalogFilters.from_args(request.args)
@@ -55,6 +58,7 @@ def catalog_page():
 
 
 @bp.route("/courses/<slug>")
+@public_page
 @cached_page
 def course(slug: str):
     preview = current_user.is_authenticated and current_user.is_admin
@@ -74,10 +78,10 @@ def course(slug: str):
 
 
 @bp.route("/calendar/public.ics")
+@public_page
 def public_calendar():
     from ..notifications.calendar import ics_content_type
 
     response = Response(catalog.public_calendar(), content_type=ics_content_type("PUBLISH"))
     response.headers["Content-Disposition"] = 'inline; filename="trainingen.ics"'
-    response.headers["Cache-Control"] = "public, max-age=900"
     return response

@@ -23,7 +23,7 @@ TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.attendance.tasks",)
 
 # Wiring: guests added on the sheet take part in their session; a session cancelled or moved
 # after its group's end decides completion again; the dashboards' panels.
-register_provider(guests.guest_participants)
+register_provider(guests.guest_participants, many=guests.guest_participants_many)
 session_changed.connect(completion.decide_again_after_session_change)
 # A training completed before the person had an account is theirs once their address is verified.
 email_verified.connect(completion.claim_completions)

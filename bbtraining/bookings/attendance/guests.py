@@ -82,34 +82,42 @@ def remove_guest(
 
 
 def guest_participants(session: TrainingSession) -> list[Participant]:
-    if session.id is None:
-        return []
+    return guest_participants_many([session]).get(session.id, [])
+
+
+def guest_participants_many(sessions: list[TrainingSession]) -> dict[int, list[Participant]]:
+    """The guests of each of `sessions`, in two queries."""
+    session_ids = [s.id for s in sessions if s.id is not None]
+    if not session_ids:
+        return {}
     guests = list(
         db.session.scalars(
             select(AttendanceGuest)
-            .where(AttendanceGuest.session_id == session.id)
+            .where(AttendanceGuest.session_id.in_(session_ids))
             .order_by(AttendanceGuest.id)
         )
     )
     if not guests:
-        return []
+        return {}
     accounts = {
         u.email: u
         for u in db.session.scalars(
             select(User).where(
-                User.email.in_([g.email for g in guests]), User.email_verified_at.is_not(None)
+                User.email.in_({g.email for g in guests}), User.email_verified_at.is_not(None)
             )
         )
     }
-    return [
-        Participant(
-            key=g.participant_key,
-            email=g.email,
-            name=g.name,
-            role="participant",
-            user_id=accounts[g.email].id if g.email in accounts else None,
-            locale=accounts[g.email].locale if g.email in accounts else "nl",
-            joined_at=g.created_at,
+    found: dict[int, list[Participant]] = {}
+    for g in guests:
+        found.setdefault(g.session_id, []).append(
+            Participant(
+                key=g.participant_key,
+                email=g.email,
+                name=g.name,
+                role="participant",
+                user_id=accounts[g.email].id if g.email in accounts else None,
+                locale=accounts[g.email].locale if g.email in accounts else "nl",
+                joined_at=g.created_at,
+            )
         )
-        for g in guests
-    ]
+    return found

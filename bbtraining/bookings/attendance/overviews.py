@@ -5,6 +5,7 @@ completions, today's sessions and recent groups for staff.
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager
 
 from ...auth.models import User
 from ...courses.models import TrainingSession, edition_trainer
@@ -70,6 +71,7 @@ def records_of(user: User, *, limit: int = 30) -> list[AttendanceRecord]:
         db.session.scalars(
             select(AttendanceRecord)
             .join(TrainingSession, TrainingSession.id == AttendanceRecord.session_id)
+            .options(contains_eager(AttendanceRecord.session))  # the panel shows each session
             .where(AttendanceRecord.user_id == user.id)
             .order_by(TrainingSession.starts_at.desc())
             .limit(limit)

@@ -43,7 +43,7 @@ def trainer_sessions_panel(user) -> Markup | None:
             upcoming=[s for s in upcoming if s.starts_at >= day_end],
             past=past,
             marked=overviews.marked_counts([s.id for s in past]),
-            participants={s.id: len(sheet.sheet_participants(s)) for s in past},
+            participants=sheet.sheet_participant_counts(past),
             now=now,
         )
     )

@@ -17,7 +17,9 @@ from .views import account, admin, public  # noqa: F401  (routes on bookings.bp)
 TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.enrollment.tasks",)
 
 # Wiring: what enrollment adds to the lower layers.
-register_provider(participation.enrollment_participants)
+register_provider(
+    participation.enrollment_participants, many=participation.enrollment_participants_many
+)
 register_sessions_provider(participation.enrolled_sessions)
 edition_cancelled.connect(cancellation.on_edition_cancelled)
 edition_changed.connect(cancellation.on_edition_changed)

@@ -8,6 +8,7 @@ they hold one of the seats, and seats not named yet have nobody to invite.
 from __future__ import annotations
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from ...courses.models import TrainingSession
 from ...extensions import db
@@ -22,54 +23,72 @@ from .models import (
 
 # -- who takes part -------------------------------------------------------------------------------
 def enrollment_participants(session: TrainingSession) -> list[Participant]:
-    if session.edition_id is None:
-        return []
+    return enrollment_participants_many([session]).get(session.id, [])
+
+
+def enrollment_participants_many(sessions: list[TrainingSession]) -> dict[int, list[Participant]]:
+    """Who takes part in each of `sessions` through an enrollment, in two queries."""
+    edition_ids = {s.edition_id for s in sessions if s.edition_id is not None}
+    if not edition_ids:
+        return {}
     rows = list(
         db.session.scalars(
             select(Enrollment)
             .where(
-                Enrollment.edition_id == session.edition_id,
+                Enrollment.edition_id.in_(edition_ids),
                 Enrollment.status == EnrollmentStatus.CONFIRMED,
             )
+            # Only the booker's name, address and language are needed: not the edition (with
+            # its sessions and trainers) nor the booker's roles that load with them by default.
+            .options(lazyload(Enrollment.edition), joinedload(Enrollment.user).lazyload("*"))
             .order_by(Enrollment.id)
         )
     )
     seats: dict[int, list[EnrollmentSeat]] = {}
-    for seat in db.session.scalars(
-        select(EnrollmentSeat)
-        .where(EnrollmentSeat.enrollment_id.in_([row.id for row in rows]))
-        .order_by(EnrollmentSeat.enrollment_id, EnrollmentSeat.position, EnrollmentSeat.id)
-    ):
-        seats.setdefault(seat.enrollment_id, []).append(seat)
-    people = []
+    if rows:
+        for seat in db.session.scalars(
+            select(EnrollmentSeat)
+            .where(EnrollmentSeat.enrollment_id.in_([row.id for row in rows]))
+            .options(selectinload(EnrollmentSeat.user).lazyload("*"))
+            .order_by(EnrollmentSeat.enrollment_id, EnrollmentSeat.position, EnrollmentSeat.id)
+        ):
+            seats.setdefault(seat.enrollment_id, []).append(seat)
+    by_edition: dict[int, list[Participant]] = {}
     for row in rows:
-        if row.id not in seats:
-            people.append(
-                Participant(
-                    key=f"enrollment:{row.id}",
-                    email=row.user.email,
-                    name=row.user.name,
-                    user_id=row.user_id,
-                    locale=row.user.locale,
-                    joined_at=row.confirmed_at,
-                )
+        by_edition.setdefault(row.edition_id, []).extend(_people_of(row, seats.get(row.id)))
+    return {
+        s.id: list(by_edition.get(s.edition_id, ())) for s in sessions if s.edition_id is not None
+    }
+
+
+def _people_of(row: Enrollment, seats: list[EnrollmentSeat] | None) -> list[Participant]:
+    if seats is None:
+        return [
+            Participant(
+                key=f"enrollment:{row.id}",
+                email=row.user.email,
+                name=row.user.name,
+                user_id=row.user_id,
+                locale=row.user.locale,
+                joined_at=row.confirmed_at,
             )
+        ]
+    people = []
+    for seat in seats:
+        if seat.status != SeatStatus.ACTIVE or not seat.is_named:
             continue
-        for seat in seats[row.id]:
-            if seat.status != SeatStatus.ACTIVE or not seat.is_named:
-                continue
-            holder = seat.user or (row.user if seat.email == row.user.email else None)
-            people.append(
-                Participant(
-                    key=seat.participant_key,
-                    email=seat.email,
-                    name=seat.name,
-                    user_id=seat.user_id,
-                    # A colleague without an account is written to in the booker's language.
-                    locale=(holder or row.user).locale,
-                    joined_at=max(seat.created_at, row.confirmed_at or seat.created_at),
-                )
+        holder = seat.user or (row.user if seat.email == row.user.email else None)
+        people.append(
+            Participant(
+                key=seat.participant_key,
+                email=seat.email,
+                name=seat.name,
+                user_id=seat.user_id,
+                # A colleague without an account is written to in the booker's language.
+                locale=(holder or row.user).locale,
+                joined_at=max(seat.created_at, row.confirmed_at or seat.created_at),
             )
+        )
     return people
 
 

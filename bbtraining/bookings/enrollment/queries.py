@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ...auth.models import User
 from ...courses.models import Edition
@@ -42,6 +43,8 @@ def user_enrollments(user: User) -> list[Enrollment]:
         db.session.scalars(
             select(Enrollment)
             .where(Enrollment.user_id == user.id)
+            # The dashboard links each one's invoice and credit note.
+            .options(selectinload(Enrollment.invoice), selectinload(Enrollment.credit_invoice))
             .order_by(Enrollment.created_at.desc(), Enrollment.id.desc())
         )
     )

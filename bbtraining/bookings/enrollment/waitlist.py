@@ -88,19 +88,37 @@ def edition_waitlist(edition: Edition) -> list[WaitlistEntry]:
 
 def waitlist_position(entry: WaitlistEntry) -> int | None:
     """1 for the first in line for the entry's own edition; None when not waiting."""
-    if entry.status != WaitlistStatus.WAITING:
-        return None
-    ahead = db.session.scalar(
-        select(func.count(WaitlistEntry.id)).where(
-            WaitlistEntry.edition_id == entry.edition_id,
-            WaitlistEntry.status == WaitlistStatus.WAITING,
-            or_(
-                WaitlistEntry.created_at < entry.created_at,
-                and_(WaitlistEntry.created_at == entry.created_at, WaitlistEntry.id < entry.id),
-            ),
+    return waitlist_positions([entry]).get(entry.id)
+
+
+def waitlist_positions(entries: list[WaitlistEntry]) -> dict[int, int | None]:
+    """`waitlist_position` of each entry, by entry id, in one query."""
+    waiting = [e for e in entries if e.status == WaitlistStatus.WAITING]
+    positions: dict[int, int | None] = {e.id: None for e in entries}
+    if not waiting:
+        return positions
+    # Each line's order as the queue takes it: first come, then the lower id.
+    line = (
+        select(
+            WaitlistEntry.id.label("id"),
+            func.row_number()
+            .over(
+                partition_by=WaitlistEntry.edition_id,
+                order_by=(WaitlistEntry.created_at, WaitlistEntry.id),
+            )
+            .label("position"),
         )
+        .where(
+            WaitlistEntry.edition_id.in_({e.edition_id for e in waiting}),
+            WaitlistEntry.status == WaitlistStatus.WAITING,
+        )
+        .subquery()
     )
-    return int(ahead or 0) + 1
+    rows = db.session.execute(
+        select(line.c.id, line.c.position).where(line.c.id.in_([e.id for e in waiting]))
+    )
+    positions.update({entry_id: int(position) for entry_id, position in rows})
+    return positions
 
 
 # -- waiting list ---------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ from .views import account, admin, admin_proposal, participant_list, public  # n
 TASK_MODULES: tuple[str, ...] = ("bbtraining.bookings.inhouse.tasks",)
 
 # Wiring: what inhouse bookings add to the lower capabilities.
-register_provider(participants.inhouse_session_participants)
+register_provider(
+    participants.inhouse_session_participants, many=participants.inhouse_participants_many
+)
 register_sessions_provider(participants.inhouse_sessions_of)
 register_group_resolver(INHOUSE_BOOKINGS)
 on_event("invoice.paid")(invoicing.stripe_invoice_paid)

@@ -6,6 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import or_, select
+from sqlalchemy.orm import lazyload, selectinload
 
 from ...auth.models import User, normalise_email
 from ...courses.models import TrainingSession
@@ -141,13 +142,48 @@ def remove_participant(booking: InhouseBooking, participant_id: int, *, by: User
 
 def inhouse_session_participants(session: TrainingSession) -> list[Participant]:
     """The client's contact person and participant list take part in the booking's sessions."""
-    if session.id is None or session.edition_id is not None:
-        return []
-    link = db.session.scalar(select(InhouseSession).where(InhouseSession.session_id == session.id))
-    if link is None or link.booking.status == InhouseStatus.CANCELLED:
-        return []
-    booking = link.booking
-    contact_user = User.by_email(booking.contact_email)
+    return inhouse_participants_many([session]).get(session.id, [])
+
+
+def inhouse_participants_many(sessions: list[TrainingSession]) -> dict[int, list[Participant]]:
+    """`inhouse_session_participants` for each of `sessions`, in a fixed number of queries."""
+    session_ids = [s.id for s in sessions if s.id is not None and s.edition_id is None]
+    if not session_ids:
+        return {}
+    links = list(
+        db.session.scalars(
+            select(InhouseSession)
+            .where(InhouseSession.session_id.in_(session_ids))
+            # The booking's contact and list only, not all that loads with a booking by default.
+            .options(
+                lazyload(InhouseSession.session),
+                selectinload(InhouseSession.booking).options(
+                    lazyload("*"), selectinload(InhouseBooking.participants)
+                ),
+            )
+        )
+    )
+    links = [link for link in links if link.booking.status != InhouseStatus.CANCELLED]
+    if not links:
+        return {}
+    contacts = {normalise_email(link.booking.contact_email) for link in links}
+    users = {
+        u.email: u
+        for u in db.session.scalars(
+            select(User).where(User.email.in_(contacts)).options(lazyload("*"))
+        )
+    }
+    by_booking: dict[int, list[Participant]] = {}
+    for link in links:
+        booking = link.booking
+        if booking.id not in by_booking:
+            by_booking[booking.id] = _booking_people(
+                booking, users.get(normalise_email(booking.contact_email))
+            )
+    return {link.session_id: list(by_booking[link.booking_id]) for link in links}
+
+
+def _booking_people(booking: InhouseBooking, contact_user: User | None) -> list[Participant]:
     people = [
         Participant(
             key=f"inhouse:{booking.id}:contact",

@@ -4,6 +4,10 @@ Enrollments (open editions) and inhouse bookings each register a provider; invit
 and attendance ask `session_participants(session)` and never care where a person came from.
 The other direction, a person's own sessions for their calendar feed, works the same way:
 `register_sessions_provider(fn(user) -> [TrainingSession])`, asked by `sessions_for_user(user)`.
+
+A page that lists many sessions asks `participants_by_session(sessions)`: a provider registered
+with `many=fn(sessions) -> {session id: [Participant]}` answers for all of them in a fixed number
+of queries; one registered without it is asked per session.
 """
 
 from collections.abc import Callable
@@ -30,12 +34,18 @@ class Participant:
 
 
 Provider = Callable[[TrainingSession], list[Participant]]
+ManyProvider = Callable[[list[TrainingSession]], dict[int, list[Participant]]]
 _providers: list[Provider] = []
+_many: dict[Provider, ManyProvider] = {}
 
 
-def register_provider(provider: Provider) -> Provider:
+def register_provider(provider: Provider, *, many: ManyProvider | None = None) -> Provider:
+    """`provider(session)` lists who takes part; `many(sessions)`, when given, lists the same
+    for several sessions at once (and `provider` should be `many` for one session)."""
     if provider not in _providers:
         _providers.append(provider)
+    if many is not None:
+        _many[provider] = many
     return provider
 
 
@@ -64,6 +74,24 @@ def session_participants(session: TrainingSession, *, include_trainer: bool = Tr
     if include_trainer:
         result = trainer_participant(session) + result
     return result
+
+
+def participants_by_session(
+    sessions: list[TrainingSession], *, include_trainer: bool = True
+) -> dict[int, list[Participant]]:
+    """`session_participants` for each of `sessions`, by session id, without a query per
+    session for the providers that can answer for many."""
+    found: dict[int, dict[str, Participant]] = {s.id: {} for s in sessions}
+    for provider in _providers:
+        many = _many.get(provider)
+        answers = many(sessions) if many else {s.id: provider(s) for s in sessions}
+        for session in sessions:
+            for person in answers.get(session.id, ()):
+                found[session.id].setdefault(person.key, person)
+    return {
+        s.id: (trainer_participant(s) if include_trainer else []) + list(found[s.id].values())
+        for s in sessions
+    }
 
 
 # -- the other direction: which sessions a person takes part in (their calendar feed) -----------

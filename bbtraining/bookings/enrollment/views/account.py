@@ -225,7 +225,7 @@ def enrollments_panel(user) -> Markup | None:
             "bookings/enroll/_account_panel.html",
             enrollments=enrollments,
             entries=entries,
-            positions={entry.id: waitlist.waitlist_position(entry) for entry in entries},
+            positions=waitlist.waitlist_positions(entries),
             offer_tokens={
                 entry.id: waitlist.offer_token(entry)
                 for entry in entries

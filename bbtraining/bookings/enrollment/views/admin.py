@@ -56,7 +56,7 @@ def admin_edition_enrollments(edition_id: int):
             if e.status == EnrollmentStatus.CONFIRMED and e.payment_status == PaymentStatus.DUE
         ],
         waitlist=queue,
-        positions={entry.id: waitlist.waitlist_position(entry) for entry in queue},
+        positions=waitlist.waitlist_positions(queue),
         seats_free=seats.seats_free(edition),
         cancel_form=AdminCancelForm(),
         edition_cancel_form=EditionCancelForm(),
@@ -107,6 +107,8 @@ def admin_edition_enrollments_csv(edition_id: int):
         ]
         for e in queries.edition_enrollments(edition)
     ]
+    queue = waitlist.edition_waitlist(edition)
+    positions = waitlist.waitlist_positions(queue)
     rows += [
         [
             _("wachtlijst"),
@@ -122,9 +124,9 @@ def admin_edition_enrollments_csv(edition_id: int):
             "",
             entry.note or "",
             _local(entry.created_at),
-            waitlist.waitlist_position(entry) or "",
+            positions[entry.id] or "",
         ]
-        for entry in waitlist.edition_waitlist(edition)
+        for entry in queue
     ]
     filename = f"inschrijvingen-editie-{edition.id}.csv"
     return Response(
