@@ -614,7 +614,8 @@ def seed_fingerprint(db, profiles: int, today: date) -> str:
     ddl = []
     for table in db.metadata.sorted_tables:
         ddl.append(str(CreateTable(table).compile(dialect=dialect)))
-        ddl.extend(str(CreateIndex(index).compile(dialect=dialect)) for index in table.indexes)
+        # table.indexes is a set: sorted, so the fingerprint is the same in every process.
+        ddl.extend(sorted(str(CreateIndex(i).compile(dialect=dialect)) for i in table.indexes))
     text = "\n".join([*ddl, str(profiles), today.isoformat(), str(SEED_VERSION)])
     return hashlib.sha256(text.encode()).hexdigest()
 
