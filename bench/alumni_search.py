@@ -10,6 +10,12 @@ trainings, some unpublished, hidden or lapsed), loaded with COPY on PostgreSQL. 
 of searches (filters, text, dates, combinations) runs in-process through `services.search` and
 over HTTP against gunicorn on a free local port, as a logged-in client. The last line printed is
 one JSON object: {"name": "alumni_search", "figures": {...}}.
+
+Every search in the timed runs is distinct (each kind of search gets other values per round and
+per stack), and the HTTP server runs with the page cache and the personal page cache off, so the
+figures measure the search, not a cache. --reuse keeps the seeded profiles between runs (it seeds
+again when the schema, the size or the day changed); --explain prints EXPLAIN (ANALYZE, BUFFERS)
+of the statements of the slowest kinds of search, and the timings per kind, to stderr.
 """
 
 import argparse
@@ -183,6 +189,8 @@ def generate(n: int, rng: random.Random, today: date):
     }
     from werkzeug.security import generate_password_hash
 
+    from bbtraining.alumni.models import LANGUAGE_CODES, PROVINCE_CODES, code_mask
+
     password_hash = generate_password_hash(PASSWORD, method="scrypt:2048:8:1")
     for i in range(1, n + 1):
         user_id = i
@@ -219,6 +227,9 @@ def generate(n: int, rng: random.Random, today: date):
         hidden = 0.92 <= roll < 0.94
         consented = published or hidden or rng.random() < 0.5
         confirmed = now - timedelta(days=rng.randint(0, 330 if rng.random() < 0.94 else 500))
+        languages = ["nl"] + [
+            code for code, share in LANGUAGE_SHARE.items() if rng.random() < share
+        ]
         tables["alumni_profile"].append(
             (
                 i,
@@ -242,12 +253,12 @@ def generate(n: int, rng: random.Random, today: date):
                 0,
                 now,
                 now,
+                code_mask(travel, PROVINCE_CODES),
+                code_mask(languages, LANGUAGE_CODES),
             )
         )
-        tables["alumni_language"].append((i, "nl"))
-        for code, share in LANGUAGE_SHARE.items():
-            if rng.random() < share:
-                tables["alumni_language"].append((i, code))
+        for code in languages:
+            tables["alumni_language"].append((i, code))
         for p in travel:
             tables["alumni_travel_province"].append((i, p))
         for spec_id in rng.sample(range(1, len(SPECIALISATIONS) + 1), k=rng.randint(0, 3)):
@@ -300,6 +311,8 @@ COLUMNS = {
         "photo_version",
         "created_at",
         "updated_at",
+        "travel_mask",
+        "language_mask",
     ),
     "alumni_language": ("profile_id", "language"),
     "alumni_travel_province": ("profile_id", "province"),
@@ -387,46 +400,85 @@ def seed_fixed_rows(db, n: int) -> int:
 
 
 # -- searches --------------------------------------------------------------------------------------
-def search_mix(today: date) -> list[dict]:
-    """Representative searches: as query parameters of /alumni/."""
+PROVINCES = list(PROVINCE_WEIGHTS)
+RARE_LANGUAGES = ["ar", "tr", "fy", "pl", "es", "pap", "ber", "uk", "so", "dse", "fr", "de"]
+SPEC_SLUGS = [re.sub(r"[^a-z]+", "-", name.lower()).strip("-") for name in SPECIALISATIONS]
+
+
+def search_kinds(today: date) -> dict[str, object]:
+    """Each kind of search as a function of a variant number: representative query parameters
+    of /alumni/, different for every variant (so no two timed searches are the same)."""
     d = lambda days: (today + timedelta(days=days)).isoformat()  # noqa: E731
     dutch = lambda days: (today + timedelta(days=days)).strftime("%d-%m-%Y")  # noqa: E731
-    return [
-        {},
-        {"province": "utrecht"},
-        {"province": "zeeland"},
-        {"language": ["ar"]},
-        {"language": ["nl", "en"], "province": "noord-holland"},
-        {"specialisation": "jongeren"},
-        {"tag": "klimaat"},
-        {"min_assemblies": 5},
-        {"min_years": 10, "province": "gelderland"},
-        {"q": "klimaat"},
-        {"q": "energietransitie windmolens"},
-        {"q": "jongeren", "province": "zuid-holland"},
-        {"dates": f"{dutch(30)}, {dutch(37)}, {dutch(44)}"},
-        {"date_from": d(60), "date_to": d(90)},
-        {"province": "noord-brabant", "language": ["nl"], "dates": f"{dutch(14)}, {dutch(21)}"},
-        {
-            "province": "utrecht",
-            "language": ["ar"],
-            "date_from": d(20),
-            "date_to": d(22),
+    pick = lambda items, v: items[v % len(items)]  # noqa: E731
+    # Past the length of a list the page number changes, so a variant stays distinct.
+    page = lambda items, v: 1 + v // len(items)  # noqa: E731
+    return {
+        "all": lambda v: {"page": 1 + v},
+        "province": lambda v: {"province": pick(PROVINCES, v), "page": page(PROVINCES, v)},
+        "language": lambda v: {
+            "language": [pick(RARE_LANGUAGES, v)],
+            "page": page(RARE_LANGUAGES, v),
+        },
+        "languages_province": lambda v: {
+            "language": ["nl", pick(["en", "de", "fr", "es"], v)],
+            "province": pick(PROVINCES, v + 3),
+        },
+        "specialisation": lambda v: {
+            "specialisation": pick(SPEC_SLUGS, v),
+            "page": page(SPEC_SLUGS, v),
+        },
+        "tag": lambda v: {"tag": pick(TAGS, v), "page": page(TAGS, v)},
+        "min_assemblies": lambda v: {"min_assemblies": 2 + v},
+        "min_years_province": lambda v: {"min_years": 5 + v % 10, "province": pick(PROVINCES, v)},
+        "text": lambda v: {"q": pick(TOPICS, v), "page": page(TOPICS, v)},
+        "text_two_words": lambda v: {"q": f"{pick(TOPICS, v)} {pick(TOPICS, v + 5)}"},
+        "text_province": lambda v: {"q": pick(TOPICS, v + 2), "province": pick(PROVINCES, v)},
+        "dates": lambda v: {"dates": f"{dutch(30 + v)}, {dutch(37 + v)}, {dutch(44 + v)}"},
+        "date_range": lambda v: {"date_from": d(60 + v), "date_to": d(90 + v)},
+        "province_language_dates": lambda v: {
+            "province": pick(PROVINCES, v + 7),
+            "language": ["nl"],
+            "dates": f"{dutch(14 + v)}, {dutch(21 + v)}",
+        },
+        "combined": lambda v: {
+            "province": pick(PROVINCES, v),
+            "language": [pick(["ar", "en", "de", "tr"], v)],
+            "date_from": d(20 + v),
+            "date_to": d(22 + v),
             "min_assemblies": 2,
             "course": "1",
         },
-        {
-            "province": "limburg",
-            "q": "duurzaamheid",
-            "specialisation": "klimaat-en-energie",
-            "dates": dutch(100),
+        "text_specialisation_date": lambda v: {
+            "province": pick(PROVINCES, v + 1),
+            "q": pick(TOPICS, v + 9),
+            "specialisation": pick(SPEC_SLUGS, v),
+            "dates": dutch(100 + v),
         },
-        {"course": "2", "min_assemblies": 3, "language": ["de"]},
-        {"province": "friesland", "language": ["fy"], "page": 2},
-        {"weekday": ["5"]},
-        {"weekday": ["0", "2"], "province": "utrecht", "min_assemblies": 1},
-        {"page": 40},
-    ]
+        "course_language": lambda v: {
+            "course": "2",
+            "min_assemblies": 1 + v % 5,
+            "language": [pick(["de", "en", "fr"], v)],
+        },
+        "province_language_page": lambda v: {
+            "province": pick(PROVINCES, v),
+            "language": ["fy" if v % 2 == 0 else "en"],
+            "page": 2 + v // len(PROVINCES),
+        },
+        "weekday": lambda v: {"weekday": [str(v % 7)], "page": 1 + v // 7},
+        "weekdays_province": lambda v: {
+            "weekday": [str(v % 7), str((v + 2) % 7)],
+            "province": pick(PROVINCES, v),
+            "min_assemblies": 1,
+        },
+        "deep_page": lambda v: {"page": 40 + 13 * v},
+        "deep_page_province": lambda v: {"province": pick(PROVINCES, v), "page": 20 + v},
+    }
+
+
+def search_mix(today: date, variant: int) -> list[tuple[str, dict]]:
+    """One search of every kind, as (kind, query parameters); other variants, other values."""
+    return [(kind, make(variant)) for kind, make in search_kinds(today).items()]
 
 
 def to_criteria(params: dict):
@@ -449,14 +501,14 @@ def to_criteria(params: dict):
     )
 
 
-def run_service(app, mix, rounds: int) -> tuple[list[float], int, list[int]]:
+def run_service(app, mixes) -> tuple[list[tuple[str, float]], int, list[int]]:
     from bbtraining.alumni import search
     from bbtraining.extensions import db
 
     timings, errors, totals = [], 0, []
     with app.app_context():
-        for _ in range(rounds):
-            for params in mix:
+        for mix in mixes:
+            for kind, params in mix:
                 start = time.perf_counter()
                 try:
                     result = search.search(to_criteria(params), page=params.get("page", 1))
@@ -465,12 +517,12 @@ def run_service(app, mix, rounds: int) -> tuple[list[float], int, list[int]]:
                     errors += 1
                     print(f"service error {params}: {exc}", file=sys.stderr)
                     db.session.rollback()
-                timings.append((time.perf_counter() - start) * 1000)
+                timings.append((kind, (time.perf_counter() - start) * 1000))
                 db.session.remove()
     return timings, errors, totals
 
 
-def run_http(base: str, mix, rounds: int) -> tuple[list[float], int]:
+def run_http(base: str, mixes) -> tuple[list[tuple[str, float]], int]:
     import requests
 
     session = requests.Session()
@@ -485,8 +537,8 @@ def run_http(base: str, mix, rounds: int) -> tuple[list[float], int]:
     if login.status_code != 302:
         raise SystemExit(f"login failed: {login.status_code}")
     timings, errors = [], 0
-    for _ in range(rounds):
-        for params in mix:
+    for mix in mixes:
+        for kind, params in mix:
             url = f"{base}/alumni/?{urlencode(params, doseq=True)}"
             start = time.perf_counter()
             try:
@@ -494,15 +546,23 @@ def run_http(base: str, mix, rounds: int) -> tuple[list[float], int]:
                 ok = response.status_code == 200 and "gevonden" in response.text
             except requests.RequestException:
                 ok = False
-            timings.append((time.perf_counter() - start) * 1000)
+            timings.append((kind, (time.perf_counter() - start) * 1000))
             if not ok:
                 errors += 1
                 print(f"http error {url}", file=sys.stderr)
     return timings, errors
 
 
-def explain(app, mix) -> None:
-    """EXPLAIN ANALYZE every statement a few searches run (to stderr), to check index use."""
+def per_kind(timings: list[tuple[str, float]]) -> dict[str, float]:
+    """The slowest time of each kind of search, slowest kind first."""
+    worst: dict[str, float] = {}
+    for kind, ms in timings:
+        worst[kind] = max(worst.get(kind, 0.0), ms)
+    return dict(sorted(worst.items(), key=lambda item: -item[1]))
+
+
+def explain(app, searches: list[tuple[str, dict]]) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) every statement these searches run on the profiles (stderr)."""
     from sqlalchemy import event
 
     from bbtraining.alumni import search
@@ -519,19 +579,19 @@ def explain(app, mix) -> None:
             ):
                 captured.append((statement, parameters))
 
-        for params in (mix[1], mix[9], mix[15]):
+        for kind, params in searches:
             captured.clear()
             event.listen(db.engine, "before_cursor_execute", capture)
             try:
-                search.search(to_criteria(params))
+                search.search(to_criteria(params), page=params.get("page", 1))
             finally:
                 event.remove(db.engine, "before_cursor_execute", capture)
-            print(f"== search {params}", file=sys.stderr)
+            print(f"== {kind}: {params}", file=sys.stderr)
             raw = db.engine.raw_connection()
             try:
                 cursor = raw.cursor()
-                for statement, parameters in captured[:3]:  # counts and the page itself
-                    cursor.execute("EXPLAIN ANALYZE " + statement, parameters)
+                for statement, parameters in captured:
+                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
                     print("\n".join(row[0] for row in cursor.fetchall()), file=sys.stderr)
                     print("--", file=sys.stderr)
             finally:
@@ -539,12 +599,95 @@ def explain(app, mix) -> None:
             db.session.remove()
 
 
+# -- seeding, kept between runs with --reuse ---------------------------------------------------
+SEED_TABLE = "bench_alumni_seed"
+SEED_VERSION = 3  # raise when generate() changes what it makes
+
+
+def seed_fingerprint(db, profiles: int, today: date) -> str:
+    """What the seeded data depends on: the schema (tables and indexes), the size, the day."""
+    import hashlib
+
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    dialect = db.engine.dialect
+    ddl = []
+    for table in db.metadata.sorted_tables:
+        ddl.append(str(CreateTable(table).compile(dialect=dialect)))
+        # table.indexes is a set: sorted, so the fingerprint is the same in every process.
+        ddl.extend(sorted(str(CreateIndex(i).compile(dialect=dialect)) for i in table.indexes))
+    text = "\n".join([*ddl, str(profiles), today.isoformat(), str(SEED_VERSION)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def seeded_fingerprint(db) -> str | None:
+    from sqlalchemy import inspect, text
+
+    if not inspect(db.engine).has_table(SEED_TABLE):
+        return None
+    return db.session.scalar(text(f"SELECT fingerprint FROM {SEED_TABLE}"))  # noqa: S608
+
+
+def seed(db, profiles: int, rng: random.Random, today: date, fingerprint: str) -> None:
+    from sqlalchemy import text
+
+    db.session.execute(text(f"DROP TABLE IF EXISTS {SEED_TABLE}"))
+    db.session.commit()
+    db.drop_all()
+    db.create_all()
+    client_id = seed_fixed_rows(db, profiles)
+    load(db, generate(profiles, rng, today))
+    assert client_id
+    db.session.execute(text(f"CREATE TABLE {SEED_TABLE} (fingerprint varchar(64) NOT NULL)"))
+    db.session.execute(text(f"INSERT INTO {SEED_TABLE} VALUES (:f)"), {"f": fingerprint})  # noqa: S608
+    db.session.commit()
+
+
+def vacuum(db) -> None:
+    """VACUUM ANALYZE the profiles on a connection of its own, with no other transaction of ours
+    open, as autovacuum would: until the visibility map is set, PostgreSQL cannot count from
+    an index alone and scans the table instead."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    raw = db.engine.raw_connection()
+    try:
+        raw.driver_connection.autocommit = True
+        cursor = raw.cursor()
+        for table in (
+            "alumni_profile",
+            "alumni_language",
+            "alumni_travel_province",
+            "alumni_tag",
+            "alumni_blocked_date",
+            "alumni_profile_specialisation",
+            "qualification",
+        ):
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
+    finally:
+        raw.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profiles", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=5, help="times the search mix runs per stack")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds of the search mix per stack (each distinct)"
+    )
     parser.add_argument("--reset-any-database", action="store_true")
-    parser.add_argument("--explain", action="store_true")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the profiles seeded by an earlier run (same schema, size and day)",
+    )
+    parser.add_argument(
+        "--explain",
+        type=int,
+        nargs="?",
+        const=4,
+        default=0,
+        metavar="KINDS",
+        help="EXPLAIN (ANALYZE, BUFFERS) the slowest kinds of search (default 4) to stderr",
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL")
     if not url:
@@ -555,29 +698,46 @@ def main() -> int:
     instance = tempfile.mkdtemp(prefix="bbt-bench-")
     os.environ.setdefault("BBTRAINING_INSTANCE", instance)
     os.environ.pop("REDIS_URL", None)
+    # Measure the search, not the caches: both page caches off, here and in gunicorn.
+    os.environ["PAGE_CACHE_SECONDS"] = "0"
+    os.environ["PERSONAL_CACHE_SECONDS"] = "0"
     import config
     from bbtraining import create_app
     from bbtraining.extensions import db
 
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=config._database_url())
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=config._database_url(),
+        PAGE_CACHE_SECONDS=0,
+        PERSONAL_CACHE_SECONDS=0,
+    )
     rng = random.Random(20260314)
     today = date.today()
     started = time.perf_counter()
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        client_id = seed_fixed_rows(db, args.profiles)
-        tables = generate(args.profiles, rng, today)
-        load(db, tables)
-        assert client_id
-    load_seconds = time.perf_counter() - started
-    print(f"loaded {args.profiles} profiles in {load_seconds:.1f} s", file=sys.stderr)
+        fingerprint = seed_fingerprint(db, args.profiles, today)
+        if args.reuse and seeded_fingerprint(db) == fingerprint:
+            print(f"reusing the {args.profiles} seeded profiles", file=sys.stderr)
+        else:
+            seed(db, args.profiles, rng, today, fingerprint)
+            print(
+                f"loaded {args.profiles} profiles in {time.perf_counter() - started:.1f} s",
+                file=sys.stderr,
+            )
+        db.session.remove()
+        vacuum(db)
 
-    mix = search_mix(today)
-    if args.explain:
-        explain(app, mix)
-    run_service(app, mix, 1)  # warm caches
-    service_ms, service_errors, totals = run_service(app, mix, args.rounds)
+    # Variant numbers: the service warm-up, the service rounds, the HTTP warm-up and the HTTP
+    # rounds each get their own, so no search repeats within or across the timed runs.
+    variants = iter(range(2 * args.rounds + 2))
+    service_warm = [search_mix(today, next(variants))]
+    service_mixes = [search_mix(today, next(variants)) for _ in range(args.rounds)]
+    http_warm = [search_mix(today, next(variants))]
+    http_mixes = [search_mix(today, next(variants)) for _ in range(args.rounds)]
+
+    run_service(app, service_warm)
+    service_timed, service_errors, totals = run_service(app, service_mixes)
+    service_ms = [ms for _, ms in service_timed]
     print(f"result sizes: {sorted(set(totals))[:5]} .. {max(totals, default=0)}", file=sys.stderr)
 
     port = free_port()
@@ -613,11 +773,20 @@ def main() -> int:
                     break
             except OSError:
                 time.sleep(0.2)
-        run_http(base, mix, 1)  # warm both workers
-        http_ms, http_errors = run_http(base, mix, args.rounds)
+        run_http(base, http_warm)  # warm both workers
+        http_timed, http_errors = run_http(base, http_mixes)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    http_ms = [ms for _, ms in http_timed]
+
+    service_worst, http_worst = per_kind(service_timed), per_kind(http_timed)
+    print("slowest per kind (ms): service / http", file=sys.stderr)
+    for kind, ms in service_worst.items():
+        print(f"  {kind:28} {ms:8.1f} {http_worst.get(kind, 0):8.1f}", file=sys.stderr)
+    if args.explain:
+        by_kind = {kind: params for kind, params in service_mixes[0]}
+        explain(app, [(kind, by_kind[kind]) for kind in list(service_worst)[: args.explain]])
 
     figures = {
         "profiles": args.profiles,

@@ -94,6 +94,13 @@ def weekday_mask(indexes) -> int:
     return sum(1 << int(i) for i in set(indexes) if 0 <= int(i) <= 6)
 
 
+def code_mask(codes, vocabulary: tuple[str, ...]) -> int:
+    """The bit mask of these codes in a vocabulary (bit i: vocabulary[i]); unknown codes are
+    left out. A profile keeps its travel provinces and languages this way too, next to their
+    rows, so search filters and counts them on the profile row alone (no join)."""
+    return sum(1 << vocabulary.index(c) for c in set(codes) if c in vocabulary)
+
+
 # How long a confirmation keeps a profile in search.
 CONFIRMATION_VALID_FOR = timedelta(days=365)
 
@@ -223,10 +230,21 @@ class AlumniProfile(db.Model):
         CheckConstraint(
             "published = false OR consented_at IS NOT NULL", name="published_needs_consent"
         ),
-        # Search reads the visible profiles only (bitmap scans for counting).
+        CheckConstraint("travel_mask >= 0 AND travel_mask < 4096", name="travel_mask_range"),
+        CheckConstraint("language_mask >= 0", name="language_mask_range"),
+        # Search reads the visible profiles only. The index holds every column the counts per
+        # province read (and the filters on the row itself), so counting is an index-only scan.
         Index(
             "ix_alumni_profile_visible",
             "confirmed_at",
+            "province",
+            "travel_mask",
+            "language_mask",
+            "user_id",
+            "assemblies_count",
+            "years_experience",
+            "preferred_weekdays",
+            "id",
             postgresql_where=text("published AND NOT hidden_by_staff AND consented_at IS NOT NULL"),
             sqlite_where=text("published AND NOT hidden_by_staff AND consented_at IS NOT NULL"),
         ),
@@ -258,6 +276,9 @@ class AlumniProfile(db.Model):
     years_experience: Mapped[int] = mapped_column(default=0)
     # Monday = bit 0 ... Sunday = bit 6.
     preferred_weekdays: Mapped[int] = mapped_column(default=0)
+    # The travel provinces and languages as bit masks (see code_mask), set with their rows.
+    travel_mask: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    language_mask: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     consent_version: Mapped[str | None] = mapped_column(String(20))
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published: Mapped[bool] = mapped_column(default=False)
@@ -302,6 +323,7 @@ class AlumniProfile(db.Model):
         keep = [r for r in self.language_rows if r.language in wanted]
         have = {r.language for r in keep}
         self.language_rows = keep + [ProfileLanguage(language=c) for c in wanted if c not in have]
+        self.language_mask = code_mask(wanted, LANGUAGE_CODES)
 
     @property
     def travel_provinces(self) -> list[str]:
@@ -313,6 +335,7 @@ class AlumniProfile(db.Model):
         keep = [r for r in self.travel_rows if r.province in wanted]
         have = {r.province for r in keep}
         self.travel_rows = keep + [TravelProvince(province=c) for c in wanted if c not in have]
+        self.travel_mask = code_mask(wanted, PROVINCE_CODES)
 
     @property
     def tags(self) -> list[str]:

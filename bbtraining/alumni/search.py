@@ -37,10 +37,9 @@ from .models import (
     PROVINCE_CODES,
     AlumniProfile,
     BlockedDate,
-    ProfileLanguage,
     ProfileTag,
     Specialisation,
-    TravelProvince,
+    code_mask,
     profile_specialisation,
     search_document,
     weekday_mask,
@@ -171,22 +170,17 @@ def visible_profile_conditions(now: datetime) -> list:
 def _conditions(criteria: SearchCriteria, now: datetime) -> list:
     profile = AlumniProfile
     conditions: list = visible_profile_conditions(now)
+    # Travel provinces and languages are tested on the row's bit masks: no join.
     if criteria.province:
+        bit = code_mask([criteria.province], PROVINCE_CODES)
         conditions.append(
-            or_(
-                profile.province == criteria.province,
-                exists().where(
-                    TravelProvince.profile_id == profile.id,
-                    TravelProvince.province == criteria.province,
-                ),
-            )
+            or_(profile.province == criteria.province, profile.travel_mask.op("&")(bit) != 0)
         )
+    # One test per bit: PostgreSQL estimates `mask & bit <> 0` as broad, `mask & m = m` as
+    # nearly nothing, and an estimate of a few rows turns the joins that follow into loops.
     for language in criteria.languages:
-        conditions.append(
-            exists().where(
-                ProfileLanguage.profile_id == profile.id, ProfileLanguage.language == language
-            )
-        )
+        bit = code_mask([language], LANGUAGE_CODES)
+        conditions.append(profile.language_mask.op("&")(bit) != 0)
     if criteria.specialisation:
         spec_id = _specialisation_id(criteria.specialisation)
         conditions.append(
@@ -206,8 +200,8 @@ def _conditions(criteria: SearchCriteria, now: datetime) -> list:
     if criteria.weekdays:
         # The profile keeps its days as a bit mask (bit 0: Monday); a bitwise AND on the row
         # (SQLite and PostgreSQL alike) adds no join and no query to the search.
-        mask = weekday_mask(criteria.weekdays)
-        conditions.append(profile.preferred_weekdays.op("&")(mask) == mask)
+        for day in sorted(set(criteria.weekdays)):
+            conditions.append(profile.preferred_weekdays.op("&")(weekday_mask([day])) != 0)
     blocked = []
     if criteria.dates:
         blocked.append(BlockedDate.day.in_(sorted(set(criteria.dates))))
@@ -385,25 +379,19 @@ def _ranked_page(
 
 
 def _coverage(criteria: SearchCriteria, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
-    """Matching profiles per home province, and per province they travel to: one statement,
-    the matching profiles found once (a materialised CTE) and counted both ways."""
-    matching = (
-        _base([AlumniProfile.id, AlumniProfile.province], criteria, now)
-        .cte("matching")
-        .prefix_with("MATERIALIZED")
-    )
-    home = select(literal("home").label("kind"), matching.c.province, func.count()).group_by(
-        matching.c.province
-    )
-    travel = (
-        select(literal("travel").label("kind"), TravelProvince.province, func.count())
-        .join(matching, matching.c.id == TravelProvince.profile_id)
-        .group_by(TravelProvince.province)
-    )
-    counts: dict[str, dict[str, int]] = {"home": {}, "travel": {}}
-    for kind, province, count in db.session.execute(_bind(union_all(home, travel), criteria)):
-        counts[kind][province] = count
-    return counts["home"], counts["travel"]
+    """Matching profiles per home province, and per province they travel to: one grouped
+    count over the profile rows alone (home province and travel mask), spread out here."""
+    statement = _base(
+        [AlumniProfile.province, AlumniProfile.travel_mask, func.count()], criteria, now
+    ).group_by(AlumniProfile.province, AlumniProfile.travel_mask)
+    home: dict[str, int] = {}
+    travel: dict[str, int] = {}
+    for province, mask, count in db.session.execute(_bind(statement, criteria)):
+        home[province] = home.get(province, 0) + count
+        for index, code in enumerate(PROVINCE_CODES):
+            if mask & (1 << index):
+                travel[code] = travel.get(code, 0) + count
+    return home, travel
 
 
 def _merge(home: dict[str, int], travel: dict[str, int]) -> dict[str, int]:
