@@ -8,7 +8,9 @@ they hold one of the seats, and seats not named yet have nobody to invite.
 from __future__ import annotations
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import joinedload, lazyload
 
+from ...auth.models import User
 from ...courses.models import TrainingSession
 from ...extensions import db
 from ..sessions.participants import Participant
@@ -32,15 +34,21 @@ def enrollment_participants(session: TrainingSession) -> list[Participant]:
                 Enrollment.status == EnrollmentStatus.CONFIRMED,
             )
             .order_by(Enrollment.id)
+            # Only the people: the edition is the session's own (already loaded, found in the
+            # identity map if asked for), and nobody's roles matter here.
+            .options(
+                lazyload(Enrollment.edition), joinedload(Enrollment.user).lazyload(User.role_rows)
+            )
         )
     )
     seats: dict[int, list[EnrollmentSeat]] = {}
-    for seat in db.session.scalars(
-        select(EnrollmentSeat)
-        .where(EnrollmentSeat.enrollment_id.in_([row.id for row in rows]))
-        .order_by(EnrollmentSeat.enrollment_id, EnrollmentSeat.position, EnrollmentSeat.id)
-    ):
-        seats.setdefault(seat.enrollment_id, []).append(seat)
+    if rows:
+        for seat in db.session.scalars(
+            select(EnrollmentSeat)
+            .where(EnrollmentSeat.enrollment_id.in_([row.id for row in rows]))
+            .order_by(EnrollmentSeat.enrollment_id, EnrollmentSeat.position, EnrollmentSeat.id)
+        ):
+            seats.setdefault(seat.enrollment_id, []).append(seat)
     people = []
     for row in rows:
         if row.id not in seats:
