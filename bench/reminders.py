@@ -202,8 +202,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reminders", type=int, default=10_000)
     parser.add_argument("--noop", type=int, default=5_000, help="no-op tasks to time")
-    parser.add_argument("--pool", default="threads", choices=("threads", "prefork"))
-    parser.add_argument("--concurrency", type=int, default=4)
+    # The README's production settings: prefork, one process per core (prefetch 1 and the batch
+    # size come from config.py).
+    parser.add_argument("--pool", default="prefork", choices=("threads", "prefork"))
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--force", action="store_true", help="also wipe a non-bench database")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--skip-crash", action="store_true", help="no killed-worker run")
