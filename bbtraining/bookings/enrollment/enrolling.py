@@ -244,8 +244,8 @@ def start_enrollment(enrollment: Enrollment, *, by=None) -> None:
 
 
 def confirm_or_hold(enrollment: Enrollment, *, by=None) -> None:
-    """The part of starting an enrollment that needs no seat: confirm it (free, or by invoice)
-    and bring the calendar invites in line, or hold it for Stripe."""
+    """The part of starting an enrollment that needs no seat: confirm it (free, or by invoice),
+    or hold it for Stripe."""
     if enrollment.total == 0:
         enrollment.payment_status = PaymentStatus.NONE
         enrollment.confirm(by=by, via="free")
@@ -257,18 +257,18 @@ def confirm_or_hold(enrollment: Enrollment, *, by=None) -> None:
             timedelta(minutes=hold_minutes()), STRIPE_MIN_HOLD
         )
         audit.record("enrollment.held", enrollment, actor=by, until=enrollment.hold_expires_at)
-        return
-    sync_edition_invites(enrollment.edition)
 
 
 def invoice_and_announce(enrollment: Enrollment, *, by=None) -> None:
     """The part that comes after the seat: the invoice (its number takes the year's counter, a
-    lock of its own) and the confirmation mail, which names that number."""
+    lock of its own), the confirmation mail, which names that number, and the calendar
+    invites. The invites stay under the seat lock: they are shared with the trainer (and any
+    guest), whose invite two enrollments made at once would both try to create."""
     if enrollment.status != EnrollmentStatus.CONFIRMED:
         return
     if enrollment.payment_status == PaymentStatus.DUE:
         issue_enrollment_invoice(enrollment, by=by)
-    mail_confirmation(enrollment)
+    announce_confirmation(enrollment)
 
 
 def issue_enrollment_invoice(enrollment: Enrollment, *, by=None) -> Invoice:
