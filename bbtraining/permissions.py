@@ -29,11 +29,12 @@ def roles_required(*roles: str) -> Callable:
 admin_required = roles_required("admin")
 
 
-def get_or_404(model, object_id):
+def get_or_404(model, object_id, options=()):
+    """`options`: loader options for when the object is not loaded yet (what a view needs)."""
     # Ids also come from query strings (`?shortlist=`); a huge one would make the database raise.
     if not isinstance(object_id, int) or not 0 < object_id <= MAX_ID:
         abort(404)
-    obj = db.session.get(model, object_id)
+    obj = db.session.get(model, object_id, options=options)
     if obj is None:
         abort(404)
     return obj

@@ -21,7 +21,9 @@ What it does, in one run:
 Figures: sent (distinct mails received), duplicates (received more than once), missing,
 seconds (beat job sent to last mail received), per_s, noop_per_s and ratio_to_noop; and
 crash_sent, crash_duplicates, crash_missing, crash_recovery_s (restart to last missing mail
-received), crash_received_before_kill. The last line printed is the JSON result.
+received), crash_received_before_kill; worker_cpu_ms_per_mail and worker_cpu_ms_per_noop (the
+worker's own CPU, its children's included, per mail and per no-op task: these hold still when
+other programs share the machine, the rates do not). The last line printed is the JSON result.
 """
 
 from __future__ import annotations
@@ -153,6 +155,32 @@ def start_worker(
     raise SystemExit("worker did not start:\n" + log_path.read_text()[-3000:])
 
 
+def worker_cpu_seconds(pid: int) -> float:
+    """User + system CPU of the worker and every process under it (prefork's children), from
+    /proc (Linux); 0.0 elsewhere."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree, total = {pid}, 0.0
+    changed = True
+    while changed:
+        changed = False
+        for child, parent in parents.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                changed = True
+    for member in tree:
+        total += times.get(member, 0.0)
+    return total
+
+
 def stop_worker(proc, log_file) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -174,8 +202,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reminders", type=int, default=10_000)
     parser.add_argument("--noop", type=int, default=5_000, help="no-op tasks to time")
-    parser.add_argument("--pool", default="threads", choices=("threads", "prefork"))
-    parser.add_argument("--concurrency", type=int, default=4)
+    # The README's production settings: prefork, one process per core (prefetch 1 and the batch
+    # size come from config.py).
+    parser.add_argument("--pool", default="prefork", choices=("threads", "prefork"))
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--force", action="store_true", help="also wipe a non-bench database")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--skip-crash", action="store_true", help="no killed-worker run")
@@ -229,8 +259,15 @@ def main() -> None:
     proc, log_file = start_worker(env, args.pool, args.concurrency, workdir / "worker.log")
     ready_at = time.monotonic()
     try:
+        cpu_at_ready = worker_cpu_seconds(proc.pid)
         noop_per_s = measure_noop(redis_client, args.noop, ready_at, args.timeout)
+        cpu_after_noop = worker_cpu_seconds(proc.pid)
         figures = run_reminders(app, celery, redis_client, sink, args.reminders, args.timeout)
+        # CPU per mail and per no-op task: what the worker spends, whatever else the machine runs.
+        cpu_per_mail = (worker_cpu_seconds(proc.pid) - cpu_after_noop) / args.reminders * 1000
+        cpu_per_noop = (cpu_after_noop - cpu_at_ready) / args.noop * 1000
+        figures["worker_cpu_ms_per_mail"] = round(cpu_per_mail, 3)
+        figures["worker_cpu_ms_per_noop"] = round(cpu_per_noop, 3)
         stop_worker(proc, log_file)
         if not args.skip_crash:
             figures.update(

@@ -1,16 +1,16 @@
-"""The worker's side of the outbox: claim a row, send it, mark it; the sweep; the heartbeat.
+"""The worker's side of the outbox: claim rows, send them, mark them; the sweep; the heartbeat.
 
 Services only queue mail (`services.queue_mail`, in the caller's transaction). Delivering is
-the worker's job, and it commits for itself, row by row: a row is claimed in a transaction of
-its own just before it is sent (a lease of OUTBOX_LEASE_SECONDS, renewed while the SMTP
-server takes its time) and marked sent or failed right after. Those commits belong here, in
-the task module, and nowhere in request code.
+the worker's job, and it commits for itself: a delivery task claims the pending rows of its
+batch in one statement of its own (a lease of OUTBOX_LEASE_SECONDS, renewed while the batch is
+being sent) and marks each row sent or failed right after the SMTP server answered for it.
+Those commits belong here, in the task module, and nowhere in request code.
 
 Delivery is at-least-once. Two workers never send the same row at the same time (the claim is
-a conditional UPDATE), and a worker that dies holds only the row it was sending: its lease
-runs out and the sweep (every 10 s) hands it back, so mail recovers within about
-OUTBOX_LEASE_SECONDS + 10 s of the crash. That one row is sent twice only when the crash fell
-between the SMTP server's 250 and our write of "sent"; both copies carry the row's
+a conditional UPDATE), and a worker that dies holds only its batch's rows not sent yet: their
+lease runs out and the sweep (every 10 s) hands them back, so mail recovers within about
+OUTBOX_LEASE_SECONDS + 10 s of the crash. Only the row in flight can be sent twice, when the
+crash fell between the SMTP server's 250 and our write of "sent"; both copies carry the row's
 Message-ID, so a mail client can tell them apart from two mails.
 """
 
@@ -41,45 +41,38 @@ BEAT_SCHEDULE = {
 
 
 # -- delivery -----------------------------------------------------------------------------------
-def _claim(row_id: int) -> tuple[int, Any] | None:
-    """Take the lease on one pending row with a conditional UPDATE, so two workers never both
-    send it; returns its attempt number and its message (or the error building it), or None
-    when the row is not ours to send. One round trip for claim and content together."""
-    from .mail import build_message
-
-    row = db.session.scalars(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
+def _claim_batch(connection, row_ids: list[int]) -> list[Any]:
+    """Take the lease on the rows of a batch that are still pending, with one conditional UPDATE
+    ... RETURNING in autocommit: the claim is visible to the other workers at once, and two
+    workers never both claim a row. Returns the claimed rows (their columns, id order)."""
+    table = OutboxMessage.__table__
+    rows = connection.execute(
+        update(table)
+        .where(table.c.id.in_(row_ids), table.c.status == OutboxStatus.PENDING)
         .values(
             status=OutboxStatus.SENDING,
             claimed_at=utcnow(),
-            attempts=OutboxMessage.attempts + 1,
+            attempts=table.c.attempts + 1,
         )
-        .returning(OutboxMessage)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    ).one_or_none()
-    if row is None:
-        db.session.commit()
-        return None
-    attempts = row.attempts
-    try:
-        message = build_message(row)
-    except Exception as exc:  # a row that cannot be built fails like one SMTP refused
-        message = exc
-    db.session.commit()  # the claim must be visible to the other workers before we send
-    return attempts, message
+        .returning(*table.c)
+    ).all()
+    return sorted(rows, key=lambda row: row.id)
 
 
 class _LeaseKeeper:
-    """Renews a claimed row's lease every third of OUTBOX_LEASE_SECONDS while it is being sent,
-    so a slow SMTP server does not make the sweep hand a live send to another worker."""
+    """Renews the lease on a batch's claimed rows that are not sent yet, every third of
+    OUTBOX_LEASE_SECONDS, so a slow SMTP server does not make the sweep hand a live send to
+    another worker. A row leaves the keeper as soon as its outcome is written."""
 
-    def __init__(self, engine, row_id: int, lease_seconds: float):
+    def __init__(self, engine, row_ids: list[int], lease_seconds: float):
         self.engine = engine
-        self.row_id = row_id
+        self.row_ids = set(row_ids)
+        self.lock = threading.Lock()
         self.interval = max(lease_seconds / 3, 0.1)
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True, name=f"lease-{row_id}")
+        self.thread = threading.Thread(
+            target=self._run, daemon=True, name=f"lease-{min(row_ids, default=0)}"
+        )
 
     def __enter__(self) -> "_LeaseKeeper":
         self.thread.start()
@@ -89,20 +82,28 @@ class _LeaseKeeper:
         self.stopped.set()
         self.thread.join()
 
+    def done(self, row_id: int) -> None:
+        with self.lock:
+            self.row_ids.discard(row_id)
+
     def _run(self) -> None:
         while not self.stopped.wait(self.interval):
+            with self.lock:
+                ids = sorted(self.row_ids)
+            if not ids:
+                continue
             try:
                 with self.engine.begin() as connection:
                     connection.execute(
                         update(OutboxMessage)
                         .where(
-                            OutboxMessage.id == self.row_id,
+                            OutboxMessage.id.in_(ids),
                             OutboxMessage.status == OutboxStatus.SENDING,
                         )
                         .values(claimed_at=utcnow())
                     )
             except Exception as exc:  # the database is away: the send goes on, the lease may lapse
-                log.warning("outbox %s: lease not renewed: %s", self.row_id, exc)
+                log.warning("outbox %s: lease not renewed: %s", ids, exc)
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -119,33 +120,45 @@ def deliver_many(row_ids: list[int]) -> dict[int, str]:
     """Deliver the rows nobody else has claimed, one after the other; returns the outcome per
     id. Commits its own transactions: it runs in the worker.
 
-    Rows are claimed one at a time, right before each is sent, so a worker that dies holds a
-    single row (the one in flight), never the rest of its batch."""
+    The batch's pending rows are claimed together (one UPDATE ... RETURNING, which also brings
+    their content) under a lease that is renewed until each row's outcome is written, one
+    UPDATE per mail right after the SMTP server answered. A worker that dies holds its batch's
+    unsent rows until the lease lapses; the sweep then hands them back, and only the row in
+    flight can be sent twice."""
+    from .mail import build_message
+
     outcomes = dict.fromkeys(row_ids, "skipped")
-    # One connection in autocommit for the status updates: one round trip per mail.
+    if not row_ids:
+        return outcomes
+    lease = float(current_app.config["OUTBOX_LEASE_SECONDS"])
+    # One connection in autocommit for the claim and the outcomes: one round trip each.
     with db.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        for row_id in row_ids:
-            claimed = _claim(row_id)
-            if claimed is None:
-                continue
-            outcomes[row_id], values = _send_claimed(row_id, *claimed)
-            connection.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
-            )
+        claimed = _claim_batch(connection, row_ids)
+        if not claimed:
+            return outcomes
+        with _LeaseKeeper(db.engine, [row.id for row in claimed], lease) as keeper:
+            for row in claimed:
+                try:
+                    message = build_message(row)
+                except Exception as exc:  # a row that cannot be built fails like a refusal
+                    message = exc
+                outcomes[row.id], values = _send_claimed(row.id, row.attempts, message)
+                connection.execute(
+                    update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
+                )
+                keeper.done(row.id)
     return outcomes
 
 
 def _send_claimed(row_id: int, attempts: int, message: Any) -> tuple[str, dict[str, Any]]:
-    """Send one claimed row under its lease; the outcome and the row's new values."""
+    """Send one claimed row (its lease is kept by the batch); the outcome and its new values."""
     from .mail import send
 
-    lease = float(current_app.config["OUTBOX_LEASE_SECONDS"])
     try:
         if isinstance(message, Exception):
             raise message
-        with _LeaseKeeper(db.engine, row_id, lease):
-            send(message, row_id)
+        send(message, row_id)
     except Exception as exc:  # SMTP refused, timed out, disk full, unbuildable: all retried
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:

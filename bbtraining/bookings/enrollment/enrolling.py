@@ -194,21 +194,9 @@ def enroll(
             edition, seats, reverse_charge=vat.reverse_charge(billing.country, billing.vat_number)
         )[2],
     )
-    if not take_seats(edition, seats):
-        if seats > 1 and seats_free(edition) > 0:
-            raise EditionFull(
-                _l(
-                    "Er zijn niet genoeg plaatsen vrij voor %(num)s deelnemers. Vraag ze aan "
-                    "via de wachtlijst, of schrijf minder deelnemers in.",
-                    num=seats,
-                )
-            )
-        raise EditionFull(
-            _l(
-                "Deze editie is vol. U kunt zich op de wachtlijst zetten; komt er een plaats "
-                "vrij, dan mailen we u."
-            )
-        )
+    # A shortcut, not the guarantee: when the edition is visibly full, say so before any work.
+    if seats_free(edition) < seats:
+        raise edition_full(edition, seats)
     enrollment = insert_enrollment(new_enrollment(edition, user, billing, pay_by, seats=seats))
     if holders is not None:
         create_seats(enrollment, holders, by=by or user)
@@ -223,26 +211,64 @@ def enroll(
     )
     if entry is not None:  # was waiting for this edition and found a free seat after all
         entry.end(WaitlistStatus.LEFT, by=user, reason="enrolled")
-    start_enrollment(enrollment, by=by or user)
+    # Everything that does not need the seat comes first: taking it locks the edition's row
+    # until the commit, and everyone else enrolling in this edition waits for that lock.
+    confirm_or_hold(enrollment, by=by or user)
+    if not take_seats(edition, seats):  # the guarantee: a conditional UPDATE of the counter
+        raise edition_full(edition, seats)
+    invoice_and_announce(enrollment, by=by or user)
     return enrollment
+
+
+def edition_full(edition: Edition, seats: int) -> EditionFull:
+    if seats > 1 and seats_free(edition) > 0:
+        return EditionFull(
+            _l(
+                "Er zijn niet genoeg plaatsen vrij voor %(num)s deelnemers. Vraag ze aan "
+                "via de wachtlijst, of schrijf minder deelnemers in.",
+                num=seats,
+            )
+        )
+    return EditionFull(
+        _l(
+            "Deze editie is vol. U kunt zich op de wachtlijst zetten; komt er een plaats "
+            "vrij, dan mailen we u."
+        )
+    )
 
 
 def start_enrollment(enrollment: Enrollment, *, by=None) -> None:
     """A fresh enrollment with its seats taken: confirm it, or hold it for Stripe."""
+    confirm_or_hold(enrollment, by=by)
+    invoice_and_announce(enrollment, by=by)
+
+
+def confirm_or_hold(enrollment: Enrollment, *, by=None) -> None:
+    """The part of starting an enrollment that needs no seat: confirm it (free, or by invoice),
+    or hold it for Stripe."""
     if enrollment.total == 0:
         enrollment.payment_status = PaymentStatus.NONE
         enrollment.confirm(by=by, via="free")
-        announce_confirmation(enrollment)
     elif enrollment.pay_by == PayBy.INVOICE:
         enrollment.payment_status = PaymentStatus.DUE
         enrollment.confirm(by=by, via="invoice")
-        issue_enrollment_invoice(enrollment, by=by)
-        announce_confirmation(enrollment)
     else:
         enrollment.hold_expires_at = utcnow() + max(
             timedelta(minutes=hold_minutes()), STRIPE_MIN_HOLD
         )
         audit.record("enrollment.held", enrollment, actor=by, until=enrollment.hold_expires_at)
+
+
+def invoice_and_announce(enrollment: Enrollment, *, by=None) -> None:
+    """The part that comes after the seat: the invoice (its number takes the year's counter, a
+    lock of its own), the confirmation mail, which names that number, and the calendar
+    invites. The invites stay under the seat lock: they are shared with the trainer (and any
+    guest), whose invite two enrollments made at once would both try to create."""
+    if enrollment.status != EnrollmentStatus.CONFIRMED:
+        return
+    if enrollment.payment_status == PaymentStatus.DUE:
+        issue_enrollment_invoice(enrollment, by=by)
+    announce_confirmation(enrollment)
 
 
 def issue_enrollment_invoice(enrollment: Enrollment, *, by=None) -> Invoice:
@@ -268,12 +294,16 @@ def issue_enrollment_invoice(enrollment: Enrollment, *, by=None) -> Invoice:
 
 
 def announce_confirmation(enrollment: Enrollment) -> None:
+    mail_confirmation(enrollment)
+    sync_edition_invites(enrollment.edition)
+
+
+def mail_confirmation(enrollment: Enrollment) -> None:
     mail_enrollment(
         enrollment,
         "enroll_confirmed",
         _l("Inschrijving bevestigd: %(course)s", course=enrollment.edition.course.title),
     )
-    sync_edition_invites(enrollment.edition)
 
 
 def switch_to_invoice(enrollment: Enrollment, *, by: User) -> Enrollment:

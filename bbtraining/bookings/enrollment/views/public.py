@@ -7,11 +7,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from .... import vat
 from ....auth.models import Role
 from ....auth.services import register_user
-from ....courses.models import Edition
+from ....courses.models import Course, Edition, TrainingSession
 from ....errors import DomainError
 from ....extensions import db, limiter
 from ....permissions import get_or_404
@@ -111,8 +112,20 @@ def _seat_holders(form, user) -> list[named_seats.SeatHolder] | None:
     return holders
 
 
-def _edition_or_404(edition_id: int) -> Edition:
-    edition = get_or_404(Edition, edition_id)
+# What a POST reads of an edition: its course and its sessions' dates (open or not), not the
+# trainers or the course's phases. The busiest request of the site (a training opens) loads
+# them for nothing otherwise; the page shown after a refusal loads what it needs when it needs it.
+_POST_LOAD = (
+    lazyload(Edition.trainers),
+    joinedload(Edition.course).lazyload(Course.phase_rows),
+    selectinload(Edition.sessions).options(
+        lazyload(TrainingSession.course), lazyload(TrainingSession.trainer)
+    ),
+)
+
+
+def _edition_or_404(edition_id: int, *, post: bool = False) -> Edition:
+    edition = get_or_404(Edition, edition_id, options=_POST_LOAD if post else ())
     if not edition.course.published and not (
         current_user.is_authenticated and current_user.is_admin
     ):
@@ -188,7 +201,7 @@ def go_to_checkout(enrollment: Enrollment):
 @bp.route("/editions/<int:edition_id>/enroll", methods=["GET", "POST"])
 @limiter.limit(_signup_limit, methods=["POST"], exempt_when=lambda: current_user.is_authenticated)
 def enroll(edition_id: int):
-    edition = _edition_or_404(edition_id)
+    edition = _edition_or_404(edition_id, post=request.method == "POST")
     signed_in = current_user.is_authenticated
     form = EnrollForm() if signed_in else NewAccountEnrollForm()
     form.use_payment_methods(stripe_enabled())
@@ -202,7 +215,7 @@ def enroll(edition_id: int):
         new_user = None if signed_in else _register_from(form, form.billing_name.data)
         user = new_user or current_user._get_current_object()
         holders = _seat_holders(form, user)
-        return new_user, enrolling.enroll(
+        enrollment = enrolling.enroll(
             edition,
             user,
             _billing(form),
@@ -210,16 +223,20 @@ def enroll(edition_id: int):
             holders=holders,
             seats=form.seat_count if holders is not None else 1,
         )
+        # What the answer needs, read before the commit expires it: reloading the enrollment
+        # would bring its edition, sessions and trainers back with it.
+        invoiced = enrollment.pay_by == PayBy.INVOICE and enrollment.invoice_id is not None
+        return new_user, enrollment, enrollment.id, enrollment.status, invoiced
 
     outcome = commit_or_flash(enroll_someone, form=form)
     if isinstance(outcome.error, policy.EditionFull):
         return _render_enroll(edition, status=409)
     if not outcome:
         return _render_enroll(edition, form=form, status=_refusal_status(form, outcome.error))
-    new_user, enrollment = outcome.value
+    new_user, enrollment, enrollment_id, status, invoiced = outcome.value
     if new_user is not None:
         login_user(new_user)
-    if enrollment.status == EnrollmentStatus.HELD:
+    if status == EnrollmentStatus.HELD:
         return go_to_checkout(enrollment)
     flash(
         # The mail links to the invoice (it is not attached); this page links to it too.
@@ -227,17 +244,17 @@ def enroll(edition_id: int):
             "U bent ingeschreven. De bevestiging staat in uw e-mail; uw factuur downloadt u "
             "hieronder of via de link in die e-mail."
         )
-        if enrollment.pay_by == PayBy.INVOICE and enrollment.invoice_id
+        if invoiced
         else _("U bent ingeschreven. De bevestiging staat in uw e-mail."),
         "success",
     )
-    return redirect(url_for("bookings.enrollment_detail", enrollment_id=enrollment.id))
+    return redirect(url_for("bookings.enrollment_detail", enrollment_id=enrollment_id))
 
 
 @bp.route("/editions/<int:edition_id>/waitlist", methods=["POST"])
 @limiter.limit(_signup_limit, exempt_when=lambda: current_user.is_authenticated)
 def join_waitlist(edition_id: int):
-    edition = _edition_or_404(edition_id)
+    edition = _edition_or_404(edition_id, post=True)
     signed_in = current_user.is_authenticated
     form = WaitlistForm() if signed_in else NewAccountWaitlistForm()
     if not form.validate_on_submit():
@@ -252,28 +269,31 @@ def join_waitlist(edition_id: int):
             any_edition=form.any_edition.data,
             note=form.note.data,
         )
-        return new_user, entry
+        # Read before the commit expires the entry (a reload brings its edition back in).
+        if entry.status == WaitlistStatus.OFFERED:
+            return new_user, waitlist.offer_token(entry), None
+        return new_user, None, waitlist.waitlist_position(entry)
 
     outcome = commit_or_flash(join, form=form)
     if not outcome:
         return _render_enroll(
             edition, waitlist_form=form, status=_refusal_status(form, outcome.error)
         )
-    new_user, entry = outcome.value
+    new_user, offer_token, position = outcome.value
     if new_user is not None:
         login_user(new_user)
-    if entry.status == WaitlistStatus.OFFERED:
+    if offer_token is not None:
         flash(_("Er is meteen plaats voor u. Accepteer het aanbod hieronder."), "success")
-        return redirect(url_for("bookings.waitlist_offer", token=waitlist.offer_token(entry)))
+        return redirect(url_for("bookings.waitlist_offer", token=offer_token))
     flash(
         _(
             "U staat op de wachtlijst, op plaats %(position)s. Komt er een plaats vrij, dan "
             "mailen we u.",
-            position=waitlist.waitlist_position(entry),
+            position=position,
         ),
         "success",
     )
-    return redirect(url_for("bookings.enroll", edition_id=edition.id))
+    return redirect(url_for("bookings.enroll", edition_id=edition_id))
 
 
 # -- waiting list by link -------------------------------------------------------------------------
