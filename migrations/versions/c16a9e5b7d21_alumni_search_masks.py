@@ -2,7 +2,7 @@
 visible-profiles index, so the counts per province are one index-only scan (#16)
 
 Revision ID: c16a9e5b7d21
-Revises: b2c4e6a8d0f1
+Revises: d5f8a2c4e6b0
 Create Date: 2026-12-05 13:20:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c16a9e5b7d21'
-down_revision = 'b2c4e6a8d0f1'
+down_revision = 'd5f8a2c4e6b0'
 branch_labels = None
 depends_on = None
 
