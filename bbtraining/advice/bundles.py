@@ -229,19 +229,12 @@ def sell_bundle(
     )
     db.session.add(bundle)
     db.session.flush()
-    clients = clients_of(organisation.id)
-    bundle.invoice = issue_invoice(
-        subject_type=INVOICE_SUBJECT,
-        subject_id=bundle.id,
-        buyer_name=organisation.name,
-        buyer_address=organisation.address or "",
-        buyer_email=clients[0].email if clients else None,
-        buyer_vat_number=organisation.vat_number if reverse_charge else None,
+    bundle.invoice = _invoice(
+        bundle,
+        INVOICE_SUBJECT,
         reverse_charge=reverse_charge,
-        buyer_user=clients[0] if clients else None,
-        buyer_organisation=organisation,
-        reference=bundle.reference,
-        lines=[
+        by=by,
+        line=(
             MoneyLine(
                 str(
                     _l(
@@ -254,8 +247,7 @@ def sell_bundle(
                 price,
                 bundle.vat_rate,
             )
-        ],
-        by=by,
+        ),
     )
     audit.record(
         "advice_bundle.sold",
@@ -459,21 +451,13 @@ def invoice_overrun(bundle: AdviceBundle, *, by: User) -> Invoice:
     minutes = bundle.overrun_to_invoice
     if minutes <= 0:
         raise DomainError(_l("Er is geen overschrijding die nog gefactureerd moet worden."))
-    organisation = bundle.organisation
-    clients = clients_of(organisation.id)
-    reverse_charge = bundle.vat_rate == 0 and bool(organisation.vat_number)
-    invoice = issue_invoice(
-        subject_type=OVERRUN_SUBJECT,
-        subject_id=bundle.id,
-        buyer_name=organisation.name,
-        buyer_address=organisation.address or "",
-        buyer_email=clients[0].email if clients else None,
-        buyer_vat_number=organisation.vat_number if reverse_charge else None,
+    reverse_charge = bundle.vat_rate == 0 and bool(bundle.organisation.vat_number)
+    invoice = _invoice(
+        bundle,
+        OVERRUN_SUBJECT,
         reverse_charge=reverse_charge,
-        buyer_user=clients[0] if clients else None,
-        buyer_organisation=organisation,
-        reference=bundle.reference,
-        lines=[
+        by=by,
+        line=(
             MoneyLine(
                 str(
                     _l(
@@ -485,8 +469,7 @@ def invoice_overrun(bundle: AdviceBundle, *, by: User) -> Invoice:
                 bundle.hourly_rate,
                 bundle.vat_rate,
             )
-        ],
-        by=by,
+        ),
     )
     bundle.minutes_overrun_invoiced += minutes
     db.session.flush()
@@ -520,3 +503,23 @@ def close_bundle(bundle: AdviceBundle, *, by: User) -> None:
     bundle.close()
     db.session.flush()
     audit.record("advice_bundle.closed", bundle, actor=by, balance=bundle.balance_minutes)
+
+
+def _invoice(bundle: AdviceBundle, subject_type: str, *, reverse_charge: bool, line, by):
+    """An invoice to the bundle's organisation, addressed to its first client."""
+    organisation = bundle.organisation
+    clients = clients_of(organisation.id)
+    return issue_invoice(
+        subject_type=subject_type,
+        subject_id=bundle.id,
+        buyer_name=organisation.name,
+        buyer_address=organisation.address or "",
+        buyer_email=clients[0].email if clients else None,
+        buyer_vat_number=organisation.vat_number if reverse_charge else None,
+        reverse_charge=reverse_charge,
+        buyer_user=clients[0] if clients else None,
+        buyer_organisation=organisation,
+        reference=bundle.reference,
+        lines=[line],
+        by=by,
+    )
